@@ -1,0 +1,100 @@
+"""Audio Alignment agent: voice lines timed to shots, voice and rate, BGM tempo and mood; tts + bgm tools."""
+
+from __future__ import annotations
+
+import numpy as np
+from langgraph.runtime import Runtime
+
+from recgen.agents.policy import AgentContext
+from recgen.schemas import AudioPlan, AudioTracks, BgmSpec, TimedLine, VideoState, VoiceLinePlan, WordTiming
+from recgen.tools.mixer import mix, resample, write_wav
+
+LEAD_IN = 0.12  # a line starts this long after its shot
+GAP = 0.08  # minimum silence between lines
+TAIL = 0.25  # the voice ends at least this long before its shot does
+_ROOT_HZ = {"calm": 110.0, "dramatic": 98.0, "bold": 123.5, "energetic": 130.8, "playful": 146.8,
+            "clinical": 116.5, "warm": 110.0, "fresh": 138.6}
+
+
+def shorten(text: str) -> str:
+    """Drop the last clause, or failing that the last word, keeping a full stop."""
+    body = text.rstrip(".!? ")
+    for sep in (". ", ", ", " — ", " - "):
+        if sep in body:
+            return body.rsplit(sep, 1)[0] + "."
+    words = body.split()
+    return " ".join(words[:-1]) + "." if len(words) > 2 else body + "."
+
+
+def builtin_audio_plan(ctx: AgentContext) -> AudioPlan:
+    """Each shot's message as its line; each line measured with the tts tool and fitted to its shot."""
+    brief, visual, c = ctx.brief, ctx.visual, ctx.semantics.creative
+    assert brief is not None and visual is not None
+    fixes = {v.code for v in ctx.fixes}
+    rate = c.speaking_rate * (1.08 if "voice_overrun" in fixes else 1.0)
+    lines = []
+    for sb, shot in zip(brief.shots, visual.shots, strict=True):
+        window = shot.duration - LEAD_IN - TAIL
+        text = sb.message
+        while window > 0.4:
+            seconds = ctx.tools.call("tts", text=text, rate=rate).seconds
+            if seconds <= window or len(text.split()) <= 2:
+                break
+            text = shorten(text)
+        if window > 0.4 and text.strip(". "):
+            lines.append(VoiceLinePlan(shot_index=shot.index, text=text))
+    return AudioPlan(
+        voice_id=c.voice_id,
+        speaking_rate=round(rate, 3),
+        lines=tuple(lines),
+        bgm=BgmSpec(tempo_bpm=c.tempo_bpm, mood=c.mood, genre=c.music_genre, root_hz=_ROOT_HZ[c.mood],
+                    seed=ctx.seed),
+        duck_db=-12.0 if c.style.loudness > 0.6 else -9.0,
+        target_lufs=ctx.settings.target_lufs - (1.0 if "clipping" in fixes else 0.0),
+    )
+
+
+def audio_node(state: VideoState, runtime: Runtime) -> dict:
+    rc = runtime.context
+    s = rc.settings
+    fixes = tuple(v for v in state.revision.violations if v.agent == "audio") if state.revision else ()
+    toolbox = rc.tools("audio")
+    ctx = AgentContext(s, state.request.product, state.semantics, toolbox, state.request.seed, brief=state.brief,
+                       visual=state.visual, previous=state.audio_plan, fixes=fixes)
+    plan = rc.policy.plan_audio(ctx)
+    duration = state.visual.duration
+    starts = {sh.index: sh.start for sh in state.visual.shots}
+    # voice track: each line at its shot's start, never overlapping the one before
+    voice = np.zeros(int((duration + 30) * s.audio_rate), np.float32)
+    timed, t_prev = [], 0.0
+    backend = ""
+    for line in plan.lines:
+        speech = toolbox.call("tts", text=line.text, rate=plan.speaking_rate)
+        backend = speech.backend
+        audio = resample(speech.audio, speech.rate, s.audio_rate)
+        start = max(starts.get(line.shot_index, 0.0) + LEAD_IN, t_prev + GAP)
+        i0 = int(start * s.audio_rate)
+        voice[i0 : i0 + len(audio)] += audio[: len(voice) - i0]
+        words = tuple(WordTiming(word=w, start=round(start + a, 3), end=round(start + b, 3)) for w, a, b in speech.words)
+        end = start + len(audio) / s.audio_rate
+        timed.append(TimedLine(shot_index=line.shot_index, text=line.text, start=round(start, 3), end=round(end, 3),
+                               words=words))
+        t_prev = end
+    total = max(duration, t_prev)  # an overrunning voice is kept so the critic can hear it
+    voice = voice[: int(total * s.audio_rate)]
+    music = toolbox.call("bgm", spec=plan.bgm, duration=duration, rate=s.audio_rate)
+    mixed, lufs = mix(voice, music.audio, s.audio_rate, plan.duck_db, plan.target_lufs)
+    folder = rc.run_dir / "audio"
+    tracks = AudioTracks(
+        voice_path=write_wav(folder / "voice.wav", voice, s.audio_rate),
+        bgm_path=write_wav(folder / "bgm.wav", music.audio, s.audio_rate),
+        mix_path=write_wav(folder / "mix.wav", mixed[: int(duration * s.audio_rate)], s.audio_rate),
+        lines=tuple(timed),
+        beat_times=music.beats,
+        duration=round(t_prev, 3),
+        voice_backend=backend or "none",
+    )
+    (rc.run_dir / "plans").mkdir(parents=True, exist_ok=True)
+    (rc.run_dir / "plans" / "audio_plan.json").write_text(plan.model_dump_json(indent=2))
+    rc.emit("audio", f"{len(timed)} voice lines, voice ends {t_prev:.2f}s, mix {lufs:.1f} LUFS")
+    return {"audio_plan": plan, "tracks": tracks, "tool_calls": toolbox.drain()}

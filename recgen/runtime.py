@@ -1,0 +1,30 @@
+"""What every node gets besides the state: settings, the policy, the run folder and the tool registry."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from recgen.agents.policy import Policy
+from recgen.agents.toolbox import ToolBox
+from recgen.settings import Settings
+from recgen.sid.semantics import SIDSpace
+
+
+@dataclass
+class RunContext:
+    settings: Settings
+    policy: Policy
+    run_dir: Path
+    space: SIDSpace
+    registry: dict[str, Callable[..., Any]] = field(default_factory=dict)
+    on_event: Callable[[str, str], None] | None = None  # (node, message) for progress displays
+
+    def tools(self, agent: str) -> ToolBox:
+        return ToolBox(agent, self.registry)
+
+    def emit(self, node: str, message: str) -> None:
+        if self.on_event:
+            self.on_event(node, message)

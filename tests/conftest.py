@@ -1,0 +1,35 @@
+"""Shared fixtures: small, fast settings; one embedding cache for the whole session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from recgen.settings import Settings
+
+DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory) -> Path:
+    return Path(os.environ.get("RECGEN_TEST_CACHE", tmp_path_factory.mktemp("cache")))
+
+
+@pytest.fixture()
+def small(tmp_path, cache_dir) -> Settings:
+    """A tiny 9:16 video: every stage runs for real, in seconds."""
+    return Settings(runs_dir=tmp_path / "runs", cache_dir=cache_dir, data_dir=DATA_DIR, width=144, height=256,
+                    fps=12, duration_s=6.0)
+
+
+@pytest.fixture()
+def product_image(tmp_path) -> Path:
+    yy, xx = np.mgrid[0:240, 0:180]
+    img = np.stack([(xx * 1.3) % 255, (yy * 0.9) % 255, np.full_like(xx, 140)], -1).astype(np.uint8)
+    path = tmp_path / "product.png"
+    Image.fromarray(img).save(path)
+    return path

@@ -1,0 +1,84 @@
+"""Bad input gets a clear RecgenError, and no run folder is left half-done."""
+
+import json
+
+import pytest
+
+from recgen import RecgenError, generate_video
+from recgen.errors import CatalogError, InputError, MediaError, RunStoreError, SIDError
+from recgen.tools.probes import probe
+
+
+def _no_runs(settings):
+    runs = settings.runs_dir
+    return not runs.exists() or not [p for p in runs.iterdir() if p.is_dir()]
+
+
+@pytest.mark.parametrize(
+    "product, error, match",
+    [
+        ("does-not-exist", CatalogError, "no product 'does-not-exist'"),
+        ('{"title": ""}', CatalogError, "title is empty"),
+        ('{"title": "' + "x" * 2000 + '"}', CatalogError, "2000 characters"),
+        ('{"title": "Serum", "price": -3}', CatalogError, "price"),
+        ('{"title": "Serum", ', CatalogError, "malformed"),
+        ('{"name": "Serum"}', CatalogError, "no 'title'"),
+    ],
+)
+def test_bad_products(small, product, error, match):
+    with pytest.raises(error, match=match):
+        generate_video(product, "calm-luxury", settings=small)
+    assert _no_runs(small)
+
+
+def test_missing_and_corrupt_images(small, tmp_path):
+    with pytest.raises(MediaError, match="does not exist"):
+        generate_video({"title": "Serum", "image_path": str(tmp_path / "nope.png")}, settings=small)
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\nthis is not an image")
+    with pytest.raises(MediaError, match="cannot be decoded"):
+        generate_video({"title": "Serum", "image_path": str(bad)}, settings=small)
+    assert _no_runs(small)
+
+
+@pytest.mark.parametrize("creative, match", [("s99.0", "outside"), ("vaporwave", "unknown creative style"),
+                                             ("c1/s1.0", "levels")])
+def test_unknown_dsids_and_styles(small, creative, match):
+    with pytest.raises((SIDError, InputError), match=match):
+        generate_video("8", creative, settings=small)
+    assert _no_runs(small)
+
+
+@pytest.mark.parametrize("duration", [0, -5, 10_000])
+def test_bad_durations(small, duration):
+    with pytest.raises(InputError, match="duration"):
+        generate_video("8", settings=small, duration_s=duration)
+    assert _no_runs(small)
+
+
+def test_unwritable_output_folder(small, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    with pytest.raises(RunStoreError, match="cannot write"):
+        generate_video("8", settings=small.model_copy(update={"runs_dir": blocker / "runs"}))
+
+
+def test_resume_of_unknown_run(small):
+    with pytest.raises(RunStoreError, match="no run"):
+        generate_video(settings=small, resume="never-ran")
+
+
+def test_all_errors_are_recgen_errors():
+    for e in (CatalogError, InputError, MediaError, RunStoreError, SIDError):
+        assert issubclass(e, RecgenError)
+
+
+def test_emoji_non_latin_and_user_image_render(small, product_image):
+    product = {"id": "intl", "title": "Крем для лица ✨ 保湿 Glow", "brand": "Λάμψη", "description": "Увлажняет 🌿",
+               "price": 19.5, "currency": "EUR", "image_path": str(product_image)}
+    r = generate_video(product, "warm-natural", settings=small)
+    p = probe(r.final_path)
+    assert p.has_video and p.has_audio and abs(p.duration - small.duration_s) <= 0.1
+    assert any(s.asset == "user_image" for s in r.state.visual.shots)
+    assert r.state.brief.offer == "€19.50"
+    assert json.loads((r.run_dir / "run.json").read_text())["status"] == "done"

@@ -1,0 +1,112 @@
+"""Resume after an interruption, tool masks, and the critic's revision loop on deliberately broken plans."""
+
+import pytest
+
+from recgen import generate_video
+from recgen.agents.policy import BuiltinPolicy
+from recgen.agents.toolbox import ToolBox
+from recgen.errors import ToolMaskError
+from recgen.schemas import VoiceLinePlan
+
+
+class CountingPolicy(BuiltinPolicy):
+    def __init__(self, crash_in_audio: bool = False) -> None:
+        self.calls: dict[str, int] = {}
+        self.crash_in_audio = crash_in_audio
+
+    def _count(self, name: str) -> None:
+        self.calls[name] = self.calls.get(name, 0) + 1
+
+    def instruct(self, ctx):
+        self._count("instruct")
+        return super().instruct(ctx)
+
+    def plan_visual(self, ctx):
+        self._count("visual")
+        return super().plan_visual(ctx)
+
+    def plan_audio(self, ctx):
+        self._count("audio")
+        if self.crash_in_audio:
+            raise RuntimeError("simulated crash in the audio agent")
+        return super().plan_audio(ctx)
+
+
+def test_stop_after_visual_then_resume_does_not_redo_finished_nodes(small):
+    first = CountingPolicy()
+    paused = generate_video("0", "playful-pastel", settings=small, policy=first, stop_after="visual")
+    assert paused.final_path is None and paused.state.visual is not None
+    assert first.calls == {"instruct": 1, "visual": 1}
+    second = CountingPolicy()
+    done = generate_video(settings=small, policy=second, resume=paused.run_id)
+    assert done.final_path and done.final_path.is_file()
+    assert "instruct" not in second.calls and "visual" not in second.calls
+    assert second.calls["audio"] >= 1
+
+
+def test_crash_mid_run_resumes_from_the_checkpoint(small):
+    crashing = CountingPolicy(crash_in_audio=True)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        generate_video("0", "clean-clinical", settings=small, policy=crashing, run_id="crash-test")
+    run = small.runs_dir / "crash-test"
+    assert (run / "shots").is_dir() and not (run / "final.mp4").exists()
+    healthy = CountingPolicy()
+    done = generate_video(settings=small, policy=healthy, resume="crash-test")
+    assert done.final_path.is_file()
+    assert healthy.calls.get("instruct") is None and healthy.calls.get("visual") is None
+
+
+def test_tool_mask_refuses_other_agents_tools():
+    box = ToolBox("audio", {"text_to_video": lambda **k: 1, "tts": lambda **k: 2})
+    assert box.call("tts", text="hi") == 2
+    with pytest.raises(ToolMaskError, match="may not call 'text_to_video'"):
+        box.call("text_to_video", shot=None)
+    refused = [c for c in box.calls if not c.ok]
+    assert refused and refused[0].tool == "text_to_video" and "refused" in refused[0].error
+
+
+class GreedyEffectsPolicy(BuiltinPolicy):
+    """An effects agent that reaches for the renderer: the run must stop with a tool-mask error."""
+
+    def plan_effects(self, ctx):
+        ctx.tools.call("text_to_video", shot=None)
+        return super().plan_effects(ctx)
+
+
+def test_tool_mask_holds_inside_the_graph(small):
+    with pytest.raises(ToolMaskError):
+        generate_video("0", "warm-natural", settings=small, policy=GreedyEffectsPolicy(), run_id="greedy")
+    assert not (small.runs_dir / "greedy" / "final.mp4").exists()
+
+
+class NoCtaFirst(BuiltinPolicy):
+    def plan_effects(self, ctx):
+        plan = super().plan_effects(ctx)
+        return plan if ctx.fixes else plan.model_copy(update={"cta": None})
+
+
+class OverlongVoiceFirst(BuiltinPolicy):
+    def plan_audio(self, ctx):
+        plan = super().plan_audio(ctx)
+        if ctx.fixes:
+            return plan
+        long = "This line goes on and on about the product, far longer than any shot could ever hold."
+        return plan.model_copy(update={"lines": tuple(VoiceLinePlan(shot_index=ln.shot_index, text=long)
+                                                      for ln in plan.lines)})
+
+
+def test_critic_catches_missing_cta_and_the_revision_fixes_it(small):
+    r = generate_video("3", "energetic-ugc", settings=small, policy=NoCtaFirst())
+    first, last = r.reports[0], r.reports[-1]
+    assert "cta_missing" in {v.code for v in first.violations}
+    assert first.verdict == "revise" and first.revise_agent == "effects"
+    assert last.verdict == "accept" and len(r.reports) == 2
+    assert r.state.effects.cta is not None
+
+
+def test_critic_catches_voice_longer_than_video_and_the_revision_fixes_it(small):
+    r = generate_video("3", "calm-luxury", settings=small, policy=OverlongVoiceFirst())
+    first = r.reports[0]
+    assert "voice_overrun" in {v.code for v in first.violations} and first.revise_agent == "audio"
+    assert r.reports[-1].measures["voice_overrun_s"] == 0.0
+    assert r.state.tracks.duration <= r.state.visual.duration

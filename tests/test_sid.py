@@ -1,0 +1,86 @@
+import numpy as np
+import pytest
+
+from recgen.errors import CatalogError, InputError, SIDError
+from recgen.schemas import DSID
+from recgen.sid.catalog import classify, clean_text, load_sample_catalog
+from recgen.sid.creative import PRESETS, preset_style
+from recgen.sid.encoders import style_features, style_from_features
+from recgen.sid.rqkmeans import RQKMeans
+from recgen.sid.semantics import load_sid_space
+
+from .conftest import DATA_DIR
+
+
+def test_rqkmeans_is_deterministic_and_reduces_error():
+    x = np.random.default_rng(1).normal(size=(300, 16))
+    a = RQKMeans((8, 8), seed=3).fit(x)
+    b = RQKMeans((8, 8), seed=3).fit(x)
+    assert np.array_equal(a.encode(x), b.encode(x))
+    one = RQKMeans((8,), seed=3).fit(x).report(x)["reconstruction_error"]
+    two = a.report(x)["reconstruction_error"]
+    assert two < one < 1.0
+
+
+def test_rqkmeans_decode_of_codes_is_the_sum_of_centroids():
+    x = np.random.default_rng(2).normal(size=(100, 4))
+    rq = RQKMeans((4, 4), seed=0).fit(x)
+    codes = rq.encode(x[:5])
+    expected = rq.codebooks[0][codes[:, 0]] + rq.codebooks[1][codes[:, 1]]
+    assert np.allclose(rq.decode(codes), expected)
+    assert np.array_equal(rq.encode(rq.decode(codes)), codes)  # a centroid sum re-encodes to its own code
+
+
+def test_rqkmeans_rejects_bad_codes_and_sizes():
+    rq = RQKMeans((4, 4), seed=0).fit(np.random.default_rng(0).normal(size=(50, 3)))
+    with pytest.raises(SIDError, match="outside 0..3"):
+        rq.decode((9, 0))
+    with pytest.raises(SIDError, match="3-dimensional"):
+        rq.encode(np.zeros((1, 5)))
+
+
+def test_catalog_cleans_html_and_derives_types():
+    cat = load_sample_catalog(DATA_DIR)
+    assert len(cat) == 31
+    assert all("&amp;" not in p.title and "&quot;" not in p.title for p in cat.products)
+    assert clean_text("Charcoal &amp; Black") == "Charcoal & Black"
+    assert classify("OPI Nail Lacquer")[0] == "polish"
+    assert classify("Vitamin C Serum for Face")[0] == "dropper"
+    assert classify("Ardell Fashion Lashes")[0] == "lash_box"
+    assert classify("Clip in Hair Extensions - Light Brown")[0] == "hair_box"  # 'brow' inside 'Brown' is no brow
+    with pytest.raises(CatalogError, match="no product 'nope'"):
+        cat.get("nope")
+
+
+def test_style_features_round_trip_and_presets():
+    for name in PRESETS:
+        s = preset_style(name)
+        back = style_from_features(style_features(s))
+        assert np.allclose(back.as_list(), s.as_list(), atol=1e-9)
+    with pytest.raises(InputError, match="unknown creative style"):
+        preset_style("neon-vaporwave")
+
+
+def test_sid_space_encodes_presets_to_distinct_codes_and_decodes(small):
+    space = load_sid_space(small.data_dir, small.cache_dir)
+    codes = {name: space.resolve_creative(name) for name in PRESETS}
+    assert len(set(codes.values())) >= 6  # presets land in different creative codes
+    product = space.catalog.get("8")
+    dsid = space.dsid_for(product, "bold-discount")
+    sem = space.decode(dsid, product)
+    assert sem.creative.preset == "bold-discount"
+    assert sem.content.product_type == "dropper"
+    assert any("serum" in t.lower() or "vitamin" in t.lower() for t in sem.content.nearest_items)
+    calm = space.decode(space.dsid_for(product, "calm-luxury"), product).creative
+    assert calm.tempo_bpm < sem.creative.tempo_bpm and calm.shot_seconds > sem.creative.shot_seconds
+
+
+def test_dsid_parsing_and_unknown_codes(small):
+    assert DSID.parse("c1.2/s3.0") == DSID(content=(1, 2), creative=(3, 0))
+    space = load_sid_space(small.data_dir, small.cache_dir)
+    with pytest.raises(SIDError, match="outside"):
+        space.resolve_creative("s99.0")
+    with pytest.raises(SIDError, match="levels"):
+        space.resolve_creative("s1.2.3")
+    with pytest.raises(SIDError):
+        space.dsid_for(space.catalog.get("1"), "c42.0/s1.0")
