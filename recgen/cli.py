@@ -44,8 +44,15 @@ def _run(verbose: bool, **kwargs) -> None:
     from recgen.generate import generate_video
 
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING)
-    with Progress(SpinnerColumn(), TextColumn("[bold]{task.fields[stage]:<12}"), BarColumn(),
-                  TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=False) as bar:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.fields[stage]:<12}"),
+        BarColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    ) as bar:
         task = bar.add_task("starting", total=len(_STAGES), stage="setup")
         done: set[str] = set()
 
@@ -98,11 +105,21 @@ def demo(
 
 @app.command()
 def generate(
-    product: Annotated[str | None, typer.Option(help="Catalog id (e.g. 8), a product JSON string, or a .json file "
-                                                     "with title/brand/description/price/image_path.")] = None,
-    creative: Annotated[str, typer.Option(help="A style preset (calm-luxury, bold-discount, playful-pastel, "
-                                               "clean-clinical, energetic-ugc, warm-natural, dramatic-noir, "
-                                               "fresh-botanical) or a D-SID like s3.1 or c1.2/s3.1.")] = "calm-luxury",
+    product: Annotated[
+        str | None,
+        typer.Option(
+            help="Catalog id (e.g. 8), a product JSON string, or a .json file "
+            "with title/brand/description/price/image_path."
+        ),
+    ] = None,
+    creative: Annotated[
+        str,
+        typer.Option(
+            help="A style preset (calm-luxury, bold-discount, playful-pastel, "
+            "clean-clinical, energetic-ugc, warm-natural, dramatic-noir, "
+            "fresh-botanical) or a D-SID like s3.1 or c1.2/s3.1."
+        ),
+    ] = "calm-luxury",
     seed: Annotated[int | None, typer.Option(help="Seed: the same inputs and seed give the same video.")] = None,
     price: Annotated[float | None, typer.Option(help="Offer price shown on a price tag.")] = None,
     discount: Annotated[int | None, typer.Option(help="Discount percent shown on a badge.")] = None,
@@ -129,8 +146,17 @@ def generate(
     if not product and not resume:
         err.print("[red]error:[/red] give --product (or --resume RUN)")
         raise typer.Exit(2)
-    _run(verbose, product=product, creative=creative, seed=seed, price=price, discount_pct=discount,
-         resume=resume, stop_after=stop_after, settings=settings)
+    _run(
+        verbose,
+        product=product,
+        creative=creative,
+        seed=seed,
+        price=price,
+        discount_pct=discount,
+        resume=resume,
+        stop_after=stop_after,
+        settings=settings,
+    )
 
 
 @app.command()

@@ -100,14 +100,26 @@ def generate_video(
         folder = run_dir(runs_dir, rid)
         if folder.exists():
             raise RunStoreError(f"run {rid} exists already; use resume={rid!r} or another run id")
-        request = GenerationRequest(run_id=rid, product=prod, dsid=dsid,
-                                    seed=settings.seed if seed is None else seed)
+        request = GenerationRequest(run_id=rid, product=prod, dsid=dsid, seed=settings.seed if seed is None else seed)
         folder.mkdir(parents=True)
-        write_record(folder, run_id=rid, status="running", started=time.time(), policy=policy.name,
-                     request=request.model_dump(mode="json"), settings=settings.model_dump(mode="json"))
+        write_record(
+            folder,
+            run_id=rid,
+            status="running",
+            started=time.time(),
+            policy=policy.name,
+            request=request.model_dump(mode="json"),
+            settings=settings.model_dump(mode="json"),
+        )
         inputs = VideoState(request=request)
-    ctx = RunContext(settings=settings, policy=policy, run_dir=folder, space=space,
-                     registry=build_registry(settings, folder), on_event=on_event)
+    ctx = RunContext(
+        settings=settings,
+        policy=policy,
+        run_dir=folder,
+        space=space,
+        registry=build_registry(settings, folder),
+        on_event=on_event,
+    )
     saver = checkpointer(runs_dir)
     graph = build_video_graph(saver, interrupt_after=[stop_after] if stop_after else None)
     config = {"configurable": {"thread_id": rid}, "recursion_limit": 100}
@@ -128,8 +140,13 @@ def generate_video(
         saver.conn.close()
     state = VideoState.model_validate(out)
     if state.final_path:
-        write_record(folder, status="done", finished=time.time(), final=state.final_path,
-                     reports=[r.model_dump(mode="json") for r in state.reports])
+        write_record(
+            folder,
+            status="done",
+            finished=time.time(),
+            final=state.final_path,
+            reports=[r.model_dump(mode="json") for r in state.reports],
+        )
     else:
         write_record(folder, status="paused", paused_after=stop_after)
     return RunResult(rid, folder, state.final_path, state)

@@ -29,8 +29,10 @@ def ensure_writable(folder: Path) -> Path:
         probe.write_text("ok")
         probe.unlink()
     except OSError as e:
-        raise RunStoreError(f"cannot write to the run folder {folder} ({e.strerror or e}); "
-                            "choose another with --runs-dir or RECGEN_RUNS_DIR") from e
+        raise RunStoreError(
+            f"cannot write to the run folder {folder} ({e.strerror or e}); "
+            "choose another with --runs-dir or RECGEN_RUNS_DIR"
+        ) from e
     return folder
 
 

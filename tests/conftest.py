@@ -22,8 +22,15 @@ def cache_dir(tmp_path_factory) -> Path:
 @pytest.fixture()
 def small(tmp_path, cache_dir) -> Settings:
     """A tiny 9:16 video: every stage runs for real, in seconds."""
-    return Settings(runs_dir=tmp_path / "runs", cache_dir=cache_dir, data_dir=DATA_DIR, width=144, height=256,
-                    fps=12, duration_s=6.0)
+    return Settings(
+        runs_dir=tmp_path / "runs",
+        cache_dir=cache_dir,
+        data_dir=DATA_DIR,
+        width=144,
+        height=256,
+        fps=12,
+        duration_s=6.0,
+    )
 
 
 @pytest.fixture()

@@ -41,8 +41,9 @@ def test_missing_and_corrupt_images(small, tmp_path):
     assert _no_runs(small)
 
 
-@pytest.mark.parametrize("creative, match", [("s99.0", "outside"), ("vaporwave", "unknown creative style"),
-                                             ("c1/s1.0", "levels")])
+@pytest.mark.parametrize(
+    "creative, match", [("s99.0", "outside"), ("vaporwave", "unknown creative style"), ("c1/s1.0", "levels")]
+)
 def test_unknown_dsids_and_styles(small, creative, match):
     with pytest.raises((SIDError, InputError), match=match):
         generate_video("8", creative, settings=small)
@@ -74,8 +75,15 @@ def test_all_errors_are_recgen_errors():
 
 
 def test_emoji_non_latin_and_user_image_render(small, product_image):
-    product = {"id": "intl", "title": "Крем для лица ✨ 保湿 Glow", "brand": "Λάμψη", "description": "Увлажняет 🌿",
-               "price": 19.5, "currency": "EUR", "image_path": str(product_image)}
+    product = {
+        "id": "intl",
+        "title": "Крем для лица ✨ 保湿 Glow",
+        "brand": "Λάμψη",
+        "description": "Увлажняет 🌿",
+        "price": 19.5,
+        "currency": "EUR",
+        "image_path": str(product_image),
+    }
     r = generate_video(product, "warm-natural", settings=small)
     p = probe(r.final_path)
     assert p.has_video and p.has_audio and abs(p.duration - small.duration_s) <= 0.1

@@ -91,8 +91,9 @@ class OverlongVoiceFirst(BuiltinPolicy):
         if ctx.fixes:
             return plan
         long = "This line goes on and on about the product, far longer than any shot could ever hold."
-        return plan.model_copy(update={"lines": tuple(VoiceLinePlan(shot_index=ln.shot_index, text=long)
-                                                      for ln in plan.lines)})
+        return plan.model_copy(
+            update={"lines": tuple(VoiceLinePlan(shot_index=ln.shot_index, text=long) for ln in plan.lines)}
+        )
 
 
 def test_critic_catches_missing_cta_and_the_revision_fixes_it(small):

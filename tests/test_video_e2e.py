@@ -22,8 +22,15 @@ def test_generated_video_is_complete_and_matches_the_plan(small):
     assert abs(p.lufs - small.target_lufs) < 2.5
     # every artifact the run promises
     d = r.run_dir
-    for f in ("plans/brief.json", "plans/visual_plan.json", "plans/audio_plan.json", "plans/effects_plan.json",
-              "plans/semantics.json", "audio/mix.wav", "run.json"):
+    for f in (
+        "plans/brief.json",
+        "plans/visual_plan.json",
+        "plans/audio_plan.json",
+        "plans/effects_plan.json",
+        "plans/semantics.json",
+        "audio/mix.wav",
+        "run.json",
+    ):
         assert (d / f).is_file(), f
     assert len(list((d / "drafts").glob("draft_r*.mp4"))) == len(r.reports)
     assert len(list((d / "critic").glob("round_*.json"))) == len(r.reports)

@@ -12,8 +12,16 @@ from recgen.tools.mixer import mix, resample, write_wav
 LEAD_IN = 0.12  # a line starts this long after its shot
 GAP = 0.08  # minimum silence between lines
 TAIL = 0.25  # the voice ends at least this long before its shot does
-_ROOT_HZ = {"calm": 110.0, "dramatic": 98.0, "bold": 123.5, "energetic": 130.8, "playful": 146.8,
-            "clinical": 116.5, "warm": 110.0, "fresh": 138.6}
+_ROOT_HZ = {
+    "calm": 110.0,
+    "dramatic": 98.0,
+    "bold": 123.5,
+    "energetic": 130.8,
+    "playful": 146.8,
+    "clinical": 116.5,
+    "warm": 110.0,
+    "fresh": 138.6,
+}
 
 
 def shorten(text: str) -> str:
@@ -47,8 +55,7 @@ def builtin_audio_plan(ctx: AgentContext) -> AudioPlan:
         voice_id=c.voice_id,
         speaking_rate=round(rate, 3),
         lines=tuple(lines),
-        bgm=BgmSpec(tempo_bpm=c.tempo_bpm, mood=c.mood, genre=c.music_genre, root_hz=_ROOT_HZ[c.mood],
-                    seed=ctx.seed),
+        bgm=BgmSpec(tempo_bpm=c.tempo_bpm, mood=c.mood, genre=c.music_genre, root_hz=_ROOT_HZ[c.mood], seed=ctx.seed),
         duck_db=-12.0 if c.style.loudness > 0.6 else -9.0,
         target_lufs=ctx.settings.target_lufs - (1.0 if "clipping" in fixes else 0.0),
     )
@@ -59,8 +66,17 @@ def audio_node(state: VideoState, runtime: Runtime) -> dict:
     s = rc.settings
     fixes = tuple(v for v in state.revision.violations if v.agent == "audio") if state.revision else ()
     toolbox = rc.tools("audio")
-    ctx = AgentContext(s, state.request.product, state.semantics, toolbox, state.request.seed, brief=state.brief,
-                       visual=state.visual, previous=state.audio_plan, fixes=fixes)
+    ctx = AgentContext(
+        s,
+        state.request.product,
+        state.semantics,
+        toolbox,
+        state.request.seed,
+        brief=state.brief,
+        visual=state.visual,
+        previous=state.audio_plan,
+        fixes=fixes,
+    )
     plan = rc.policy.plan_audio(ctx)
     duration = state.visual.duration
     starts = {sh.index: sh.start for sh in state.visual.shots}
@@ -75,10 +91,13 @@ def audio_node(state: VideoState, runtime: Runtime) -> dict:
         start = max(starts.get(line.shot_index, 0.0) + LEAD_IN, t_prev + GAP)
         i0 = int(start * s.audio_rate)
         voice[i0 : i0 + len(audio)] += audio[: len(voice) - i0]
-        words = tuple(WordTiming(word=w, start=round(start + a, 3), end=round(start + b, 3)) for w, a, b in speech.words)
+        words = tuple(
+            WordTiming(word=w, start=round(start + a, 3), end=round(start + b, 3)) for w, a, b in speech.words
+        )
         end = start + len(audio) / s.audio_rate
-        timed.append(TimedLine(shot_index=line.shot_index, text=line.text, start=round(start, 3), end=round(end, 3),
-                               words=words))
+        timed.append(
+            TimedLine(shot_index=line.shot_index, text=line.text, start=round(start, 3), end=round(end, 3), words=words)
+        )
         t_prev = end
     total = max(duration, t_prev)  # an overrunning voice is kept so the critic can hear it
     voice = voice[: int(total * s.audio_rate)]

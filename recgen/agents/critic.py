@@ -30,7 +30,9 @@ def critic_node(state: VideoState, runtime: Runtime) -> dict:
     s = rc.settings
     draft = state.drafts[-1]
     p = probe(draft.path)
-    measures, violations = measure(draft, p, state.visual, state.tracks, state.effects, s.width, s.height, s.target_lufs)
+    measures, violations = measure(
+        draft, p, state.visual, state.tracks, state.effects, s.width, s.height, s.target_lufs
+    )
     sc = scores(measures, s.target_lufs)
     total = round(sum(sc.values()) / len(sc) - 0.1 * len(violations), 4)
     round_ = draft.round
@@ -42,9 +44,16 @@ def critic_node(state: VideoState, runtime: Runtime) -> dict:
         agent = min((v.agent for v in violations), key=lambda a: _ORDER.index(a) if a in _ORDER else -1)
         verdict = "revise"
         instruction = "; ".join(f"{v.message} → {v.fix}" for v in violations if v.agent == agent)
-    report = CriticReport(round=round_, measures={k: round(float(x), 4) for k, x in measures.items()}, scores=sc,
-                          total=total, violations=tuple(violations), verdict=verdict, revise_agent=agent,
-                          instruction=instruction)
+    report = CriticReport(
+        round=round_,
+        measures={k: round(float(x), 4) for k, x in measures.items()},
+        scores=sc,
+        total=total,
+        violations=tuple(violations),
+        verdict=verdict,
+        revise_agent=agent,
+        instruction=instruction,
+    )
     (rc.run_dir / "critic").mkdir(parents=True, exist_ok=True)
     (rc.run_dir / "critic" / f"round_{round_}.json").write_text(report.model_dump_json(indent=2))
     rc.emit("critic", f"round {round_}: {verdict}" + (f" → {agent}: {instruction}" if agent else ""))

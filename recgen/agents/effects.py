@@ -19,9 +19,16 @@ from recgen.schemas import (
 )
 
 CTA_SECONDS = 2.2
-_TRANSITION = {"calm": ("crossfade", 0.4), "warm": ("crossfade", 0.3), "dramatic": ("crossfade", 0.5),
-               "bold": ("flash", 0.15), "energetic": ("flash", 0.12), "playful": ("slide", 0.25),
-               "fresh": ("slide", 0.3), "clinical": ("cut", 0.0)}
+_TRANSITION = {
+    "calm": ("crossfade", 0.4),
+    "warm": ("crossfade", 0.3),
+    "dramatic": ("crossfade", 0.5),
+    "bold": ("flash", 0.15),
+    "energetic": ("flash", 0.12),
+    "playful": ("slide", 0.25),
+    "fresh": ("slide", 0.3),
+    "clinical": ("cut", 0.0),
+}
 
 
 def highlight_words(text: str, keys: set[str]) -> tuple[str, ...]:
@@ -57,8 +64,15 @@ def builtin_effects_plan(ctx: AgentContext) -> EffectsPlan:
                 text = " ".join(w.word for w in chunk)
             end = min(chunk[-1].end + 0.15, duration)
             if chunk[0].start < duration:
-                subtitles.append(Subtitle(text=text, start=chunk[0].start, end=end, words=tuple(chunk),
-                                          highlight=highlight_words(text, keys)))
+                subtitles.append(
+                    Subtitle(
+                        text=text,
+                        start=chunk[0].start,
+                        end=end,
+                        words=tuple(chunk),
+                        highlight=highlight_words(text, keys),
+                    )
+                )
             i += len(chunk)
     stickers = []
     product = ctx.product
@@ -67,18 +81,31 @@ def builtin_effects_plan(ctx: AgentContext) -> EffectsPlan:
         shown = [s for s in visual.shots if s.role in ("product", "benefit", "cta")]
         if shown:
             first, last = shown[0], visual.shots[-1]
-            stickers.append(Sticker(kind=kind, text=brief.offer, start=round(first.start + 0.3, 3),
-                                    end=round(last.start + last.duration, 3), anchor="top_right"))
-    cta = CallToAction(text=brief.cta.upper() if c.style.text_density > 0.6 else brief.cta,
-                       start=round(max(visual.shots[-1].start, duration - CTA_SECONDS), 3), end=duration,
-                       color=palette[2])
+            stickers.append(
+                Sticker(
+                    kind=kind,
+                    text=brief.offer,
+                    start=round(first.start + 0.3, 3),
+                    end=round(last.start + last.duration, 3),
+                    anchor="top_right",
+                )
+            )
+    cta = CallToAction(
+        text=brief.cta.upper() if c.style.text_density > 0.6 else brief.cta,
+        start=round(max(visual.shots[-1].start, duration - CTA_SECONDS), 3),
+        end=duration,
+        color=palette[2],
+    )
     kind, tdur = _TRANSITION[c.mood]
     transitions = tuple(Transition(after_shot=s.index, kind=kind, duration=tdur) for s in visual.shots[:-1])
     st = c.style
     warm_hue = min(abs(st.hue - 0.08), 1 - abs(st.hue - 0.08)) < 0.12
-    grade = ColorGrade(contrast=round(0.95 + 0.25 * st.loudness, 3), saturation=round(0.85 + 0.4 * st.saturation, 3),
-                       warmth=0.25 if warm_hue else (-0.15 if 0.45 < st.hue < 0.7 else 0.0),
-                       vignette=round(0.6 * (1 - st.brightness), 3))
+    grade = ColorGrade(
+        contrast=round(0.95 + 0.25 * st.loudness, 3),
+        saturation=round(0.85 + 0.4 * st.saturation, 3),
+        warmth=0.25 if warm_hue else (-0.15 if 0.45 < st.hue < 0.7 else 0.0),
+        vignette=round(0.6 * (1 - st.brightness), 3),
+    )
     backdrop = 0.35 < st.brightness < 0.75 or "text_contrast" in fixes
     return EffectsPlan(
         typeface=c.typeface,
@@ -98,9 +125,19 @@ def effects_node(state: VideoState, runtime: Runtime) -> dict:
     rc = runtime.context
     fixes = tuple(v for v in state.revision.violations if v.agent == "effects") if state.revision else ()
     toolbox = rc.tools("effects")
-    ctx = AgentContext(rc.settings, state.request.product, state.semantics, toolbox, state.request.seed,
-                       brief=state.brief, visual=state.visual, audio=state.audio_plan, tracks=state.tracks,
-                       previous=state.effects, fixes=fixes)
+    ctx = AgentContext(
+        rc.settings,
+        state.request.product,
+        state.semantics,
+        toolbox,
+        state.request.seed,
+        brief=state.brief,
+        visual=state.visual,
+        audio=state.audio_plan,
+        tracks=state.tracks,
+        previous=state.effects,
+        fixes=fixes,
+    )
     plan = rc.policy.plan_effects(ctx)
     (rc.run_dir / "plans").mkdir(parents=True, exist_ok=True)
     (rc.run_dir / "plans" / "effects_plan.json").write_text(plan.model_dump_json(indent=2))

@@ -26,7 +26,7 @@ def short_name(product: Product, max_words: int = 4) -> str:
     """The on-screen product name: the title up to its first separator, without brand and sizes."""
     name = product.title
     if product.brand and name.lower().startswith(product.brand.lower()):
-        name = name[len(product.brand):]
+        name = name[len(product.brand) :]
     name = re.split(r",| - |\(|\||:|;", name)[0]
     name = re.sub(r"\b\d+(\.\d+)?[- ]?(oz|ounce|fluid ounce|ml|g|pcs)\b\.?", "", name, flags=re.I)
     words = [w for w in name.split() if w.lower() not in {"new", "the"}][:max_words]
@@ -38,8 +38,15 @@ def short_name(product: Product, max_words: int = 4) -> str:
 def product_facts(product: Product) -> list[str]:
     """Checkable facts in the product's own text (no invented claims): '100% pure', '15 colours', 'pack of 4'."""
     text = f"{product.title}. {product.description}"
-    pats = [r"\b\d{1,3}% (?:pure|natural|organic|human hair)\b", r"\b\d{1,3} (?:colou?rs?|shades|pairs|pcs|sheets)\b",
-            r"\bpack of \d+\b", r"\bwaterproof\b", r"\bvegan\b", r"\bhandmade\b", r"\bstainless steel\b"]
+    pats = [
+        r"\b\d{1,3}% (?:pure|natural|organic|human hair)\b",
+        r"\b\d{1,3} (?:colou?rs?|shades|pairs|pcs|sheets)\b",
+        r"\bpack of \d+\b",
+        r"\bwaterproof\b",
+        r"\bvegan\b",
+        r"\bhandmade\b",
+        r"\bstainless steel\b",
+    ]
     facts: list[str] = []
     for p in pats:
         for m in re.finditer(p, text, flags=re.I):
@@ -94,8 +101,11 @@ def builtin_brief(ctx: AgentContext) -> Brief:
             idea = f"product detail that shows: {fact}"
         else:
             cta = copy["cta"][mood]
-            msg = f"{cta}." + (" " + copy["offer_line"]["discount" if product.discount_pct else "price"].format(
-                offer=offer) if offer else "")
+            msg = f"{cta}." + (
+                " " + copy["offer_line"]["discount" if product.discount_pct else "price"].format(offer=offer)
+                if offer
+                else ""
+            )
             idea = "product with the call-to-action button"
         shots.append(ShotBrief(index=i, role=role, message=msg, visual_idea=idea))
     c = sem.creative
@@ -105,7 +115,8 @@ def builtin_brief(ctx: AgentContext) -> Brief:
             f"lead with {benefits[0]}; audience interest near: {', '.join(sem.content.keywords[:4])}."
         ),
         creative_instruction=(
-            f"{c.preset.replace('-', ' ')} style: {', '.join(c.descriptors)}; {c.music_genre} at {c.tempo_bpm:.0f} bpm; "
+            f"{c.preset.replace('-', ' ')} style: {', '.join(c.descriptors)}; "
+            f"{c.music_genre} at {c.tempo_bpm:.0f} bpm; "
             f"{c.typeface} type; palette {' '.join(c.palette[:3])}."
         ),
         duration_s=ctx.settings.duration_s,
@@ -134,8 +145,15 @@ def decode_node(state: VideoState, runtime: Runtime) -> dict:
 def instruct_node(state: VideoState, runtime: Runtime) -> dict:
     rc = runtime.context
     fixes = tuple(v for v in state.revision.violations if v.agent == "instruct") if state.revision else ()
-    ctx = AgentContext(rc.settings, state.request.product, state.semantics, rc.tools("instruct"),
-                       state.request.seed, previous=state.brief, fixes=fixes)
+    ctx = AgentContext(
+        rc.settings,
+        state.request.product,
+        state.semantics,
+        rc.tools("instruct"),
+        state.request.seed,
+        previous=state.brief,
+        fixes=fixes,
+    )
     brief = rc.policy.instruct(ctx)
     rc.run_dir.joinpath("plans", "brief.json").write_text(brief.model_dump_json(indent=2))
     rc.emit("instruct", f"brief with {len(brief.shots)} shots")

@@ -18,8 +18,8 @@ from recgen.schemas import (
     EffectsPlan,
     Product,
     Semantics,
-    VisualPlan,
     Violation,
+    VisualPlan,
 )
 from recgen.settings import Settings
 

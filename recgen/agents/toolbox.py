@@ -33,8 +33,16 @@ class ToolBox:
     def call(self, tool: str, **kwargs: Any) -> Any:
         args = {k: (str(v)[:120]) for k, v in kwargs.items()}
         if tool not in self.allowed:
-            self.calls.append(ToolCall(agent=self.agent, tool=tool, args=args, seconds=0.0, ok=False,
-                                       error="refused: outside the tool mask"))
+            self.calls.append(
+                ToolCall(
+                    agent=self.agent,
+                    tool=tool,
+                    args=args,
+                    seconds=0.0,
+                    ok=False,
+                    error="refused: outside the tool mask",
+                )
+            )
             raise ToolMaskError(
                 f"agent {self.agent!r} may not call {tool!r}; its tools are: {', '.join(sorted(self.allowed))}"
             )
@@ -44,11 +52,20 @@ class ToolBox:
         try:
             out = self.registry[tool](**kwargs)
         except Exception as e:
-            self.calls.append(ToolCall(agent=self.agent, tool=tool, args=args,
-                                       seconds=time.perf_counter() - t0, ok=False, error=str(e)[:300]))
+            self.calls.append(
+                ToolCall(
+                    agent=self.agent,
+                    tool=tool,
+                    args=args,
+                    seconds=time.perf_counter() - t0,
+                    ok=False,
+                    error=str(e)[:300],
+                )
+            )
             raise
-        self.calls.append(ToolCall(agent=self.agent, tool=tool, args=args, seconds=round(time.perf_counter() - t0, 4),
-                                   ok=True))
+        self.calls.append(
+            ToolCall(agent=self.agent, tool=tool, args=args, seconds=round(time.perf_counter() - t0, 4), ok=True)
+        )
         return out
 
     def drain(self) -> list[ToolCall]:

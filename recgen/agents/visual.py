@@ -12,11 +12,21 @@ from recgen.tools.video_gen import plan_hash
 
 _ROLE_WEIGHT: dict[str, float] = {"hook": 0.85, "product": 1.1, "benefit": 1.0, "proof": 1.0, "cta": 1.35}
 _COMPOSITION: dict[str, Composition] = {
-    "hook": "closeup", "product": "hero_center", "benefit": "split_text", "proof": "lifestyle_card", "cta": "cta_card",
+    "hook": "closeup",
+    "product": "hero_center",
+    "benefit": "split_text",
+    "proof": "lifestyle_card",
+    "cta": "cta_card",
 }
 _BACKGROUND: dict[str, Background] = {
-    "calm": "spotlight", "dramatic": "spotlight", "bold": "stripes", "playful": "shapes", "clinical": "gradient",
-    "energetic": "particles", "warm": "gradient", "fresh": "shapes",
+    "calm": "spotlight",
+    "dramatic": "spotlight",
+    "bold": "stripes",
+    "playful": "shapes",
+    "clinical": "gradient",
+    "energetic": "particles",
+    "warm": "gradient",
+    "fresh": "shapes",
 }
 _CALM_MOVES: tuple[Camera, ...] = ("push_in", "pull_out", "push_in", "tilt_up")
 _ENERGETIC_MOVES: tuple[Camera, ...] = ("push_in", "pan_left", "tilt_up", "pan_right", "pull_out", "tilt_down")
@@ -74,10 +84,21 @@ def builtin_visual_plan(ctx: AgentContext) -> VisualPlan:
             f"{sb.visual_idea}; {c.preset.replace('-', ' ')} look, palette {', '.join(c.palette[:3])}; "
             f"{camera.replace('_', ' ')} camera; {background} background; vertical 9:16 ad shot"
         )
-        shots.append(ShotPlan(
-            index=i, role=sb.role, start=round(t, 4), duration=dur, composition=_COMPOSITION[sb.role], camera=camera,
-            motion=motion, background=background, asset=asset, headline=headline, prompt=prompt,
-        ))
+        shots.append(
+            ShotPlan(
+                index=i,
+                role=sb.role,
+                start=round(t, 4),
+                duration=dur,
+                composition=_COMPOSITION[sb.role],
+                camera=camera,
+                motion=motion,
+                background=background,
+                asset=asset,
+                headline=headline,
+                prompt=prompt,
+            )
+        )
         t += dur
     return VisualPlan(palette=c.palette, shots=tuple(shots))
 
@@ -91,8 +112,16 @@ def visual_node(state: VideoState, runtime: Runtime) -> dict:
     rc = runtime.context
     fixes = tuple(v for v in state.revision.violations if v.agent == "visual") if state.revision else ()
     toolbox = rc.tools("visual")
-    ctx = AgentContext(rc.settings, state.request.product, state.semantics, toolbox, state.request.seed,
-                       brief=state.brief, previous=state.visual, fixes=fixes)
+    ctx = AgentContext(
+        rc.settings,
+        state.request.product,
+        state.semantics,
+        toolbox,
+        state.request.seed,
+        brief=state.brief,
+        previous=state.visual,
+        fixes=fixes,
+    )
     plan = rc.policy.plan_visual(ctx)
     _check_plan(plan, state.brief.duration_s)
     rc.emit("visual", f"{len(plan.shots)} shots, {plan.duration:.2f}s")
@@ -129,8 +158,15 @@ def render_shot_node(task: RenderTask, runtime: Runtime) -> dict:
     rc = runtime.context
     toolbox = rc.tools("visual")
     tool = "image_to_video" if shot.asset == "user_image" else "text_to_video"
-    clip = toolbox.call(tool, shot=shot, product=state.request.product, palette=state.visual.palette,
-                        product_kind=state.semantics.content.product_type, typeface=state.semantics.creative.typeface,
-                        text_color=state.visual.palette[3], seed=state.request.seed)
+    clip = toolbox.call(
+        tool,
+        shot=shot,
+        product=state.request.product,
+        palette=state.visual.palette,
+        product_kind=state.semantics.content.product_type,
+        typeface=state.semantics.creative.typeface,
+        text_color=state.visual.palette[3],
+        seed=state.request.seed,
+    )
     rc.emit("render", f"shot {shot.index} rendered")
     return {"clips": [clip.model_copy(update={"plan_hash": task.hash})], "tool_calls": toolbox.drain()}

@@ -34,8 +34,9 @@ def build_video_graph(checkpointer=None, interrupt_after: list[str] | None = Non
     g.add_edge("audio", "effects")
     g.add_edge("effects", "compose")
     g.add_edge("compose", "critic")
-    g.add_conditional_edges("critic", route_after_critic, {"visual": "visual", "audio": "audio",
-                                                           "effects": "effects", "__end__": END})
+    g.add_conditional_edges(
+        "critic", route_after_critic, {"visual": "visual", "audio": "audio", "effects": "effects", "__end__": END}
+    )
     return g.compile(checkpointer=checkpointer, interrupt_after=interrupt_after or None)
 
 

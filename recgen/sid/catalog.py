@@ -63,8 +63,42 @@ _BENEFIT_RULES: tuple[tuple[str, str], ...] = (
 _GENERIC_LEAD = {"new", "vitamin", "strawberry", "pack", "set", "natural", "professional", "pure", "organic"}
 
 _STOP = set(
-    "a an and the of for with to in on by from at or new pack set pcs oz ounce fluid size full 1 2 x is it "
-    "your you our this that best".split()
+    [
+        "a",
+        "an",
+        "and",
+        "the",
+        "of",
+        "for",
+        "with",
+        "to",
+        "in",
+        "on",
+        "by",
+        "from",
+        "at",
+        "or",
+        "new",
+        "pack",
+        "set",
+        "pcs",
+        "oz",
+        "ounce",
+        "fluid",
+        "size",
+        "full",
+        "1",
+        "2",
+        "x",
+        "is",
+        "it",
+        "your",
+        "you",
+        "our",
+        "this",
+        "that",
+        "best",
+    ]
 )
 
 
@@ -190,9 +224,7 @@ def load_sample_catalog(data_dir: Path) -> Catalog:
     """The sample catalog: the 31 Amazon Beauty items that have text (../shared/data/amazon-beauty)."""
     path = Path(data_dir) / "amazon-beauty" / "sample_items.json"
     if not path.is_file():
-        raise CatalogError(
-            f"sample catalog {path} not found; set RECGEN_DATA_DIR to the folder holding amazon-beauty/"
-        )
+        raise CatalogError(f"sample catalog {path} not found; set RECGEN_DATA_DIR to the folder holding amazon-beauty/")
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
@@ -203,6 +235,7 @@ def load_sample_catalog(data_dir: Path) -> Catalog:
     for item_id, rec in sorted(raw.items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else kv[0]):
         title = clean_text(rec.get("title", "")) if isinstance(rec, dict) else ""
         _, family = classify(title, rec.get("description", "") if isinstance(rec, dict) else "")
-        products.append(product_from_dict({**(rec if isinstance(rec, dict) else {}), "id": item_id,
-                                           "category": family}))
+        products.append(
+            product_from_dict({**(rec if isinstance(rec, dict) else {}), "id": item_id, "category": family})
+        )
     return Catalog(tuple(products))

@@ -16,22 +16,62 @@ from recgen.schemas import STYLE_DIMS, CreativeSemantics, Mood, StyleVector, Typ
 
 # name: (style vector in STYLE_DIMS order, mood, music genre, typeface, one-line caption)
 PRESETS: dict[str, tuple[tuple[float, ...], Mood, str, Typeface, str]] = {
-    "calm-luxury": ((0.11, 0.22, 0.40, 0.20, 0.12, 0.20, 0.18, 0.30, 0.25), "calm", "ambient piano", "serif",
-                    "dark gold tones, slow push-ins, sparse serif type, soft piano"),
-    "bold-discount": ((0.99, 0.60, 0.95, 0.85, 0.88, 0.90, 0.85, 0.90, 0.70), "bold", "electro pop", "sans-bold",
-                      "saturated red, fast cuts, big price tags, punchy beat"),
-    "playful-pastel": ((0.92, 0.86, 0.45, 0.60, 0.55, 0.50, 0.65, 0.60, 0.85), "playful", "ukulele pop", "sans",
-                       "pastel pink, bouncy motion, rounded type, cheerful tune"),
-    "clean-clinical": ((0.55, 0.92, 0.22, 0.30, 0.35, 0.55, 0.40, 0.40, 0.50), "clinical", "minimal electronic",
-                       "mono", "white and ice blue, steady moves, facts on screen, minimal pulse"),
-    "energetic-ugc": ((0.14, 0.70, 0.80, 0.95, 0.95, 0.70, 0.92, 0.85, 0.80), "energetic", "hip hop",
-                      "sans-bold", "sunny yellow, handheld energy, quick cuts, hip-hop groove"),
-    "warm-natural": ((0.07, 0.62, 0.50, 0.35, 0.30, 0.35, 0.40, 0.45, 0.40), "warm", "acoustic folk", "serif",
-                     "terracotta warmth, gentle pans, earthy serif, acoustic guitar"),
-    "dramatic-noir": ((0.76, 0.14, 0.60, 0.50, 0.50, 0.30, 0.55, 0.70, 0.15), "dramatic", "cinematic",
-                      "sans-bold", "deep violet shadows, spotlight reveals, low voice, cinematic swell"),
-    "fresh-botanical": ((0.34, 0.80, 0.55, 0.45, 0.42, 0.40, 0.55, 0.50, 0.60), "fresh", "indie pop", "sans",
-                        "leafy green, airy light, clean type, light indie pop"),
+    "calm-luxury": (
+        (0.11, 0.22, 0.40, 0.20, 0.12, 0.20, 0.18, 0.30, 0.25),
+        "calm",
+        "ambient piano",
+        "serif",
+        "dark gold tones, slow push-ins, sparse serif type, soft piano",
+    ),
+    "bold-discount": (
+        (0.99, 0.60, 0.95, 0.85, 0.88, 0.90, 0.85, 0.90, 0.70),
+        "bold",
+        "electro pop",
+        "sans-bold",
+        "saturated red, fast cuts, big price tags, punchy beat",
+    ),
+    "playful-pastel": (
+        (0.92, 0.86, 0.45, 0.60, 0.55, 0.50, 0.65, 0.60, 0.85),
+        "playful",
+        "ukulele pop",
+        "sans",
+        "pastel pink, bouncy motion, rounded type, cheerful tune",
+    ),
+    "clean-clinical": (
+        (0.55, 0.92, 0.22, 0.30, 0.35, 0.55, 0.40, 0.40, 0.50),
+        "clinical",
+        "minimal electronic",
+        "mono",
+        "white and ice blue, steady moves, facts on screen, minimal pulse",
+    ),
+    "energetic-ugc": (
+        (0.14, 0.70, 0.80, 0.95, 0.95, 0.70, 0.92, 0.85, 0.80),
+        "energetic",
+        "hip hop",
+        "sans-bold",
+        "sunny yellow, handheld energy, quick cuts, hip-hop groove",
+    ),
+    "warm-natural": (
+        (0.07, 0.62, 0.50, 0.35, 0.30, 0.35, 0.40, 0.45, 0.40),
+        "warm",
+        "acoustic folk",
+        "serif",
+        "terracotta warmth, gentle pans, earthy serif, acoustic guitar",
+    ),
+    "dramatic-noir": (
+        (0.76, 0.14, 0.60, 0.50, 0.50, 0.30, 0.55, 0.70, 0.15),
+        "dramatic",
+        "cinematic",
+        "sans-bold",
+        "deep violet shadows, spotlight reveals, low voice, cinematic swell",
+    ),
+    "fresh-botanical": (
+        (0.34, 0.80, 0.55, 0.45, 0.42, 0.40, 0.55, 0.50, 0.60),
+        "fresh",
+        "indie pop",
+        "sans",
+        "leafy green, airy light, clean type, light indie pop",
+    ),
 }
 
 VOICE_ID = "en_US-joe-medium"

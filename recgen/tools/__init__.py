@@ -21,8 +21,15 @@ def build_registry(settings: Settings, run_dir: Path) -> dict[str, Callable[...,
     shots_dir = run_dir / "shots"
     diffusers: list[DiffusersVideoBackend] = []
 
-    def text_to_video(shot: ShotPlan, product: Product, palette: tuple[str, ...], product_kind: str, typeface: str,
-                      text_color: str, seed: int) -> ShotClip:
+    def text_to_video(
+        shot: ShotPlan,
+        product: Product,
+        palette: tuple[str, ...],
+        product_kind: str,
+        typeface: str,
+        text_color: str,
+        seed: int,
+    ) -> ShotClip:
         if settings.video_backend == "diffusers":
             if not diffusers:
                 diffusers.append(DiffusersVideoBackend(settings.diffusers_model_path))
@@ -34,10 +41,17 @@ def build_registry(settings: Settings, run_dir: Path) -> dict[str, Callable[...,
 
             from recgen.tools.probes import frame_at
 
-            Image.fromarray(frame_at(out, shot.duration * 0.6, (settings.width // 32 * 32,
-                                                                 settings.height // 32 * 32))).save(key)
-            return ShotClip(index=shot.index, backend="diffusers", scene_path=out, keyframe_path=key,
-                            duration=shot.duration, plan_hash="")
+            Image.fromarray(
+                frame_at(out, shot.duration * 0.6, (settings.width // 32 * 32, settings.height // 32 * 32))
+            ).save(key)
+            return ShotClip(
+                index=shot.index,
+                backend="diffusers",
+                scene_path=out,
+                keyframe_path=key,
+                duration=shot.duration,
+                plan_hash="",
+            )
         ctx = RenderContext(settings.width, settings.height, settings.fps, typeface, text_color)
         return render_procedural_shot(shot, product, palette, product_kind, ctx, shots_dir, seed)
 

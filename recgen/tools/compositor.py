@@ -46,7 +46,7 @@ def grade_lut(g: ColorGrade) -> np.ndarray:
 
 
 def grade_plate(img: np.ndarray, g: ColorGrade, vignette: bool) -> np.ndarray:
-    """Saturation (and vignette on backgrounds) is applied to plates once, not to every frame."""
+    """The whole grade is applied to the plates once, not to every frame; text overlays stay ungraded."""
     rgb = img[..., :3].astype(np.float32)
     if abs(g.saturation - 1.0) > 1e-3:
         gray = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
@@ -56,7 +56,7 @@ def grade_plate(img: np.ndarray, g: ColorGrade, vignette: bool) -> np.ndarray:
         yy, xx = np.ogrid[-1 : 1 : h * 1j, -1 : 1 : w * 1j]
         rgb *= (1 - g.vignette * 0.45 * np.clip(xx**2 + yy**2 - 0.35, 0, 1))[..., None]
     out = img.copy()
-    out[..., :3] = np.clip(rgb, 0, 255).astype(np.uint8)
+    out[..., :3] = cv2.LUT(np.ascontiguousarray(np.clip(rgb, 0, 255).astype(np.uint8)), grade_lut(g))
     return out
 
 
@@ -86,7 +86,6 @@ class Timeline:
         if missing:
             raise MediaError(f"shots {missing} have no rendered clip; re-run the render step")
         self.renderers = [self._load(by_index[s.index], effects.grade) for s in visual.shots]
-        self.lut = grade_lut(effects.grade)
         self.transitions = {t.after_shot: t for t in effects.transitions}
         self.effects = effects
         self.overlays = self._overlays(effects)
@@ -97,6 +96,8 @@ class Timeline:
         r.bg = grade_plate(r.bg, grade, vignette=True)
         if r.product is not None:
             r.product = grade_plate(r.product, grade, vignette=False)
+        if r.card is not None:
+            r.card = grade_plate(r.card, grade, vignette=False)
         return r
 
     # -- overlays -------------------------------------------------------------------------------------------
@@ -105,8 +106,9 @@ class Timeline:
         m = fx.safe_margin
         out: list[_Overlay] = []
         size = int(H * 0.038)
-        light_text = contrast_ratio(hex_rgb(fx.text_color), (0, 0, 0)) > contrast_ratio(hex_rgb(fx.text_color),
-                                                                                        (255, 255, 255))
+        light_text = contrast_ratio(hex_rgb(fx.text_color), (0, 0, 0)) > contrast_ratio(
+            hex_rgb(fx.text_color), (255, 255, 255)
+        )
         backdrop = ("#111014" if light_text else "#f4f1ec") if fx.subtitle_backdrop else None
         cta_start = fx.cta.start if fx.cta else self.duration + 1
         for sub in fx.subtitles:
@@ -115,13 +117,33 @@ class Timeline:
             for i in range(len(words)):
                 hl = {w: fx.accent_color for w in sub.highlight}
                 hl[words[i]] = fx.accent_color if words[i] not in sub.highlight else "#ffffff"
-                sprites.append(text_sprite(sub.text, fx.typeface, size, fx.text_color, int(W * (1 - 2 * m) * 0.92),
-                                           max_lines=2, highlight=hl if sub.words else None, backdrop=backdrop))
+                sprites.append(
+                    text_sprite(
+                        sub.text,
+                        fx.typeface,
+                        size,
+                        fx.text_color,
+                        int(W * (1 - 2 * m) * 0.92),
+                        max_lines=2,
+                        highlight=hl if sub.words else None,
+                        backdrop=backdrop,
+                    )
+                )
             sh, sw = sprites[0].shape[:2]
-            cy = 0.56 if sub.end > cta_start else 0.68
-            out.append(_Overlay("subtitle", sub.text, sub.start, sub.end, sprites,
-                                (int((W - sw) / 2), int(H * cy - sh / 2)), fx.text_color, backdrop,
-                                [(w.start, w.end) for w in sub.words]))
+            cy = 0.64 if sub.end > cta_start else 0.71
+            out.append(
+                _Overlay(
+                    "subtitle",
+                    sub.text,
+                    sub.start,
+                    sub.end,
+                    sprites,
+                    (int((W - sw) / 2), int(H * cy - sh / 2)),
+                    fx.text_color,
+                    backdrop,
+                    [(w.start, w.end) for w in sub.words],
+                )
+            )
         for st in fx.stickers:
             ink = max(("#ffffff", "#111014"), key=lambda c: contrast_ratio(hex_rgb(c), hex_rgb(fx.accent_color)))
             sp = sticker_sprite(st.text, st.kind, fx.typeface, int(H * 0.034), fx.accent_color, ink)
@@ -135,8 +157,18 @@ class Timeline:
             base = button_sprite(c.text, fx.typeface, int(H * 0.036), c.color, text_col, int(W * (1 - 2 * m)))
             big = cv2.resize(base, (int(base.shape[1] * 1.05), int(base.shape[0] * 1.05)), interpolation=cv2.INTER_AREA)
             sh, sw = base.shape[:2]
-            out.append(_Overlay("cta", c.text, c.start, c.end, [base, big],
-                                (int((W - sw) / 2), int(H * 0.76 - sh / 2)), text_col, c.color))
+            out.append(
+                _Overlay(
+                    "cta",
+                    c.text,
+                    c.start,
+                    c.end,
+                    [base, big],
+                    (int((W - sw) / 2), int(H * 0.76 - sh / 2)),
+                    text_col,
+                    c.color,
+                )
+            )
         return out
 
     def _draw_overlays(self, frame: np.ndarray, t: float) -> None:
@@ -168,8 +200,15 @@ class Timeline:
             a = 190 / 255 if ov.kind == "subtitle" else 1.0
             behind = np.array(hex_rgb(ov.backdrop)) * a + behind * (1 - a)
         ratio = contrast_ratio(hex_rgb(ov.color), tuple(behind))
-        return TextBox(kind=ov.kind, text=ov.text, start=ov.start, end=ov.end, box=(x, y, x + w, y + h),
-                       color=ov.color, contrast=round(ratio, 2))
+        return TextBox(
+            kind=ov.kind,
+            text=ov.text,
+            start=ov.start,
+            end=ov.end,
+            box=(x, y, x + w, y + h),
+            color=ov.color,
+            contrast=round(ratio, 2),
+        )
 
     # -- frames ---------------------------------------------------------------------------------------------
     def _shot_at(self, t: float) -> int:
@@ -191,9 +230,17 @@ class Timeline:
         region = behind[max(0, y) : y + hh, max(0, x) : x + hw].reshape(-1, 3).astype(np.float32)
         col = self.effects.text_color
         s = self.shots[i]
-        self.headline_boxes.append(TextBox(kind="headline", text=s.headline, start=s.start, end=s.start + s.duration,
-                                           box=(x, y, x + hw, y + hh), color=col,
-                                           contrast=round(contrast_ratio(hex_rgb(col), tuple(region.mean(0))), 2)))
+        self.headline_boxes.append(
+            TextBox(
+                kind="headline",
+                text=s.headline,
+                start=s.start,
+                end=s.start + s.duration,
+                box=(x, y, x + hw, y + hh),
+                color=col,
+                contrast=round(contrast_ratio(hex_rgb(col), tuple(region.mean(0))), 2),
+            )
+        )
 
     def frame(self, t: float) -> np.ndarray:
         i = self._shot_at(t)
@@ -219,9 +266,11 @@ class Timeline:
                 frame = cv2.addWeighted(base, 1.0, np.full_like(base, 255), 0.85 * (1 - abs(2 * k - 1)), 0)
             elif tr.kind == "slide":
                 shift = int(self.W * ease(k))
-                frame = np.concatenate([prev_f[:, shift:], next_f[:, : shift]], axis=1) if 0 < shift < self.W else (
-                    next_f if shift >= self.W else prev_f)
-        frame = cv2.LUT(frame, self.lut)
+                frame = (
+                    np.concatenate([prev_f[:, shift:], next_f[:, :shift]], axis=1)
+                    if 0 < shift < self.W
+                    else (next_f if shift >= self.W else prev_f)
+                )
         self._draw_overlays(frame, t)
         return frame
 
@@ -229,8 +278,15 @@ class Timeline:
         return tuple(self.headline_boxes) + tuple(o.measured for o in self.overlays if o.measured is not None)
 
 
-def compose(visual: VisualPlan, clips: list[ShotClip], effects: EffectsPlan, tracks: AudioTracks,
-            settings: Settings, out_path: Path, round_: int) -> Draft:
+def compose(
+    visual: VisualPlan,
+    clips: list[ShotClip],
+    effects: EffectsPlan,
+    tracks: AudioTracks,
+    settings: Settings,
+    out_path: Path,
+    round_: int,
+) -> Draft:
     """Render and encode one draft; written to a temporary name and moved into place when complete."""
     from moviepy import AudioFileClip, VideoClip
 
@@ -243,8 +299,14 @@ def compose(visual: VisualPlan, clips: list[ShotClip], effects: EffectsPlan, tra
     clip = clip.with_audio(audio.with_duration(min(audio.duration, timeline.duration)))
     try:
         clip.write_videofile(
-            str(tmp), fps=settings.fps, codec="libx264", audio_codec="aac", audio_bitrate="160k",
-            preset=settings.x264_preset, threads=settings.render_threads, logger=None,
+            str(tmp),
+            fps=settings.fps,
+            codec="libx264",
+            audio_codec="aac",
+            audio_bitrate="160k",
+            preset=settings.x264_preset,
+            threads=settings.render_threads,
+            logger=None,
             ffmpeg_params=["-crf", str(settings.crf), "-pix_fmt", "yuv420p", "-movflags", "+faststart"],
             temp_audiofile_path=str(out_path.parent),
         )
@@ -254,5 +316,10 @@ def compose(visual: VisualPlan, clips: list[ShotClip], effects: EffectsPlan, tra
         audio.close()
         clip.close()
     tmp.replace(out_path)
-    return Draft(round=round_, path=out_path, duration=timeline.duration, text_boxes=timeline.text_boxes(),
-                 render_seconds=round(time.perf_counter() - t0, 3))
+    return Draft(
+        round=round_,
+        path=out_path,
+        duration=timeline.duration,
+        text_boxes=timeline.text_boxes(),
+        render_seconds=round(time.perf_counter() - t0, 3),
+    )

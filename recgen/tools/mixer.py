@@ -35,7 +35,9 @@ def voice_envelope(voice: np.ndarray, rate: int, attack: float = 0.04, release: 
     return np.repeat(env, win)[: len(voice)]
 
 
-def mix(voice: np.ndarray, music: np.ndarray, rate: int, duck_db: float, target_lufs: float) -> tuple[np.ndarray, float]:
+def mix(
+    voice: np.ndarray, music: np.ndarray, rate: int, duck_db: float, target_lufs: float
+) -> tuple[np.ndarray, float]:
     """Stereo mix of mono voice and stereo music; returns the mix and its integrated loudness (LUFS)."""
     n = max(len(voice), len(music))
     v = np.zeros(n, np.float32)
@@ -53,8 +55,9 @@ def mix(voice: np.ndarray, music: np.ndarray, rate: int, duck_db: float, target_
         knee = PEAK_CEILING * 0.7
         mag = np.abs(out)
         over = mag > knee
-        out[over] = np.sign(out[over]) * (knee + (PEAK_CEILING - knee) * np.tanh((mag[over] - knee) /
-                                                                                  (PEAK_CEILING - knee)))
+        out[over] = np.sign(out[over]) * (
+            knee + (PEAK_CEILING - knee) * np.tanh((mag[over] - knee) / (PEAK_CEILING - knee))
+        )
     final = meter.integrated_loudness(out) if n > rate * 0.5 else -70.0
     return out.astype(np.float32), float(final)
 

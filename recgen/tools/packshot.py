@@ -12,7 +12,7 @@ import hashlib
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from recgen.tools.typography import fit_font, hex_rgb, printable
+from recgen.tools.typography import fit_font, printable
 
 SS = 2  # supersampling factor for smooth edges
 
@@ -30,8 +30,14 @@ def _shade(c: tuple[int, int, int], k: float) -> tuple[int, int, int, int]:
     return (*(int(min(255, max(0, v * k))) for v in c), 255)  # type: ignore[return-value]
 
 
-def _label(d: ImageDraw.ImageDraw, box: tuple[float, float, float, float], brand: str, name: str,
-           fill: tuple[int, int, int], ink: tuple[int, int, int]) -> None:
+def _label(
+    d: ImageDraw.ImageDraw,
+    box: tuple[float, float, float, float],
+    brand: str,
+    name: str,
+    fill: tuple[int, int, int],
+    ink: tuple[int, int, int],
+) -> None:
     x0, y0, x1, y1 = box
     d.rounded_rectangle(box, radius=int((x1 - x0) * 0.06), fill=(*fill, 255))
     w = int((x1 - x0) * 0.86)
@@ -77,23 +83,26 @@ def draw_packshot(kind: str, brand: str | None, name: str, height: int) -> np.nd
         jw, jh = W * 0.86, H * 0.42
         top = H * 0.96 - jh
         d.rounded_rectangle((cx - jw / 2, top, cx + jw / 2, H * 0.96), radius=int(jw * 0.1), fill=_shade(body, 0.9))
-        d.rounded_rectangle((cx - jw * 0.53, top - H * 0.14, cx + jw * 0.53, top + H * 0.02), radius=int(jw * 0.06),
-                            fill=(*label, 255))
+        d.rounded_rectangle(
+            (cx - jw * 0.53, top - H * 0.14, cx + jw * 0.53, top + H * 0.02), radius=int(jw * 0.06), fill=(*label, 255)
+        )
         d.rectangle((cx - jw * 0.53, top - H * 0.02, cx + jw * 0.53, top + H * 0.02), fill=_shade(label, 0.8))
         _label(d, (cx - jw * 0.4, top + jh * 0.2, cx + jw * 0.4, top + jh * 0.85), brand, name, label, ink)
     elif kind in ("tube", "sheet_mask"):
         tw, th = W * 0.62, H * 0.82
         y0 = H * 0.04
         if kind == "tube":
-            d.polygon([(cx - tw / 2, y0), (cx + tw / 2, y0), (cx + tw * 0.34, y0 + th), (cx - tw * 0.34, y0 + th)],
-                      fill=_shade(body, 0.95))
+            d.polygon(
+                [(cx - tw / 2, y0), (cx + tw / 2, y0), (cx + tw * 0.34, y0 + th), (cx - tw * 0.34, y0 + th)],
+                fill=_shade(body, 0.95),
+            )
             d.rectangle((cx - tw / 2, y0, cx + tw / 2, y0 + H * 0.03), fill=_shade(body, 0.7))
-            d.rounded_rectangle((cx - tw * 0.26, y0 + th - 2, cx + tw * 0.26, H * 0.98), radius=10,
-                                fill=(*label, 255))
+            d.rounded_rectangle((cx - tw * 0.26, y0 + th - 2, cx + tw * 0.26, H * 0.98), radius=10, fill=(*label, 255))
             _label(d, (cx - tw * 0.36, y0 + th * 0.18, cx + tw * 0.36, y0 + th * 0.62), brand, name, label, ink)
         else:
-            d.rounded_rectangle((cx - W * 0.42, H * 0.12, cx + W * 0.42, H * 0.92), radius=int(W * 0.05),
-                                fill=_shade(body, 1.0))
+            d.rounded_rectangle(
+                (cx - W * 0.42, H * 0.12, cx + W * 0.42, H * 0.92), radius=int(W * 0.05), fill=_shade(body, 1.0)
+            )
             for k in range(0, 18):
                 x = cx - W * 0.42 + k * W * 0.84 / 17
                 d.line((x, H * 0.12, x, H * 0.15), fill=_shade(body, 0.6), width=SS * 2)
@@ -116,21 +125,31 @@ def draw_packshot(kind: str, brand: str | None, name: str, height: int) -> np.nd
         bw, bh = W * 0.62, H * 0.4
         top = H * 0.96 - bh
         d.rounded_rectangle((cx - bw / 2, top, cx + bw / 2, H * 0.96), radius=int(bw * 0.14), fill=_shade(body, 0.85))
-        d.rounded_rectangle((cx - bw * 0.2, H * 0.1, cx + bw * 0.2, top + 6), radius=int(bw * 0.05),
-                            fill=(22, 22, 24, 255))
+        d.rounded_rectangle(
+            (cx - bw * 0.2, H * 0.1, cx + bw * 0.2, top + 6), radius=int(bw * 0.05), fill=(22, 22, 24, 255)
+        )
         _label(d, (cx - bw * 0.38, top + bh * 0.25, cx + bw * 0.38, top + bh * 0.8), brand, name, label, ink)
         _glass_highlight(d, cx - bw * 0.42, top + bh * 0.1, top + bh * 0.88, bw * 0.07)
     elif kind in ("lipstick", "pen"):
         sw = W * (0.3 if kind == "lipstick" else 0.2)
-        d.rounded_rectangle((cx - sw / 2, H * 0.42, cx + sw / 2, H * 0.96), radius=int(sw * 0.15),
-                            fill=(28, 26, 28, 255))
+        d.rounded_rectangle(
+            (cx - sw / 2, H * 0.42, cx + sw / 2, H * 0.96), radius=int(sw * 0.15), fill=(28, 26, 28, 255)
+        )
         d.rectangle((cx - sw / 2, H * 0.4, cx + sw / 2, H * 0.45), fill=(205, 175, 110, 255))
         if kind == "lipstick":
-            d.polygon([(cx - sw * 0.38, H * 0.4), (cx + sw * 0.38, H * 0.4), (cx + sw * 0.38, H * 0.2),
-                       (cx - sw * 0.38, H * 0.12)], fill=_shade(body, 1.0))
+            d.polygon(
+                [
+                    (cx - sw * 0.38, H * 0.4),
+                    (cx + sw * 0.38, H * 0.4),
+                    (cx + sw * 0.38, H * 0.2),
+                    (cx - sw * 0.38, H * 0.12),
+                ],
+                fill=_shade(body, 1.0),
+            )
         else:
-            d.rounded_rectangle((cx - sw / 2, H * 0.06, cx + sw / 2, H * 0.4), radius=int(sw * 0.3),
-                                fill=_shade(body, 0.9))
+            d.rounded_rectangle(
+                (cx - sw / 2, H * 0.06, cx + sw / 2, H * 0.4), radius=int(sw * 0.3), fill=_shade(body, 0.9)
+            )
         txt_img = Image.new("RGBA", (int(H * 0.5), int(sw * 0.8)), (0, 0, 0, 0))
         _label(ImageDraw.Draw(txt_img), (0, 0, txt_img.width, txt_img.height), brand, name, label, ink)
         rot = txt_img.rotate(90, expand=True)
@@ -139,16 +158,22 @@ def draw_packshot(kind: str, brand: str | None, name: str, height: int) -> np.nd
         bw, bh = W * 0.9, H * 0.5
         y0 = H * 0.3
         d.rounded_rectangle((cx - bw / 2, y0, cx + bw / 2, y0 + bh), radius=int(bw * 0.04), fill=_shade(body, 0.9))
-        d.rounded_rectangle((cx - bw * 0.4, y0 + bh * 0.08, cx + bw * 0.4, y0 + bh * 0.5), radius=int(bw * 0.04),
-                            fill=(245, 240, 236, 255))
+        d.rounded_rectangle(
+            (cx - bw * 0.4, y0 + bh * 0.08, cx + bw * 0.4, y0 + bh * 0.5),
+            radius=int(bw * 0.04),
+            fill=(245, 240, 236, 255),
+        )
         for side in (-1, 1):
             ex = cx + side * bw * 0.2
             for k in range(14):
                 a = np.pi * (0.15 + 0.7 * k / 13)
                 x1 = ex + np.cos(a) * bw * 0.16
                 y1 = y0 + bh * 0.36 - np.sin(a) * bh * 0.22
-                d.line((ex + np.cos(a) * bw * 0.12, y0 + bh * 0.4 - np.sin(a) * bh * 0.08, x1, y1),
-                       fill=(20, 20, 22, 255), width=SS * 2)
+                d.line(
+                    (ex + np.cos(a) * bw * 0.12, y0 + bh * 0.4 - np.sin(a) * bh * 0.08, x1, y1),
+                    fill=(20, 20, 22, 255),
+                    width=SS * 2,
+                )
         _label(d, (cx - bw * 0.42, y0 + bh * 0.56, cx + bw * 0.42, y0 + bh * 0.95), brand, name, label, ink)
     elif kind == "comb":
         y0 = H * 0.4

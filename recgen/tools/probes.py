@@ -57,7 +57,9 @@ def _run(args: list[str]) -> subprocess.CompletedProcess:
     return subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", *args], capture_output=True, check=False)
 
 
-def probe(path: Path, sample_fps: float = 4.0, small: tuple[int, int] = (90, 160), audio_rate: int = 44100) -> VideoProbe:
+def probe(
+    path: Path, sample_fps: float = 4.0, small: tuple[int, int] = (90, 160), audio_rate: int = 44100
+) -> VideoProbe:
     path = Path(path)
     if not path.is_file():
         raise MediaError(f"video {path} does not exist")
@@ -71,8 +73,20 @@ def probe(path: Path, sample_fps: float = 4.0, small: tuple[int, int] = (90, 160
     w, h = small
     frames = np.zeros((0, h, w, 3), np.uint8)
     if vm:
-        out = _run(["-i", str(path), "-an", "-vf", f"fps={sample_fps},scale={w}:{h}", "-f", "rawvideo",
-                    "-pix_fmt", "rgb24", "-"])
+        out = _run(
+            [
+                "-i",
+                str(path),
+                "-an",
+                "-vf",
+                f"fps={sample_fps},scale={w}:{h}",
+                "-f",
+                "rawvideo",
+                "-pix_fmt",
+                "rgb24",
+                "-",
+            ]
+        )
         raw = np.frombuffer(out.stdout, np.uint8)
         frames = raw[: raw.size // (w * h * 3) * (w * h * 3)].reshape(-1, h, w, 3)
     audio = np.zeros((0, 2), np.float32)
@@ -80,14 +94,27 @@ def probe(path: Path, sample_fps: float = 4.0, small: tuple[int, int] = (90, 160
         out = _run(["-i", str(path), "-vn", "-ac", "2", "-ar", str(audio_rate), "-f", "f32le", "-"])
         a = np.frombuffer(out.stdout, np.float32)
         audio = a[: a.size // 2 * 2].reshape(-1, 2)
-    return VideoProbe(path, duration, int(vm.group(1)) if vm else 0, int(vm.group(2)) if vm else 0,
-                      float(vm.group(3)) if vm else 0.0, bool(vm), has_audio, audio, audio_rate, frames, sample_fps)
+    return VideoProbe(
+        path,
+        duration,
+        int(vm.group(1)) if vm else 0,
+        int(vm.group(2)) if vm else 0,
+        float(vm.group(3)) if vm else 0.0,
+        bool(vm),
+        has_audio,
+        audio,
+        audio_rate,
+        frames,
+        sample_fps,
+    )
 
 
 def frame_at(path: Path, t: float, size: tuple[int, int]) -> np.ndarray:
     """One full-size frame at time t (for spot checks such as the CTA in the last second)."""
     w, h = size
-    out = _run(["-ss", f"{max(t, 0):.3f}", "-i", str(path), "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+    out = _run(
+        ["-ss", f"{max(t, 0):.3f}", "-i", str(path), "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
+    )
     raw = np.frombuffer(out.stdout, np.uint8)
     if raw.size < w * h * 3:
         raise MediaError(f"could not read a frame at {t:.2f}s from {path}")

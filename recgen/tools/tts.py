@@ -42,7 +42,9 @@ def _voiced_span(audio: np.ndarray, rate: int) -> tuple[float, float]:
     return on[0] * win / rate, (on[-1] + 1) * win / rate
 
 
-def spread_words(words: list[str], weights: list[float], start: float, end: float) -> tuple[tuple[str, float, float], ...]:
+def spread_words(
+    words: list[str], weights: list[float], start: float, end: float
+) -> tuple[tuple[str, float, float], ...]:
     total = sum(weights) or 1.0
     out, t = [], start
     for w, k in zip(words, weights, strict=True):

@@ -71,6 +71,7 @@ def hex_rgb(color: str) -> tuple[int, int, int]:
 
 def luminance(rgb: tuple[float, float, float]) -> float:
     """WCAG relative luminance of an sRGB colour given in 0..255."""
+
     def lin(c: float) -> float:
         c = c / 255.0
         return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
@@ -195,6 +196,10 @@ def sticker_sprite(text: str, kind: str, typeface: Typeface, size: int, fill: st
             d.ellipse((h // 2 - 6, h // 2 - 6, h // 2 + 6, h // 2 + 6), fill=(0, 0, 0, 0))
         else:
             d.rounded_rectangle((0, 0, w - 1, h - 1), radius=h // 2, fill=(*hex_rgb(fill), 255))
-    d.text(((w - tw) / 2 + (size * 0.25 if kind == "price" else 0), (h - th) / 2), clean, font=f,
-           fill=(*hex_rgb(text_color), 255))
+    d.text(
+        ((w - tw) / 2 + (size * 0.25 if kind == "price" else 0), (h - th) / 2),
+        clean,
+        font=f,
+        fill=(*hex_rgb(text_color), 255),
+    )
     return np.asarray(_shadow(img, max(3, size // 6)))

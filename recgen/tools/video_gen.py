@@ -27,12 +27,12 @@ OVERSCAN = 1.18  # background plate is larger than the frame so the camera can m
 
 # composition → (product centre x, centre y, height) as fractions of the frame; headline y
 LAYOUTS: dict[str, tuple[float, float, float, float]] = {
-    "hero_center": (0.5, 0.52, 0.44, 0.18),
+    "hero_center": (0.5, 0.46, 0.42, 0.18),
     "closeup": (0.5, 0.58, 0.74, 0.18),
-    "split_text": (0.5, 0.34, 0.34, 0.52),
-    "lifestyle_card": (0.5, 0.49, 0.38, 0.18),
-    "grid": (0.5, 0.34, 0.30, 0.52),
-    "cta_card": (0.5, 0.42, 0.34, 0.18),
+    "split_text": (0.5, 0.31, 0.30, 0.57),
+    "lifestyle_card": (0.5, 0.46, 0.36, 0.18),
+    "grid": (0.5, 0.31, 0.28, 0.57),
+    "cta_card": (0.5, 0.42, 0.32, 0.18),
 }
 
 
@@ -51,19 +51,43 @@ def ease(p: float) -> float:
     return p * p * (3 - 2 * p)
 
 
-def blend(frame: np.ndarray, sprite: np.ndarray, x: int, y: int, opacity: float = 1.0) -> None:
-    """Alpha-blend an RGBA sprite into an RGB frame in place, clipped to the frame."""
+_SPLIT_CACHE: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+
+def _split(sprite: np.ndarray, cache: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Contiguous RGB and float alpha of a sprite; static sprites keep theirs between frames."""
+    hit = _SPLIT_CACHE.get(id(sprite)) if cache else None
+    if hit is not None and hit[0] is sprite:
+        return hit[1], hit[2]
+    rgb = np.ascontiguousarray(sprite[..., :3])
+    alpha = sprite[..., 3].astype(np.float32) / np.float32(255.0)
+    if cache:
+        if len(_SPLIT_CACHE) > 256:
+            _SPLIT_CACHE.clear()
+        _SPLIT_CACHE[id(sprite)] = (sprite, rgb, alpha)
+    return rgb, alpha
+
+
+def blend(frame: np.ndarray, sprite: np.ndarray, x: int, y: int, opacity: float = 1.0, static: bool = True) -> None:
+    """Alpha-blend an RGBA sprite into an RGB frame in place, clipped to the frame (OpenCV does the maths)."""
     h, w = sprite.shape[:2]
     fh, fw = frame.shape[:2]
     x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, fw), min(y + h, fh)
     if x0 >= x1 or y0 >= y1 or opacity <= 0:
         return
-    s = sprite[y0 - y : y1 - y, x0 - x : x1 - x]
-    a = s[..., 3:4].astype(np.uint16)
-    if opacity < 1.0:
-        a = (a * int(opacity * 256)) >> 8
+    rgb, alpha = _split(sprite, static)
+    sl = (slice(y0 - y, y1 - y), slice(x0 - x, x1 - x))
+    a = alpha[sl] if opacity >= 1.0 else alpha[sl] * np.float32(opacity)
     region = frame[y0:y1, x0:x1]
-    region[:] = ((s[..., :3].astype(np.uint16) * a + region.astype(np.uint16) * (255 - a)) // 255).astype(np.uint8)
+    region[:] = cv2.blendLinear(rgb[sl], region, a, 1.0 - a)
+
+
+def crop_to_alpha(sprite: np.ndarray) -> tuple[np.ndarray, int, int]:
+    """The sprite without its fully transparent border, and the offset of what is left."""
+    ys, xs = np.nonzero(sprite[..., 3])
+    if ys.size == 0:
+        return sprite[:1, :1], 0, 0
+    return sprite[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].copy(), int(xs.min()), int(ys.min())
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -101,8 +125,9 @@ def _background(kind: str, palette: tuple[str, ...], w: int, h: int, rng: np.ran
         step = w // 7
         for k in range(-h // step, (w + h) // step + 1):
             x = k * step
-            d.polygon([(x, 0), (x + step // 2, 0), (x + step // 2 - h, h), (x - h, h)],
-                      fill=(*[int(v) for v in acc], 36))
+            d.polygon(
+                [(x, 0), (x + step // 2, 0), (x + step // 2 - h, h), (x - h, h)], fill=(*[int(v) for v in acc], 36)
+            )
     elif kind == "gradient":
         d.ellipse((w * 0.1, h * 0.25, w * 0.9, h * 0.75), fill=(255, 255, 255, 26))
     canvas.alpha_composite(overlay)
@@ -127,8 +152,13 @@ class RenderContext:
 
 
 def render_procedural_shot(
-    shot: ShotPlan, product: Product, palette: tuple[str, ...], product_kind: str, ctx: RenderContext,
-    out_dir: Path, seed: int,
+    shot: ShotPlan,
+    product: Product,
+    palette: tuple[str, ...],
+    product_kind: str,
+    ctx: RenderContext,
+    out_dir: Path,
+    seed: int,
 ) -> ShotClip:
     """Draw a shot's plates and scene spec, and a keyframe PNG; return the clip record."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -150,8 +180,14 @@ def render_procedural_shot(
     head_path = None
     if shot.headline:
         size = int(H * (0.052 if shot.composition in ("split_text", "grid") else 0.046))
-        sprite = text_sprite(shot.headline, ctx.typeface, size, ctx.text_color, int(W * 0.84),  # type: ignore[arg-type]
-                             max_lines=3)
+        sprite = text_sprite(
+            shot.headline,
+            ctx.typeface,
+            size,
+            ctx.text_color,
+            int(W * 0.84),  # type: ignore[arg-type]
+            max_lines=3,
+        )
         head_path = out_dir / f"{stem}_headline.png"
         Image.fromarray(sprite).save(head_path)
     card_path = None
@@ -159,25 +195,42 @@ def render_procedural_shot(
         card_path = out_dir / f"{stem}_card.png"
         Image.fromarray(_card(int(W * 0.7), int(H * (ph + 0.1)), palette[1])).save(card_path)
     scene = {
-        "index": shot.index, "duration": shot.duration, "camera": shot.camera, "motion": shot.motion,
-        "composition": shot.composition, "layout": [cx, cy, ph, head_y], "width": W, "height": H,
-        "accent": palette[2], "particles": shot.background == "particles" or shot.motion > 0.75,
+        "index": shot.index,
+        "duration": shot.duration,
+        "camera": shot.camera,
+        "motion": shot.motion,
+        "composition": shot.composition,
+        "layout": [cx, cy, ph, head_y],
+        "width": W,
+        "height": H,
+        "accent": palette[2],
+        "particles": shot.background == "particles" or shot.motion > 0.75,
         "seed": seed * 1009 + shot.index,
-        "plates": {"bg": f"{stem}_bg.png", "product": prod_path and prod_path.name,
-                   "headline": head_path and head_path.name, "card": card_path and card_path.name},
+        "plates": {
+            "bg": f"{stem}_bg.png",
+            "product": prod_path and prod_path.name,
+            "headline": head_path and head_path.name,
+            "card": card_path and card_path.name,
+        },
     }
     scene_path = out_dir / f"{stem}.scene.json"
     scene_path.write_text(json.dumps(scene, indent=1))
     key = out_dir / f"{stem}_key.png"
     Image.fromarray(ShotRenderer.load(scene_path).frame(shot.duration * 0.6)).save(key)
-    return ShotClip(index=shot.index, backend="procedural", scene_path=scene_path, keyframe_path=key,
-                    duration=shot.duration, plan_hash="")
+    return ShotClip(
+        index=shot.index,
+        backend="procedural",
+        scene_path=scene_path,
+        keyframe_path=key,
+        duration=shot.duration,
+        plan_hash="",
+    )
 
 
 def _label_name(product: Product) -> str:
     name = product.title
     if product.brand and name.lower().startswith(product.brand.lower()):
-        name = name[len(product.brand):].strip(" ,-")
+        name = name[len(product.brand) :].strip(" ,-")
     for sep in (",", " - ", "(", "|", ":"):
         name = name.split(sep)[0]
     return " ".join(name.split()[:5])
@@ -194,6 +247,7 @@ class ShotRenderer:
         self.product = np.asarray(Image.open(folder / plates["product"])) if plates["product"] else None
         self.headline = np.asarray(Image.open(folder / plates["headline"])) if plates["headline"] else None
         self.card = np.asarray(Image.open(folder / plates["card"])) if plates.get("card") else None
+        self._scaled: dict[tuple[int, int], np.ndarray] = {}
         rng = np.random.default_rng(scene["seed"])
         n = 36 if scene["particles"] else 0
         self.p_pos = rng.uniform(0, 1, (n, 2))
@@ -243,11 +297,10 @@ class ShotRenderer:
             pz = 1.0 + (zoom - 1.0) * 1.6
             bob = math.sin(t * 2.2) * H * 0.006 * self.s["motion"]
             appear = ease(p * 4) if self.s["composition"] != "closeup" else 1.0
-            if abs(pz - 1.0) > 1e-3:
-                sprite = cv2.resize(self.product, (max(1, int(pw * pz)), max(1, int(ph * pz))),
-                                    interpolation=cv2.INTER_LINEAR)
-            else:
-                sprite = self.product
+            size = (max(1, int(pw * pz) // 2 * 2), max(1, int(ph * pz) // 2 * 2))
+            sprite = self._scaled.get(size)
+            if sprite is None:  # sizes repeat (pans hold a zoom, pushes move in 2-px steps): resize once each
+                sprite = self._scaled[size] = cv2.resize(self.product, size, interpolation=cv2.INTER_LINEAR)
             sh, sw = sprite.shape[:2]
             x = int(W * cx - sw / 2 - dx * mx * 1.4)
             y = int(H * cy - sh / 2 - dy * my * 1.4 + bob + (1 - appear) * H * 0.05)
@@ -292,14 +345,17 @@ class DiffusersVideoBackend:
             str(model_path), torch_dtype=torch.bfloat16, local_files_only=True
         ).to("cuda")
 
-    def generate(self, prompt: str, seconds: float, width: int, height: int, fps: int, seed: int,
-                 out: Path) -> Path:
+    def generate(self, prompt: str, seconds: float, width: int, height: int, fps: int, seed: int, out: Path) -> Path:
         import imageio_ffmpeg
         import torch
 
         frames = self.pipe(
-            prompt=prompt, num_frames=int(round(seconds * fps)) // 8 * 8 + 1, width=width // 32 * 32,
-            height=height // 32 * 32, generator=torch.Generator("cuda").manual_seed(seed), output_type="np",
+            prompt=prompt,
+            num_frames=int(round(seconds * fps)) // 8 * 8 + 1,
+            width=width // 32 * 32,
+            height=height // 32 * 32,
+            generator=torch.Generator("cuda").manual_seed(seed),
+            output_type="np",
         ).frames[0]
         writer = imageio_ffmpeg.write_frames(str(out), (frames.shape[2], frames.shape[1]), fps=fps)
         writer.send(None)
