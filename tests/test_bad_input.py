@@ -90,3 +90,12 @@ def test_emoji_non_latin_and_user_image_render(small, product_image):
     assert any(s.asset == "user_image" for s in r.state.visual.shots)
     assert r.state.brief.offer == "€19.50"
     assert json.loads((r.run_dir / "run.json").read_text())["status"] == "done"
+
+
+def test_gpu_backend_without_weights_says_so(small):
+    from recgen.errors import BackendUnavailableError
+
+    gpu = small.model_copy(update={"video_backend": "diffusers", "diffusers_model_path": None})
+    with pytest.raises(BackendUnavailableError, match="local pipeline folder"):
+        generate_video("8", "calm-luxury", settings=gpu, run_id="gpu")
+    assert not (small.runs_dir / "gpu" / "final.mp4").exists()

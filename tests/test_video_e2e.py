@@ -63,3 +63,20 @@ def test_same_inputs_same_plan(small, tmp_path):
     assert a.state.brief == b.state.brief
     assert a.state.visual == b.state.visual
     assert a.state.effects.model_dump(exclude={"subtitles"}) == b.state.effects.model_dump(exclude={"subtitles"})
+
+
+def test_generated_shot_files_are_composited(small, tmp_path):
+    """A shot stored as a video file (what the GPU backend writes) is read back frame by frame."""
+    import imageio_ffmpeg
+
+    from recgen.tools.video_gen import FileShot
+
+    path = tmp_path / "gen.mp4"
+    w = imageio_ffmpeg.write_frames(str(path), (64, 112), fps=12, macro_block_size=16)
+    w.send(None)
+    for i in range(24):
+        w.send(np.full((112, 64, 3), i * 10, np.uint8))
+    w.close()
+    shot = FileShot(path, 144, 256)
+    early, late = shot.frame(0.1), shot.frame(1.9)
+    assert early.shape == (256, 144, 3) and late.mean() > early.mean() + 100

@@ -32,7 +32,7 @@ from recgen.tools.typography import (
     sticker_sprite,
     text_sprite,
 )
-from recgen.tools.video_gen import LAYOUTS, ShotRenderer, blend, ease, headline_top
+from recgen.tools.video_gen import LAYOUTS, FileShot, ShotRenderer, blend, ease, headline_top
 
 SAFE_TOP, SAFE_BOTTOM = 0.08, 0.82  # 9:16 safe area: platform UI covers the top and the bottom bands
 
@@ -91,7 +91,9 @@ class Timeline:
         self.overlays = self._overlays(effects)
         self.headline_boxes: list[TextBox] = []
 
-    def _load(self, clip: ShotClip, grade: ColorGrade) -> ShotRenderer:
+    def _load(self, clip: ShotClip, grade: ColorGrade) -> ShotRenderer | FileShot:
+        if clip.backend == "diffusers":
+            return FileShot(clip.scene_path, self.W, self.H)
         r = ShotRenderer.load(clip.scene_path)
         r.bg = grade_plate(r.bg, grade, vignette=True)
         if r.product is not None:

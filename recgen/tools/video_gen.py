@@ -317,6 +317,30 @@ class ShotRenderer:
         return frame
 
 
+class FileShot:
+    """A generated shot stored as a video file (the diffusers backend); frames resized to the output size."""
+
+    headline = product = card = None
+
+    def __init__(self, path: Path, width: int, height: int) -> None:
+        import imageio_ffmpeg
+
+        try:
+            reader = imageio_ffmpeg.read_frames(str(path))
+            meta = reader.__next__()
+            w, h = meta["size"]
+            self.fps = float(meta.get("fps") or 24)
+            self.frames = [cv2.resize(np.frombuffer(f, np.uint8).reshape(h, w, 3), (width, height))
+                           for f in reader]
+        except (OSError, RuntimeError, StopIteration) as e:
+            raise MediaError(f"generated shot {path} cannot be read ({e}); re-render it") from e
+        if not self.frames:
+            raise MediaError(f"generated shot {path} has no frames")
+
+    def frame(self, t: float) -> np.ndarray:
+        return self.frames[min(max(int(t * self.fps), 0), len(self.frames) - 1)].copy()
+
+
 # ----------------------------------------------------------------------------------------------------------
 # GPU backend
 # ----------------------------------------------------------------------------------------------------------
