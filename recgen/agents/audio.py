@@ -64,19 +64,8 @@ def builtin_audio_plan(ctx: AgentContext) -> AudioPlan:
 def audio_node(state: VideoState, runtime: Runtime) -> dict:
     rc = runtime.context
     s = rc.settings
-    fixes = tuple(v for v in state.revision.violations if v.agent == "audio") if state.revision else ()
-    toolbox = rc.tools("audio")
-    ctx = AgentContext(
-        s,
-        state.request.product,
-        state.semantics,
-        toolbox,
-        state.request.seed,
-        brief=state.brief,
-        visual=state.visual,
-        previous=state.audio_plan,
-        fixes=fixes,
-    )
+    ctx = rc.agent_context("audio", state)
+    toolbox = ctx.tools
     plan = rc.policy.plan_audio(ctx)
     duration = state.visual.duration
     starts = {sh.index: sh.start for sh in state.visual.shots}

@@ -123,21 +123,8 @@ def builtin_effects_plan(ctx: AgentContext) -> EffectsPlan:
 
 def effects_node(state: VideoState, runtime: Runtime) -> dict:
     rc = runtime.context
-    fixes = tuple(v for v in state.revision.violations if v.agent == "effects") if state.revision else ()
-    toolbox = rc.tools("effects")
-    ctx = AgentContext(
-        rc.settings,
-        state.request.product,
-        state.semantics,
-        toolbox,
-        state.request.seed,
-        brief=state.brief,
-        visual=state.visual,
-        audio=state.audio_plan,
-        tracks=state.tracks,
-        previous=state.effects,
-        fixes=fixes,
-    )
+    ctx = rc.agent_context("effects", state)
+    toolbox = ctx.tools
     plan = rc.policy.plan_effects(ctx)
     (rc.run_dir / "plans").mkdir(parents=True, exist_ok=True)
     (rc.run_dir / "plans" / "effects_plan.json").write_text(plan.model_dump_json(indent=2))

@@ -144,16 +144,7 @@ def decode_node(state: VideoState, runtime: Runtime) -> dict:
 
 def instruct_node(state: VideoState, runtime: Runtime) -> dict:
     rc = runtime.context
-    fixes = tuple(v for v in state.revision.violations if v.agent == "instruct") if state.revision else ()
-    ctx = AgentContext(
-        rc.settings,
-        state.request.product,
-        state.semantics,
-        rc.tools("instruct"),
-        state.request.seed,
-        previous=state.brief,
-        fixes=fixes,
-    )
+    ctx = rc.agent_context("instruct", state)
     brief = rc.policy.instruct(ctx)
     rc.run_dir.joinpath("plans", "brief.json").write_text(brief.model_dump_json(indent=2))
     rc.emit("instruct", f"brief with {len(brief.shots)} shots")

@@ -110,18 +110,8 @@ def builtin_visual_plan(ctx: AgentContext) -> VisualPlan:
 
 def visual_node(state: VideoState, runtime: Runtime) -> dict:
     rc = runtime.context
-    fixes = tuple(v for v in state.revision.violations if v.agent == "visual") if state.revision else ()
-    toolbox = rc.tools("visual")
-    ctx = AgentContext(
-        rc.settings,
-        state.request.product,
-        state.semantics,
-        toolbox,
-        state.request.seed,
-        brief=state.brief,
-        previous=state.visual,
-        fixes=fixes,
-    )
+    ctx = rc.agent_context("visual", state)
+    toolbox = ctx.tools
     plan = rc.policy.plan_visual(ctx)
     _check_plan(plan, state.brief.duration_s)
     rc.emit("visual", f"{len(plan.shots)} shots, {plan.duration:.2f}s")

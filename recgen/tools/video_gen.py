@@ -330,8 +330,7 @@ class FileShot:
             meta = reader.__next__()
             w, h = meta["size"]
             self.fps = float(meta.get("fps") or 24)
-            self.frames = [cv2.resize(np.frombuffer(f, np.uint8).reshape(h, w, 3), (width, height))
-                           for f in reader]
+            self.frames = [cv2.resize(np.frombuffer(f, np.uint8).reshape(h, w, 3), (width, height)) for f in reader]
         except (OSError, RuntimeError, StopIteration) as e:
             raise MediaError(f"generated shot {path} cannot be read ({e}); re-render it") from e
         if not self.frames:
