@@ -1,0 +1,88 @@
+import json
+
+import numpy as np
+import pytest
+
+from recgen.errors import CatalogError
+from recgen.sid.baselines import Popularity
+from recgen.sid.data import disambiguate, leave_one_out, load_code_table, load_interactions
+from recgen.sid.metrics import rank_metrics, top_k_from_scores
+
+from .conftest import DATA_DIR
+
+
+def _write(tmp_path, obj, name="inter.json"):
+    p = tmp_path / name
+    p.write_text(json.dumps(obj) if not isinstance(obj, str) else obj)
+    return p
+
+
+def test_metrics_on_a_hand_made_example():
+    ranked = np.array([[3, 1, 2, 9, 8], [5, 6, 7, 8, 0], [4, 4, 4, 4, 2]])
+    targets = np.array([1, 0, 11])  # rank 2, rank 5, missing
+    m = rank_metrics(ranked, targets, ks=(1, 5))
+    assert m["recall@1"] == 0.0
+    assert m["recall@5"] == pytest.approx(2 / 3)
+    assert m["ndcg@5"] == pytest.approx((1 / np.log2(3) + 1 / np.log2(6)) / 3)
+    with pytest.raises(ValueError, match="at least 10"):
+        rank_metrics(ranked, targets, ks=(10,))
+
+
+def test_top_k_masks_seen_items():
+    scores = np.array([[0.1, 0.9, 0.5, 0.3]])
+    assert top_k_from_scores(scores, 2).tolist() == [[1, 2]]
+    assert top_k_from_scores(scores, 2, exclude=[np.array([1])]).tolist() == [[2, 3]]
+
+
+def test_leave_one_out_split():
+    from recgen.sid.data import Interactions
+
+    data = Interactions(("a", "b"), (np.array([1, 2, 3, 4]), np.array([5, 6])), 7)
+    s = leave_one_out(data)
+    assert [t.tolist() for t in s.train] == [[1, 2], [5, 6]]
+    assert s.valid_target.tolist() == [3] and s.test_target.tolist() == [4]
+    assert s.test_history[0].tolist() == [1, 2, 3]
+
+
+def test_beauty_loads_with_the_published_statistics():
+    data = load_interactions(DATA_DIR / "amazon-beauty" / "Beauty.inter.json")
+    assert len(data) == 22363 and data.n_items == 12101
+    assert sum(len(s) for s in data.sequences) == 198502
+    with pytest.raises(CatalogError, match="unknown user"):
+        data.index_of("no-such-user")
+
+
+@pytest.mark.parametrize(
+    "content, match",
+    [
+        ("{not json", "not valid JSON"),
+        ({"u": []}, "empty or malformed"),
+        ({"u": [1, "x"]}, "non-integer"),
+        ({"u": [1, -2]}, "negative"),
+        ([1, 2], "must map"),
+    ],
+)
+def test_loader_rejects_bad_files(tmp_path, content, match):
+    with pytest.raises(CatalogError, match=match):
+        load_interactions(_write(tmp_path, content))
+
+
+def test_loader_checks_range_and_missing_file(tmp_path):
+    with pytest.raises(CatalogError, match="outside 0..4"):
+        load_interactions(_write(tmp_path, {"u": [1, 7]}), n_items=5)
+    with pytest.raises(CatalogError, match="not found"):
+        load_interactions(tmp_path / "nope.json")
+
+
+def test_code_table_and_disambiguation(tmp_path):
+    table = load_code_table(_write(tmp_path, {"0": [1, 2], "1": [1, 2], "2": [0, 3]}, "codes.json"), 3)
+    full = disambiguate(table)
+    assert full[:, -1].tolist() == [0, 1, 0]
+    assert len({tuple(r) for r in full}) == 3
+    with pytest.raises(CatalogError, match="have no code"):
+        load_code_table(_write(tmp_path, {"0": [1, 2]}, "c2.json"), 3)
+
+
+def test_popularity_ranks_by_training_counts():
+    pop = Popularity().fit((np.array([1, 1, 2]), np.array([1, 3])), 5)
+    assert pop.recommend((np.array([0]),), 3).tolist() == [[1, 2, 3]]
