@@ -62,14 +62,13 @@ def beam_search(
     model.eval()
     tokens, levels, pos = tok.batch(histories)
     B = len(histories)
-    next_pos = torch.full((B, 1), c.max_items + 1)
-    seqs, lvls, poss = tokens, levels, pos  # (B*nb, T)
+    hidden, hist, hist_pad = model.prefill(tokens, levels, pos)
     scores = torch.zeros(B, 1)
     paths = np.zeros((B, 1, 0), dtype=np.int64)
+    gen = None
     offsets = c.offsets
     for lv in range(L):
         nb = scores.shape[1]
-        hidden = model(seqs, lvls, poss)[:, -1]
         logp = torch.log_softmax(model.logits_for(hidden, torch.full((len(hidden),), lv)), -1)
         logp = logp[:, offsets[lv] : offsets[lv] + c.level_sizes[lv]].view(B, nb, -1)
         allowed = torch.full_like(logp, float("-inf"))
@@ -92,11 +91,21 @@ def beam_search(
         paths = np.concatenate(
             [np.take_along_axis(paths, parent.numpy()[:, :, None], 1), code.numpy()[:, :, None]], axis=2
         )
-        flat_parent = (parent + torch.arange(B)[:, None] * nb).view(-1)
-        seqs = torch.cat([seqs[flat_parent], (code + offsets[lv]).view(-1, 1)], 1)
-        lvls = torch.cat([lvls[flat_parent], torch.full((B * k, 1), lv)], 1)
-        poss = torch.cat([poss[flat_parent], next_pos.repeat_interleave(k, 0)], 1)
         scores = top
+        if lv + 1 == L:
+            break
+        flat_parent = (parent + torch.arange(B)[:, None] * nb).view(-1)
+        if gen is not None:
+            gen = [(gk[flat_parent], gv[flat_parent]) for gk, gv in gen]
+        hidden, gen = model.decode_step(
+            (code + offsets[lv]).view(-1),
+            torch.full((B * k,), lv),
+            torch.full((B * k,), c.max_items + 1),
+            hist,
+            hist_pad,
+            gen,
+            k,
+        )
     return paths, scores.numpy()
 
 

@@ -80,3 +80,39 @@ def style_from_features(f: np.ndarray) -> StyleVector:
     hue = (np.arctan2(f[1], f[0]) / (2 * np.pi)) % 1.0
     rest = np.clip(f[2:], 0.0, 1.0)
     return StyleVector(**dict(zip(STYLE_DIMS, [float(hue), *map(float, rest)], strict=True)))
+
+
+class CollaborativeEncoder:
+    """Item embeddings learned from interactions alone, for items without text: positive PMI of items that
+    co-occur within `window` steps of a user's history, factorised by truncated SVD."""
+
+    def __init__(self, dim: int = 64, window: int = 3) -> None:
+        self.dim, self.window = dim, window
+
+    def fit(self, sequences: tuple[np.ndarray, ...], n_items: int) -> np.ndarray:
+        from scipy.sparse import coo_matrix
+        from scipy.sparse.linalg import svds
+
+        rows, cols = [], []
+        for s in sequences:
+            for d in range(1, self.window + 1):
+                if len(s) > d:
+                    rows += [s[:-d], s[d:]]
+                    cols += [s[d:], s[:-d]]
+        if not rows:
+            raise ValueError("no co-occurrences: every history has a single item")
+        r, c = np.concatenate(rows), np.concatenate(cols)
+        m = coo_matrix((np.ones(len(r), np.float64), (r, c)), shape=(n_items, n_items)).tocsr()
+        m.sum_duplicates()
+        total = m.sum()
+        row = np.asarray(m.sum(1)).ravel() + 1e-9
+        col = np.asarray(m.sum(0)).ravel() + 1e-9
+        m = m.tocoo()
+        pmi = np.log(m.data * total / (row[m.row] * col[m.col]))
+        keep = pmi > 0
+        ppmi = coo_matrix((pmi[keep], (m.row[keep], m.col[keep])), shape=(n_items, n_items)).tocsr()
+        k = min(self.dim, n_items - 2)
+        u, sv, _ = svds(ppmi, k=k, random_state=0)
+        emb = u * np.sqrt(sv)[None, :]
+        norms = np.linalg.norm(emb, axis=1, keepdims=True)
+        return (emb / np.maximum(norms, 1e-9)).astype(np.float32)

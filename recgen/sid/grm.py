@@ -45,27 +45,63 @@ class GRMConfig:
 PAD, BOS = 0, 1
 
 
-class _Block(nn.Module):
-    def __init__(self, c: GRMConfig) -> None:
-        super().__init__()
-        self.ln1, self.ln2 = nn.LayerNorm(c.d_model), nn.LayerNorm(c.d_model)
-        self.qkv = nn.Linear(c.d_model, 3 * c.d_model)
-        self.proj = nn.Linear(c.d_model, c.d_model)
-        self.mlp = nn.Sequential(
-            nn.Linear(c.d_model, 4 * c.d_model), nn.GELU(), nn.Linear(4 * c.d_model, c.d_model), nn.Dropout(c.dropout)
-        )
-        self.n_head, self.dropout = c.n_head, c.dropout
+class Block(nn.Module):
+    """Pre-norm causal self-attention block that ignores left padding (shared with SASRec)."""
 
-    def forward(self, x: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
+    def __init__(self, d_model: int, n_head: int, dropout: float) -> None:
+        super().__init__()
+        self.ln1, self.ln2 = nn.LayerNorm(d_model), nn.LayerNorm(d_model)
+        self.qkv = nn.Linear(d_model, 3 * d_model)
+        self.proj = nn.Linear(d_model, d_model)
+        self.mlp = nn.Sequential(
+            nn.Linear(d_model, 4 * d_model), nn.GELU(), nn.Linear(4 * d_model, d_model), nn.Dropout(dropout)
+        )
+        self.n_head, self.dropout = n_head, dropout
+
+    def _heads(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         B, T, C = x.shape
         q, k, v = self.qkv(self.ln1(x)).split(C, dim=2)
-        q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))
+        return tuple(t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))  # type: ignore
+
+    def forward(self, x: torch.Tensor, pad: torch.Tensor, cache: list | None = None) -> torch.Tensor:
+        """Full causal pass; when `cache` is a list, this layer's keys and values are appended to it."""
+        B, T, C = x.shape
+        q, k, v = self._heads(x)
+        if cache is not None:
+            cache.append((k, v))
         causal = torch.ones(T, T, dtype=torch.bool, device=x.device).tril()
         mask = causal[None, None] & ~pad[:, None, None, :]  # left padding: never attend to PAD keys
         mask = mask | torch.eye(T, dtype=torch.bool, device=x.device)[None, None]
         y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0)
         x = x + self.proj(y.transpose(1, 2).reshape(B, T, C))
         return x + self.mlp(self.ln2(x))
+
+    def step(
+        self,
+        x: torch.Tensor,
+        hist: tuple[torch.Tensor, torch.Tensor],
+        hist_pad: torch.Tensor,
+        gen: tuple[torch.Tensor, torch.Tensor] | None,
+        beams: int,
+    ) -> tuple[torch.Tensor, tuple]:
+        """One new token per beam (x: (B*nb, 1, C)). Beams of a user share that user's cached history keys
+        (B, h, T, d) without copies; their own generated keys `gen` grow by one per step."""
+        BN, _, C = x.shape
+        B = BN // beams
+        q, k, v = self._heads(x)
+        gk, gv = (k, v) if gen is None else (torch.cat([gen[0], k], 2), torch.cat([gen[1], v], 2))
+        hk, hv = hist
+        h, d = hk.shape[1], hk.shape[3]
+        qb = q.view(B, beams, h, d)
+        s_hist = torch.einsum("bnhd,bhtd->bnht", qb, hk) / d**0.5
+        s_hist = s_hist.masked_fill(hist_pad[:, None, None, :], float("-inf"))
+        s_gen = (q @ gk.transpose(-1, -2)).view(B, beams, h, -1) / d**0.5
+        att = torch.softmax(torch.cat([s_hist, s_gen], -1), -1)
+        T = hk.shape[2]
+        y = torch.einsum("bnht,bhtd->bnhd", att[..., :T], hv)
+        y = y + (att[..., T:].reshape(BN, h, 1, -1) @ gv).view(B, beams, h, d)
+        x = x + self.proj(y.reshape(BN, 1, C))
+        return x + self.mlp(self.ln2(x)), (gk, gv)
 
 
 class GRM(nn.Module):
@@ -76,7 +112,7 @@ class GRM(nn.Module):
         self.level_emb = nn.Embedding(c.levels + 1, c.d_model)  # + 1 for BOS (and PAD)
         self.item_pos = nn.Embedding(c.max_items + 2, c.d_model)
         self.drop = nn.Dropout(c.dropout)
-        self.blocks = nn.ModuleList(_Block(c) for _ in range(c.n_layer))
+        self.blocks = nn.ModuleList(Block(c.d_model, c.n_head, c.dropout) for _ in range(c.n_layer))
         self.ln = nn.LayerNorm(c.d_model)
         self.head = nn.Linear(c.d_model, c.vocab, bias=False)
         self.head.weight = self.tok.weight  # tied
@@ -96,11 +132,42 @@ class GRM(nn.Module):
     def forward(self, tokens: torch.Tensor, levels: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
         """Hidden states (B, T, d); `levels` is each token's level (BOS = L), `positions` its item index."""
         pad = tokens == PAD
-        x = self.tok(tokens) + self.level_emb(levels) + self.item_pos(positions)
-        x = self.drop(x)
+        x = self.drop(self._embed(tokens, levels, positions))
         for b in self.blocks:
             x = b(x, pad)
         return self.ln(x)
+
+    def _embed(self, tokens: torch.Tensor, levels: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+        return self.tok(tokens) + self.level_emb(levels) + self.item_pos(positions)
+
+    @torch.no_grad()
+    def prefill(self, tokens: torch.Tensor, levels: torch.Tensor, positions: torch.Tensor):
+        """Encode histories once: last hidden state per row, each layer's (keys, values), and the pad mask."""
+        pad = tokens == PAD
+        x = self._embed(tokens, levels, positions)
+        cache: list = []
+        for b in self.blocks:
+            x = b(x, pad, cache)
+        return self.ln(x)[:, -1], cache, pad
+
+    @torch.no_grad()
+    def decode_step(
+        self,
+        tokens: torch.Tensor,
+        levels: torch.Tensor,
+        positions: torch.Tensor,
+        hist: list,
+        hist_pad: torch.Tensor,
+        gen: list | None,
+        beams: int,
+    ):
+        """Hidden state after one new token per beam, and the beams' grown key/value cache."""
+        x = self._embed(tokens[:, None], levels[:, None], positions[:, None])
+        new_gen = []
+        for i, b in enumerate(self.blocks):
+            x, kv = b.step(x, hist[i], hist_pad, None if gen is None else gen[i], beams)
+            new_gen.append(kv)
+        return self.ln(x)[:, 0], new_gen
 
     def logits_for(self, hidden: torch.Tensor, next_level: torch.Tensor) -> torch.Tensor:
         """Logits of the next token, restricted to the vocabulary of the level it belongs to."""
