@@ -38,7 +38,7 @@ def trained():
     model = GRM(cfg)
     tok = Tokenizer(cfg, _codes())
     report = train_grm(
-        model, tok, split, TrainConfig(epochs=12, batch_size=64, lr=3e-3, patience=12, eval_users=100, beam=10)
+        model, tok, split, TrainConfig(epochs=20, batch_size=32, lr=3e-3, patience=20, eval_users=100, beam=10)
     )
     return model, tok, split, report
 

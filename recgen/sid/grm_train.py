@@ -55,12 +55,23 @@ def training_windows(train: tuple[np.ndarray, ...], max_items: int) -> list[np.n
 
 
 def lm_loss(model: GRM, tok: Tokenizer, windows: list[np.ndarray]) -> torch.Tensor:
-    tokens, levels, pos = tok.batch(windows, max_items=model.config.max_items + 1)
+    """Cross-entropy of every next code token, each scored only against its own level's codebook."""
+    c = model.config
+    tokens, levels, pos = tok.batch(windows, max_items=c.max_items + 1)
     hidden = model(tokens[:, :-1], levels[:, :-1], pos[:, :-1])
-    target, next_level = tokens[:, 1:].clone(), levels[:, 1:].clamp(max=model.config.levels - 1)
-    target[target == BOS] = PAD  # BOS follows left padding; it is never predicted
-    logits = model.logits_for(hidden, next_level)
-    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1), ignore_index=PAD)
+    target, next_level = tokens[:, 1:], levels[:, 1:]
+    valid = (target != PAD) & (target != BOS)  # BOS follows left padding; it is never predicted
+    weight = model.tok.weight
+    total, count = hidden.new_zeros(()), 0
+    for lv, (off, size) in enumerate(zip(c.offsets, c.level_sizes, strict=True)):
+        sel = valid & (next_level == lv)
+        n = int(sel.sum())
+        if n == 0:
+            continue
+        logits = hidden[sel] @ weight[off : off + size].T
+        total = total + F.cross_entropy(logits, target[sel] - off, reduction="sum")
+        count += n
+    return total / max(count, 1)
 
 
 def evaluate(
@@ -100,12 +111,15 @@ def train_grm(
     best, best_state, best_epoch, stale = -1.0, None, 0, 0
     report = TrainReport(0, 0, {})
     t0, step = time.perf_counter(), 0
+    lengths = np.array([len(w) for w in windows])
     for epoch in range(1, cfg.epochs + 1):
         model.train()
-        order = rng.permutation(len(windows))
+        # batches of similar length waste little on padding; their order is shuffled
+        order = np.argsort(lengths + rng.uniform(0, 2, len(lengths)), kind="stable")
+        batches = [order[i : i + cfg.batch_size] for i in range(0, len(order), cfg.batch_size)]
         losses = []
-        for b in range(steps_per_epoch):
-            batch = [windows[i] for i in order[b * cfg.batch_size : (b + 1) * cfg.batch_size]]
+        for b in rng.permutation(len(batches)):
+            batch = [windows[i] for i in batches[b]]
             for g in opt.param_groups:
                 g["lr"] = cosine_lr(step, total, cfg.lr)
             loss = lm_loss(model, tok, batch)
