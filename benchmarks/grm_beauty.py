@@ -126,8 +126,9 @@ def main() -> None:
         sas = SASRec(data.n_items)
         info = sas.fit(
             split,
-            epochs=max(a.epochs * 5, 10),
+            epochs=max(a.epochs * 3, 10),
             eval_users=a.eval_users,
+            patience=3,
             on_epoch=lambda e, r: (
                 log(f"[SASRec] epoch {e}: " + ", ".join(f"{k} {v:.4f}" for k, v in r.items() if k != "epoch"))
                 if "valid_ndcg@10" in r
