@@ -49,7 +49,9 @@ class SASRec(torch.nn.Module):
         torch.nn.init.normal_(self.item.weight, std=0.02)
 
     def _pad(self, seqs: list[np.ndarray]) -> torch.Tensor:
-        out = np.zeros((len(seqs), self.max_len), np.int64)
+        """Right-aligned ids + 1, only as wide as the longest sequence of the batch (positions stay aligned)."""
+        width = max(1, min(self.max_len, max((len(s) for s in seqs), default=1)))
+        out = np.zeros((len(seqs), width), np.int64)
         for r, s in enumerate(seqs):
             s = s[-self.max_len :]
             if len(s):
@@ -57,7 +59,7 @@ class SASRec(torch.nn.Module):
         return torch.from_numpy(out)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        pos = torch.arange(1, self.max_len + 1).expand_as(x)
+        pos = torch.arange(self.max_len - x.shape[1] + 1, self.max_len + 1).expand_as(x)
         h = self.drop(self.item(x) * self.item.embedding_dim**0.5 + self.pos(pos))
         pad = x == 0
         for b in self.blocks:
@@ -110,10 +112,12 @@ class SASRec(torch.nn.Module):
         t0 = time.perf_counter()
         for epoch in range(1, epochs + 1):
             self.train()
-            order = rng.permutation(len(seqs))
+            lengths = np.array([min(len(s), self.max_len + 1) for s in seqs])
+            order = np.argsort(lengths + rng.uniform(0, 2, len(lengths)), kind="stable")  # similar lengths together
+            batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
             losses = []
-            for b in range(0, len(seqs), batch_size):
-                loss = self.loss([seqs[i] for i in order[b : b + batch_size]], rng)
+            for b in rng.permutation(len(batches)):
+                loss = self.loss([seqs[i] for i in batches[b]], rng)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
