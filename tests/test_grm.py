@@ -119,3 +119,15 @@ def test_cached_beam_scores_equal_a_full_recompute(trained):
                 lv = torch.cat([lv, torch.tensor([[level]])], 1)
                 pos = torch.cat([pos, torch.tensor([[c.max_items + 1]])], 1)
             assert total == pytest.approx(float(scores[b, j]), abs=1e-4)
+
+
+def test_sasrec_learns_the_pattern_and_beats_popularity():
+    from recgen.sid.baselines import SASRec
+
+    torch.manual_seed(0)
+    split = leave_one_out(_pattern_data())
+    sas = SASRec(N, max_len=8, d_model=32, dropout=0.0)
+    sas.fit(split, epochs=30, batch_size=32, lr=5e-3, eval_every=10, eval_users=100)
+    m = rank_metrics(sas.recommend(split.test_history, 5), split.test_target, (1, 5))
+    pop = rank_metrics(Popularity().fit(split.train, N).recommend(split.test_history, 5), split.test_target, (1, 5))
+    assert m["recall@5"] > pop["recall@5"] + 0.5
