@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from pathlib import Path
@@ -87,6 +88,14 @@ RunsDir = Annotated[Path | None, typer.Option(help="Where run folders go (defaul
 
 @app.command()
 def demo(
+    user: Annotated[
+        str | None,
+        typer.Option(
+            help="Go user → GRM → D-SIDs → video for this Beauty user "
+            "(needs a GRM trained with `recgen grm train --creative`)."
+        ),
+    ] = None,
+    checkpoint: Annotated[Path, typer.Option(help="GRM checkpoint for --user.")] = Path("runs/grm/rec2video.pt"),
     runs_dir: RunsDir = None,
     width: Annotated[int | None, typer.Option(help="Video width (default 720).")] = None,
     height: Annotated[int | None, typer.Option(help="Video height (default 1280).")] = None,
@@ -100,6 +109,20 @@ def demo(
     except RecgenError as e:
         err.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from None
+    if user is not None:
+        from recgen.graphs.rec2video import video_for_user
+
+        try:
+            result = video_for_user(user, checkpoint, settings)
+        except RecgenError as e:
+            _fail(e)
+        g = json.loads((result.run_dir / "run.json").read_text())["grm"]
+        err.print(
+            f"user {user}: GRM proposes D-SID {'.'.join(map(str, g['dsid']))} → item {g['item']}, "
+            f"creative {g['creative']} ({'an existing video' if g['existing_video'] else 'a new pairing'})"
+        )
+        print(result.final_path)
+        return
     _run(verbose, product=DEMO_PRODUCT, creative=DEMO_CREATIVE, discount_pct=DEMO_DISCOUNT, settings=settings)
 
 
@@ -204,7 +227,6 @@ def sid_fit(
 ) -> None:
     """Fit content codes (and, for the sample catalog, creative codes) and print collision rate, code
     usage per level and reconstruction error."""
-    import json
 
     from recgen.sid.data import leave_one_out, load_interactions
     from recgen.sid.recommender import dataset_paths, fit_item_codes
@@ -240,6 +262,13 @@ def grm_train(
     lr: float = 2e-3,
     batch_size: int = 256,
     seed: int = 0,
+    creative: Annotated[
+        bool,
+        typer.Option(
+            help="Add creative codes per interaction (synthetic exposures) so the "
+            "GRM predicts full D-SIDs; needed by `recgen demo --user`."
+        ),
+    ] = False,
 ) -> None:
     """Train the GRM on Amazon Beauty (leave-one-out split) and save it with its config and item codes."""
     from recgen.sid.grm_train import TrainConfig
@@ -268,6 +297,8 @@ def grm_train(
                 {"d_model": d_model, "n_layer": layers},
                 TrainConfig(epochs=epochs, patience=patience, lr=lr, batch_size=batch_size, seed=seed),
                 on_epoch,
+                creative=creative,
+                cache_dir=s.cache_dir,
             )
         except RecgenError as e:
             _fail(e)

@@ -8,6 +8,7 @@ by tools/probes once it exists.
 from __future__ import annotations
 
 import colorsys
+from collections.abc import Callable
 
 import numpy as np
 
@@ -156,3 +157,34 @@ def creative_semantics(codes: tuple[int, ...], style: StyleVector) -> CreativeSe
         typeface=typeface,
         descriptors=describe(style),
     )
+
+
+def synthetic_exposures(
+    sequences: tuple[np.ndarray, ...],
+    encode: Callable[[StyleVector], tuple[int, ...]],
+    seed: int = 0,
+    loyalty: float = 0.7,
+) -> list[np.ndarray]:
+    """Creative codes for every interaction of a data set that has no creatives (documented as synthetic).
+
+    Each user gets a preferred preset; an interaction shows a jittered variant of it with probability
+    `loyalty`, else of a random preset. This stands in for real exposure logs until rendered videos and
+    their feedback exist, and gives the GRM a user-level style signal to learn.
+    """
+    rng = np.random.default_rng(seed)
+    names = list(PRESETS)
+    base = np.asarray([PRESETS[n][0] for n in names])
+    cache: dict[tuple[int, ...], tuple[int, ...]] = {}
+    out = []
+    for seq in sequences:
+        liked = rng.integers(len(names))
+        picks = np.where(rng.random(len(seq)) < loyalty, liked, rng.integers(len(names), size=len(seq)))
+        vecs = np.clip(base[picks] + rng.normal(0, 0.05, (len(seq), base.shape[1])), 0, 1)
+        codes = []
+        for v in vecs:
+            key = tuple(np.round(v, 2).tolist())
+            if key not in cache:
+                cache[key] = encode(StyleVector(**dict(zip(STYLE_DIMS, map(float, v), strict=True))))
+            codes.append(cache[key])
+        out.append(np.asarray(codes, dtype=np.int64))
+    return out

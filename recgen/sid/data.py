@@ -130,3 +130,34 @@ def disambiguate(codes: np.ndarray) -> np.ndarray:
         if np.array_equal(codes[a], codes[b]):
             extra[b] = extra[a] + 1
     return np.concatenate([codes, extra[:, None]], axis=1)
+
+
+def pair_catalog(
+    data: Interactions, content: np.ndarray, creative: list[np.ndarray]
+) -> tuple[Interactions, np.ndarray, np.ndarray]:
+    """Turn (item, creative) exposures into a catalog of D-SIDs: each distinct pair becomes one entry.
+
+    Returns the interactions over pair ids, the pair table [content codes ; creative codes], and the item id
+    of each pair, so the GRM's retrieval mode ranks existing videos and generation mode may pair freely.
+    """
+    if len(creative) != len(data.sequences):
+        raise CatalogError("one creative sequence per user is needed")
+    index: dict[tuple[int, ...], int] = {}
+    rows, items, seqs = [], [], []
+    for seq, cre in zip(data.sequences, creative, strict=True):
+        if len(seq) != len(cre):
+            raise CatalogError("every interaction needs its creative codes")
+        ids = []
+        for item, c in zip(seq.tolist(), cre.tolist(), strict=True):
+            key = (item, *c)
+            if key not in index:
+                index[key] = len(rows)
+                rows.append(np.concatenate([content[item], c]))
+                items.append(item)
+            ids.append(index[key])
+        seqs.append(np.asarray(ids, dtype=np.int64))
+    return (
+        Interactions(data.users, tuple(seqs), len(rows)),
+        np.asarray(rows, dtype=np.int64),
+        np.asarray(items, dtype=np.int64),
+    )

@@ -16,7 +16,15 @@ import torch
 from recgen.errors import CatalogError, SIDError
 from recgen.sid.baselines import Popularity
 from recgen.sid.beam import CodeTrie, beam_search, recommend_items
-from recgen.sid.data import Interactions, Split, disambiguate, leave_one_out, load_code_table, load_interactions
+from recgen.sid.data import (
+    Interactions,
+    Split,
+    disambiguate,
+    leave_one_out,
+    load_code_table,
+    load_interactions,
+    pair_catalog,
+)
 from recgen.sid.encoders import CollaborativeEncoder
 from recgen.sid.grm import GRM, GRMConfig, Tokenizer
 from recgen.sid.grm_train import TrainConfig, TrainReport, evaluate, train_grm
@@ -62,8 +70,9 @@ def fit_item_codes(
 class Recommender:
     model: GRM
     tok: Tokenizer
-    data: Interactions
+    data: Interactions  # sequences over catalog entries (items, or (item, creative) pairs)
     info: dict
+    item_of_entry: np.ndarray  # the item id of every catalog entry
 
     @functools.cached_property
     def trie(self) -> CodeTrie:
@@ -77,17 +86,35 @@ class Recommender:
         hist = self.history(user)
         if hist.size == 0:
             raise CatalogError(f"user {user!r} has an empty history")
-        items = recommend_items(self.model, self.tok, self.trie, [hist], k, beam=max(beam, k))[0]
-        return [(int(i), tuple(int(c) for c in self.tok.item_codes[i])) for i in items if i >= 0]
+        entries = recommend_items(self.model, self.tok, self.trie, [hist], k, beam=max(beam, k))[0]
+        return [(int(self.item_of_entry[e]), tuple(int(c) for c in self.tok.item_codes[e])) for e in entries if e >= 0]
 
-    def generate(self, user: str, k: int = 10, beam: int = 20) -> list[tuple[tuple[int, ...], float, bool]]:
-        """Generation mode: the top semantic-ID paths, any valid content path × any valid creative path;
-        each with its log-probability and whether an existing item has exactly that ID."""
+    def item_for_content(self, content: tuple[int, ...]) -> int:
+        """The item whose content codes are `content` (unique thanks to the disambiguation token)."""
+        lc = self.model.config.content_levels
+        hit = np.flatnonzero((self.tok.item_codes[:, :lc] == np.asarray(content)).all(1))
+        if hit.size == 0:
+            raise SIDError(f"no item has content codes {content}")
+        return int(self.item_of_entry[hit[0]])
+
+    def generate(
+        self, user: str, k: int = 10, beam: int = 20, content_items: set[int] | None = None
+    ) -> list[tuple[tuple[int, ...], float, bool]]:
+        """Generation mode: the top D-SID paths, any valid content path × any valid creative path; each with
+        its log-probability and whether an existing entry has exactly that D-SID. `content_items` limits
+        the content side to those items (e.g. the ones with product text to make a video from)."""
         c = self.model.config
-        codes = self.tok.item_codes
-        content, creative = CodeTrie(codes[:, : c.content_levels]), CodeTrie(codes[:, c.content_levels :])
         if c.content_levels == c.levels:
-            raise SIDError("this GRM has no creative levels; generation mode needs content and creative codes")
+            raise SIDError("this GRM has no creative levels; train it with creative codes (--creative)")
+        codes = self.tok.item_codes
+        rows = (
+            np.arange(len(codes))
+            if content_items is None
+            else np.flatnonzero(np.isin(self.item_of_entry, sorted(content_items)))
+        )
+        if rows.size == 0:
+            raise SIDError("none of the given items is in this recommender's catalog")
+        content, creative = CodeTrie(codes[rows, : c.content_levels]), CodeTrie(codes[:, c.content_levels :])
         paths, scores = beam_search(
             self.model,
             self.tok,
@@ -113,21 +140,35 @@ def train_recommender(
     model_cfg: dict | None = None,
     train_cfg: TrainConfig | None = None,
     on_epoch: Callable[[int, dict], None] | None = None,
+    creative: bool = False,
+    cache_dir: Path | None = None,
 ) -> tuple[Recommender, TrainReport]:
+    """Train a GRM on Beauty. With `creative`, every interaction also carries creative codes (synthetic
+    exposures in the sample D-SID space's creative quantizer) and the GRM predicts [content ; creative]."""
     inter_path, code_path = dataset_paths(data_dir, codes)
     data = load_interactions(inter_path)
     if users:
         data = data.head(users)
+    table, sid_report = fit_item_codes(data, leave_one_out(data), codes, code_path)
+    content_levels = table.shape[1]
+    item_of_entry = np.arange(data.n_items)
+    if creative:
+        from recgen.sid.creative import synthetic_exposures
+        from recgen.sid.semantics import load_sid_space
+
+        space = load_sid_space(data_dir, cache_dir or Path.home() / ".cache" / "recgen")
+        exposures = synthetic_exposures(data.sequences, space.creative_codes, seed=(train_cfg or TrainConfig()).seed)
+        data, table, item_of_entry = pair_catalog(data, table, exposures)
     split = leave_one_out(data)
-    table, sid_report = fit_item_codes(data, split, codes, code_path)
     sizes = tuple(int(table[:, lv].max()) + 1 for lv in range(table.shape[1]))
-    cfg = GRMConfig(level_sizes=sizes, content_levels=len(sizes), **(model_cfg or {}))
+    cfg = GRMConfig(level_sizes=sizes, content_levels=content_levels, **(model_cfg or {}))
     torch.manual_seed((train_cfg or TrainConfig()).seed)
     model, tok = GRM(cfg), Tokenizer(cfg, table)
     report = train_grm(model, tok, split, train_cfg or TrainConfig(), on_epoch=on_epoch)
     info = {
         "codes": codes,
         "users": users,
+        "creative": creative,
         "interactions": str(inter_path),
         "sid_report": sid_report,
         "train": {
@@ -137,19 +178,28 @@ def train_recommender(
             "best_valid": report.best_valid,
         },
     }
-    model.save(out, {"item_codes": table, "info": info})
-    return Recommender(model, tok, data, info), report
+    model.save(
+        out,
+        {
+            "item_codes": table,
+            "item_of_entry": item_of_entry,
+            "users": list(data.users),
+            "sequences": [s.astype(np.int32) for s in data.sequences],
+            "info": info,
+        },
+    )
+    return Recommender(model, tok, data, info, item_of_entry), report
 
 
 def load_recommender(path: Path) -> Recommender:
     model, extra = GRM.load(path)
-    info = extra.get("info", {})
-    if "item_codes" not in extra or "interactions" not in info:
-        raise CatalogError(f"{path} is a GRM checkpoint without its item codes; retrain with `recgen grm train`")
-    data = load_interactions(Path(info["interactions"]))
-    if info.get("users"):
-        data = data.head(info["users"])
-    return Recommender(model, Tokenizer(model.config, np.asarray(extra["item_codes"])), data, info)
+    if not {"item_codes", "sequences", "users", "item_of_entry"} <= set(extra):
+        raise CatalogError(f"{path} is a GRM checkpoint without its catalog; retrain with `recgen grm train`")
+    table = np.asarray(extra["item_codes"])
+    data = Interactions(tuple(extra["users"]), tuple(np.asarray(s, np.int64) for s in extra["sequences"]), len(table))
+    return Recommender(
+        model, Tokenizer(model.config, table), data, extra.get("info", {}), np.asarray(extra["item_of_entry"])
+    )
 
 
 def evaluate_recommender(rec: Recommender, beam: int = 20) -> dict[str, dict[str, float]]:

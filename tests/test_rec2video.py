@@ -1,0 +1,74 @@
+"""User → GRM → D-SIDs → video, and the pieces it rests on."""
+
+import json
+
+import numpy as np
+import pytest
+
+from recgen.errors import CatalogError, SIDError
+from recgen.graphs.rec2video import video_for_user
+from recgen.sid.data import Interactions, pair_catalog
+from recgen.sid.grm_train import TrainConfig
+from recgen.sid.recommender import load_recommender, train_recommender
+from recgen.sid.semantics import load_sid_space
+from recgen.tools.probes import probe
+
+
+def test_pair_catalog_turns_exposures_into_dsid_entries():
+    data = Interactions(("a", "b"), (np.array([0, 1]), np.array([1, 1])), 2)
+    content = np.array([[5, 0], [6, 0]])
+    pairs, table, item_of = pair_catalog(data, content, [np.array([[1, 2], [3, 0]]), np.array([[3, 0], [1, 1]])])
+    assert table.tolist() == [[5, 0, 1, 2], [6, 0, 3, 0], [6, 0, 1, 1]]
+    assert item_of.tolist() == [0, 1, 1]
+    assert [s.tolist() for s in pairs.sequences] == [[0, 1], [1, 2]]
+    with pytest.raises(CatalogError, match="every interaction"):
+        pair_catalog(data, content, [np.array([[1, 2]]), np.array([[3, 0], [1, 1]])])
+
+
+def test_synthetic_exposures_are_deterministic_and_follow_a_preference(small):
+    from recgen.sid.creative import synthetic_exposures
+
+    space = load_sid_space(small.data_dir, small.cache_dir)
+    seqs = (np.arange(30), np.arange(30))
+    a = synthetic_exposures(seqs, space.creative_codes, seed=1)
+    b = synthetic_exposures(seqs, space.creative_codes, seed=1)
+    assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+    _, counts = np.unique(a[0], axis=0, return_counts=True)
+    assert counts.max() >= 12  # the user's preferred style dominates its exposures
+
+
+@pytest.fixture(scope="module")
+def rec2video_ckpt(tmp_path_factory, cache_dir):
+    from .conftest import DATA_DIR
+
+    out = tmp_path_factory.mktemp("grm") / "r2v.pt"
+    train_recommender(
+        DATA_DIR,
+        out,
+        "ours",
+        users=150,
+        model_cfg={"d_model": 32, "n_layer": 1},
+        train_cfg=TrainConfig(epochs=1, eval_users=50),
+        creative=True,
+        cache_dir=cache_dir,
+    )
+    return out
+
+
+def test_user_to_video(rec2video_ckpt, small):
+    r = video_for_user("0", rec2video_ckpt, small)
+    g = json.loads((r.run_dir / "run.json").read_text())["grm"]
+    rec = load_recommender(rec2video_ckpt)
+    lc = rec.model.config.content_levels
+    assert g["item"] == int(r.state.request.product.id) and g["item"] <= 30  # a product with text
+    assert tuple(r.state.request.dsid.creative) == tuple(g["dsid"][lc:])
+    p = probe(r.final_path)
+    assert p.has_video and p.has_audio
+
+
+def test_generation_needs_creative_levels_and_known_users(rec2video_ckpt, tmp_path):
+    rec = load_recommender(rec2video_ckpt)
+    with pytest.raises(CatalogError, match="unknown user"):
+        rec.generate("no-such-user")
+    with pytest.raises(SIDError, match="none of the given items"):
+        rec.generate("0", content_items={99999})
