@@ -60,21 +60,23 @@ def beam_search(
     else:
         raise ValueError(f"mode is 'retrieval' or 'generation', got {mode!r}")
     model.eval()
-    tokens, levels, pos = tok.batch(histories)
+    dev = next(model.parameters()).device  # the same code runs on CPU and GPU
+    tokens, levels, pos = (t.to(dev) for t in tok.batch(histories))
     B = len(histories)
     hidden, hist, hist_pad = model.prefill(tokens, levels, pos)
-    scores = torch.zeros(B, 1)
+    scores = torch.zeros(B, 1, device=dev)
     paths = np.zeros((B, 1, 0), dtype=np.int64)
     gen = None
     offsets = c.offsets
     for lv in range(L):
         nb = scores.shape[1]
-        logp = torch.log_softmax(model.logits_for(hidden, torch.full((len(hidden),), lv)), -1)
+        logp = torch.log_softmax(model.logits_for(hidden, torch.full((len(hidden),), lv, device=dev)), -1)
         logp = logp[:, offsets[lv] : offsets[lv] + c.level_sizes[lv]].view(B, nb, -1)
-        allowed = torch.full_like(logp, float("-inf"))
+        allowed = torch.full(logp.shape, float("-inf"))
+        alive = torch.isfinite(scores).cpu()
         for b in range(B):
             for j in range(nb):
-                if not torch.isfinite(scores[b, j]):
+                if not alive[b, j]:
                     continue
                 prefix = tuple(paths[b, j].tolist())
                 if mode == "retrieval":
@@ -84,29 +86,29 @@ def beam_search(
                 else:
                     ok = creative_trie.allowed(prefix[split:])
                 allowed[b, j, torch.from_numpy(ok)] = 0.0
-        cand = (scores[:, :, None] + logp + allowed).view(B, -1)
+        cand = (scores[:, :, None] + logp + allowed.to(dev)).view(B, -1)
         k = min(beam, cand.shape[1])
         top, idx = cand.topk(k, dim=1)
         parent, code = idx // logp.shape[2], idx % logp.shape[2]
         paths = np.concatenate(
-            [np.take_along_axis(paths, parent.numpy()[:, :, None], 1), code.numpy()[:, :, None]], axis=2
+            [np.take_along_axis(paths, parent.cpu().numpy()[:, :, None], 1), code.cpu().numpy()[:, :, None]], axis=2
         )
         scores = top
         if lv + 1 == L:
             break
-        flat_parent = (parent + torch.arange(B)[:, None] * nb).view(-1)
+        flat_parent = (parent + torch.arange(B, device=dev)[:, None] * nb).view(-1)
         if gen is not None:
             gen = [(gk[flat_parent], gv[flat_parent]) for gk, gv in gen]
         hidden, gen = model.decode_step(
             (code + offsets[lv]).view(-1),
-            torch.full((B * k,), lv),
-            torch.full((B * k,), c.max_items + 1),
+            torch.full((B * k,), lv, device=dev),
+            torch.full((B * k,), c.max_items + 1, device=dev),
             hist,
             hist_pad,
             gen,
             k,
         )
-    return paths, scores.numpy()
+    return paths, scores.cpu().numpy()
 
 
 def recommend_items(

@@ -57,7 +57,8 @@ def training_windows(train: tuple[np.ndarray, ...], max_items: int) -> list[np.n
 def lm_loss(model: GRM, tok: Tokenizer, windows: list[np.ndarray]) -> torch.Tensor:
     """Cross-entropy of every next code token, each scored only against its own level's codebook."""
     c = model.config
-    tokens, levels, pos = tok.batch(windows, max_items=c.max_items + 1)
+    dev = next(model.parameters()).device
+    tokens, levels, pos = (t.to(dev) for t in tok.batch(windows, max_items=c.max_items + 1))
     hidden = model(tokens[:, :-1], levels[:, :-1], pos[:, :-1])
     target, next_level = tokens[:, 1:], levels[:, 1:]
     valid = (target != PAD) & (target != BOS)  # BOS follows left padding; it is never predicted
