@@ -114,7 +114,7 @@ def test_cached_beam_scores_equal_a_full_recompute(trained):
             for level, code in enumerate(paths[b, j]):
                 hidden = model(t, lv, pos)[:, -1]
                 logp = torch.log_softmax(model.logits_for(hidden, torch.tensor([level])), -1)
-                total += float(logp[0, c.offsets[level] + code])
+                total += float(logp[0, c.offsets[level] + code].detach())
                 t = torch.cat([t, torch.tensor([[c.offsets[level] + code]])], 1)
                 lv = torch.cat([lv, torch.tensor([[level]])], 1)
                 pos = torch.cat([pos, torch.tensor([[c.max_items + 1]])], 1)
