@@ -84,3 +84,24 @@ def test_dsid_parsing_and_unknown_codes(small):
         space.resolve_creative("s1.2.3")
     with pytest.raises(SIDError):
         space.dsid_for(space.catalog.get("1"), "c42.0/s1.0")
+
+
+def test_item_encoders_text_collaborative_and_both(small):
+    from recgen.sid.encoders import CollaborativeEncoder, ConcatItemEncoder, MiniLMTextEncoder, TextItemEncoder
+
+    seqs = (np.array([0, 1, 2, 3]), np.array([0, 1, 4]), np.array([2, 3, 4]), np.array([1, 0, 2]))
+    collab = CollaborativeEncoder(dim=3)
+    table = collab.fit(seqs, 5)
+    assert table.shape == (5, 3) and np.allclose(np.linalg.norm(table, axis=1), 1, atol=1e-5)
+    text = TextItemEncoder(
+        {0: "nail polish", 1: "red nail lacquer", 2: "face cream"}, MiniLMTextEncoder(small.cache_dir)
+    )
+    sims = text.encode_items(np.array([0, 1, 2])) @ text.encode_items(np.array([0]))[0]
+    assert sims[1] > sims[2]  # polish is nearer lacquer than cream
+    both = ConcatItemEncoder(text, collab)
+    assert both.encode_items(np.array([0, 2])).shape == (2, 384 + 3) and both.dim == 387
+    with pytest.raises(ValueError, match="no text"):
+        text.encode_items(np.array([4]))
+    rq = RQKMeans((2,), seed=0).fit(collab.encode_items(np.arange(5)))
+    with pytest.raises(SIDError, match="3-dimensional"):
+        rq.encode(both.encode_items(np.array([0])))  # wrong embedding size

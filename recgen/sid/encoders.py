@@ -14,9 +14,11 @@ from recgen.schemas import STYLE_DIMS, StyleVector
 
 
 class ItemEncoder(Protocol):
+    """Anything that gives catalog items a content embedding, by item id."""
+
     dim: int
 
-    def encode(self, texts: list[str]) -> np.ndarray: ...
+    def encode_items(self, item_ids: np.ndarray) -> np.ndarray: ...
 
 
 class MiniLMTextEncoder:
@@ -88,6 +90,12 @@ class CollaborativeEncoder:
 
     def __init__(self, dim: int = 64, window: int = 3) -> None:
         self.dim, self.window = dim, window
+        self.table: np.ndarray | None = None
+
+    def encode_items(self, item_ids: np.ndarray) -> np.ndarray:
+        if self.table is None:
+            raise ValueError("fit the collaborative encoder on interactions first")
+        return self.table[np.asarray(item_ids)]
 
     def fit(self, sequences: tuple[np.ndarray, ...], n_items: int) -> np.ndarray:
         from scipy.sparse import coo_matrix
@@ -115,4 +123,29 @@ class CollaborativeEncoder:
         u, sv, _ = svds(ppmi, k=k, random_state=0)
         emb = u * np.sqrt(sv)[None, :]
         norms = np.linalg.norm(emb, axis=1, keepdims=True)
-        return (emb / np.maximum(norms, 1e-9)).astype(np.float32)
+        self.table = (emb / np.maximum(norms, 1e-9)).astype(np.float32)
+        self.dim = self.table.shape[1]
+        return self.table
+
+
+class TextItemEncoder:
+    """Items with text (the sample catalog, a user's catalog) embedded by the text encoder."""
+
+    def __init__(self, texts: dict[int, str], encoder: MiniLMTextEncoder) -> None:
+        self.texts, self.encoder, self.dim = texts, encoder, encoder.dim
+
+    def encode_items(self, item_ids: np.ndarray) -> np.ndarray:
+        missing = [int(i) for i in np.asarray(item_ids) if int(i) not in self.texts]
+        if missing:
+            raise ValueError(f"items {missing[:5]} have no text; use the collaborative encoder for them")
+        return self.encoder.encode([self.texts[int(i)] for i in np.asarray(item_ids)])
+
+
+class ConcatItemEncoder:
+    """Several encoders side by side (e.g. text ⊕ collaborative), each part L2-normalised."""
+
+    def __init__(self, *parts: ItemEncoder) -> None:
+        self.parts, self.dim = parts, sum(p.dim for p in parts)
+
+    def encode_items(self, item_ids: np.ndarray) -> np.ndarray:
+        return np.concatenate([p.encode_items(item_ids) for p in self.parts], axis=1)
