@@ -148,7 +148,17 @@ def generate(
     discount: Annotated[int | None, typer.Option(help="Discount percent shown on a badge.")] = None,
     resume: Annotated[str | None, typer.Option(help="Resume an interrupted run by its id.")] = None,
     stop_after: Annotated[str | None, typer.Option(help="Pause after this node (e.g. visual) to inspect.")] = None,
-    llm: Annotated[str | None, typer.Option(help="LLM policy (e.g. openai:gpt-4o-mini); not available yet.")] = None,
+    llm: Annotated[
+        str | None,
+        typer.Option(
+            help="Run the agents on a chat model: openai:<model> "
+            "(OPENAI_API_KEY, OPENAI_BASE_URL for vLLM/llama.cpp/Ollama)."
+        ),
+    ] = None,
+    record: Annotated[Path | None, typer.Option(help="Store every model exchange of the run in this folder.")] = None,
+    replay: Annotated[
+        Path | None, typer.Option(help="Answer from exchanges recorded with --record; no network.")
+    ] = None,
     runs_dir: RunsDir = None,
     width: Annotated[int | None, typer.Option(help="Video width.")] = None,
     height: Annotated[int | None, typer.Option(help="Video height.")] = None,
@@ -158,8 +168,11 @@ def generate(
 ) -> None:
     """Generate an ad video for any sample-catalog product or your own product JSON."""
     try:
-        if llm:
-            raise RecgenError("LLM policies are not available in this version; omit --llm to use the built-in policy")
+        policy = None
+        if llm or replay:
+            from recgen.agents.llm_policy import LLMPolicy, chat_model_from_spec
+
+            policy = LLMPolicy(chat_model_from_spec(llm) if llm else None, record_dir=record, replay_dir=replay)
         if stop_after and stop_after not in ("decode_sids", "instruct", "visual", "audio", "effects", "compose"):
             raise RecgenError(f"--stop-after takes a node name (e.g. visual), got {stop_after!r}")
         settings = _settings(runs_dir=runs_dir, width=width, height=height, fps=fps, duration_s=duration)
@@ -179,6 +192,7 @@ def generate(
         resume=resume,
         stop_after=stop_after,
         settings=settings,
+        policy=policy,
     )
 
 

@@ -142,6 +142,7 @@ def generate_video(
     if state.final_path:
         write_record(
             folder,
+            notes=state.notes,
             status="done",
             finished=time.time(),
             final=state.final_path,

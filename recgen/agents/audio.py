@@ -105,4 +105,4 @@ def audio_node(state: VideoState, runtime: Runtime) -> dict:
     (rc.run_dir / "plans").mkdir(parents=True, exist_ok=True)
     (rc.run_dir / "plans" / "audio_plan.json").write_text(plan.model_dump_json(indent=2))
     rc.emit("audio", f"{len(timed)} voice lines, voice ends {t_prev:.2f}s, mix {lufs:.1f} LUFS")
-    return {"audio_plan": plan, "tracks": tracks, "tool_calls": toolbox.drain()}
+    return {"audio_plan": plan, "tracks": tracks, "tool_calls": toolbox.drain(), "notes": ctx.notes}

@@ -129,4 +129,4 @@ def effects_node(state: VideoState, runtime: Runtime) -> dict:
     (rc.run_dir / "plans").mkdir(parents=True, exist_ok=True)
     (rc.run_dir / "plans" / "effects_plan.json").write_text(plan.model_dump_json(indent=2))
     rc.emit("effects", f"{len(plan.subtitles)} subtitles, CTA {'yes' if plan.cta else 'no'}")
-    return {"effects": plan, "tool_calls": toolbox.drain()}
+    return {"effects": plan, "tool_calls": toolbox.drain(), "notes": ctx.notes}

@@ -148,4 +148,4 @@ def instruct_node(state: VideoState, runtime: Runtime) -> dict:
     brief = rc.policy.instruct(ctx)
     rc.run_dir.joinpath("plans", "brief.json").write_text(brief.model_dump_json(indent=2))
     rc.emit("instruct", f"brief with {len(brief.shots)} shots")
-    return {"brief": brief}
+    return {"brief": brief, "notes": ctx.notes}

@@ -39,6 +39,7 @@ class AgentContext:
     tracks: AudioTracks | None = None
     previous: object | None = None  # this agent's own last output, when it is asked to revise
     fixes: tuple[Violation, ...] = field(default_factory=tuple)  # what the critic asks of this agent
+    notes: list[str] = field(default_factory=list)  # what the policy wants on the run record (e.g. fallbacks)
 
 
 class Policy(Protocol):

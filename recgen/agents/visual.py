@@ -117,7 +117,7 @@ def visual_node(state: VideoState, runtime: Runtime) -> dict:
     rc.emit("visual", f"{len(plan.shots)} shots, {plan.duration:.2f}s")
     (rc.run_dir / "plans").mkdir(parents=True, exist_ok=True)
     (rc.run_dir / "plans" / "visual_plan.json").write_text(plan.model_dump_json(indent=2))
-    return {"visual": plan, "tool_calls": toolbox.drain()}
+    return {"visual": plan, "tool_calls": toolbox.drain(), "notes": ctx.notes}
 
 
 def _check_plan(plan: VisualPlan, target: float) -> None:

@@ -84,7 +84,9 @@ class PiperTTS:
         from piper import SynthesisConfig
 
         text = _check_text(text)
-        cfg = SynthesisConfig(length_scale=1.0 / speaking_rate, noise_scale=0.6, noise_w_scale=0.7)
+        # the voice samples noise inside its ONNX graph, which no seed reaches: without noise the same line
+        # sounds and lasts the same every time, so plans, subtitles, videos and replays are reproducible
+        cfg = SynthesisConfig(length_scale=1.0 / speaking_rate, noise_scale=0.0, noise_w_scale=0.0)
         chunks = list(self.voice.synthesize(text, syn_config=cfg))
         if not chunks:
             raise InputError(f"the voice produced no audio for {text!r}")

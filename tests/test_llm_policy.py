@@ -1,0 +1,123 @@
+"""LLM policy driven by scripted chat models: valid answers, repair, fallback, retry, record/replay."""
+
+import json
+
+import pytest
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage
+
+from recgen import generate_video
+from recgen.agents.llm_policy import LLMPolicy, ReplayMissError, extract_json
+
+ROLES = {
+    "Role: the Instruction model": "brief",
+    "Role: the Visual Planning agent": "visual",
+    "Role: the Audio Alignment agent": "audio_plan",
+    "Role: the Artistic Effects agent": "effects",
+}
+
+
+class ScriptedModel:
+    """Answers each role with a given plan's JSON; records every prompt; can fail first."""
+
+    def __init__(self, plans: dict, fail_first: BaseException | None = None, junk_first: bool = False) -> None:
+        self.plans, self.fail_first, self.junk_first = plans, fail_first, junk_first
+        self.prompts: list[list] = []
+
+    def invoke(self, messages):
+        self.prompts.append(messages)
+        if self.fail_first is not None:
+            e, self.fail_first = self.fail_first, None
+            raise e
+        if self.junk_first:
+            self.junk_first = False
+            return AIMessage(content="Sure! Here is the plan: {shots: [oops")
+        role = next(v for k, v in ROLES.items() if k in messages[0].content)
+        return AIMessage(content="```json\n" + json.dumps(self.plans[role]) + "\n```")
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory, cache_dir):
+    from recgen.settings import Settings
+
+    from .conftest import DATA_DIR
+
+    s = Settings(
+        runs_dir=tmp_path_factory.mktemp("ref"),
+        cache_dir=cache_dir,
+        data_dir=DATA_DIR,
+        width=144,
+        height=256,
+        fps=12,
+        duration_s=6.0,
+    )
+    r = generate_video("0", "playful-pastel", settings=s, seed=1)
+    return {k: getattr(r.state, k).model_dump(mode="json") for k in ROLES.values()}
+
+
+def test_valid_answers_drive_the_whole_graph_and_prompts_carry_the_context(small, reference):
+    model = ScriptedModel(reference)
+    r = generate_video("0", "playful-pastel", settings=small, seed=1, policy=LLMPolicy(model))
+    for key in ROLES.values():
+        assert getattr(r.state, key).model_dump(mode="json") == reference[key]
+    assert not r.state.notes and r.final_path.is_file()
+    by_role = {next(v for k, v in ROLES.items() if k in m[0].content): m[1].content for m in model.prompts}
+    assert "playful-pastel" in by_role["brief"]  # decoded semantics reach the instruction model
+    assert '"brief"' in by_role["visual"] and '"visual"' in by_role["audio_plan"]  # earlier outputs, appended
+    assert "voice_timing" in by_role["effects"]
+
+
+def test_junk_answers_repair_then_fall_back_and_say_so(small):
+    junk = GenericFakeChatModel(messages=iter(["no json here"] * 2 + ['{"bad": 1}'] * 40))
+    r = generate_video("0", "clean-clinical", settings=small, policy=LLMPolicy(junk))
+    assert r.final_path.is_file()
+    assert {n.split(":")[0] for n in r.state.notes} >= {"instruction", "visual", "audio", "effects"}
+    record = json.loads((r.run_dir / "run.json").read_text())
+    assert any("built-in policy decided" in n for n in record["notes"])
+
+
+def test_one_repair_turn_shows_the_model_its_error(small, reference):
+    model = ScriptedModel(reference, junk_first=True)
+    r = generate_video("0", "playful-pastel", settings=small, seed=1, policy=LLMPolicy(model))
+    assert not r.state.notes  # repaired, no fallback
+    repair = model.prompts[1]
+    assert len(repair) == 4 and "could not be used" in repair[-1].content and "JSON" in repair[-1].content
+
+
+def test_timeouts_are_retried(small, reference):
+    model = ScriptedModel(reference, fail_first=TimeoutError("read timed out"))
+    r = generate_video("0", "playful-pastel", settings=small, seed=1, policy=LLMPolicy(model, backoff=0.01))
+    assert not r.state.notes and r.state.brief.model_dump(mode="json") == reference["brief"]
+
+
+def test_record_then_replay_reproduces_the_plan_offline(small, reference, tmp_path):
+    rec_dir = tmp_path / "exchanges"
+    a = generate_video(
+        "0", "playful-pastel", settings=small, seed=1, policy=LLMPolicy(ScriptedModel(reference), record_dir=rec_dir)
+    )
+    files = sorted(rec_dir.glob("*.json"))
+    assert [f.name.split("_", 1)[1] for f in files] == ["instruction.json", "visual.json", "audio.json", "effects.json"]
+    assert json.loads(files[0].read_text())["messages"][0]["type"] == "system"
+    b = generate_video(
+        "0",
+        "playful-pastel",
+        settings=small.model_copy(update={"runs_dir": tmp_path / "b"}),
+        seed=1,
+        policy=LLMPolicy(replay_dir=rec_dir),
+    )
+    for key in ROLES.values():
+        assert getattr(a.state, key) == getattr(b.state, key)
+    with pytest.raises(ReplayMissError, match="record again"):
+        generate_video(
+            "3",
+            "bold-discount",
+            settings=small.model_copy(update={"runs_dir": tmp_path / "c"}),
+            policy=LLMPolicy(replay_dir=rec_dir),
+        )
+
+
+def test_extract_json():
+    assert json.loads(extract_json('text ```json\n{"a": 1}\n``` more')) == {"a": 1}
+    assert json.loads(extract_json('prefix {"a": {"b": 2}} suffix')) == {"a": {"b": 2}}
+    with pytest.raises(ValueError, match="no JSON"):
+        extract_json("nothing")
