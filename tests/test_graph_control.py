@@ -111,3 +111,12 @@ def test_critic_catches_voice_longer_than_video_and_the_revision_fixes_it(small)
     assert "voice_overrun" in {v.code for v in first.violations} and first.revise_agent == "audio"
     assert r.reports[-1].measures["voice_overrun_s"] == 0.0
     assert r.state.tracks.duration <= r.state.visual.duration
+
+
+def test_shortened_voice_lines_still_read():
+    from recgen.agents.audio import shorten
+
+    assert shorten("Made for stays on all day.") == "Stays on all day."
+    assert shorten("Slow down. Your skin care ritual starts here.") == "Slow down."
+    assert shorten("A fresh start for your skin care routine") == "A fresh start for your skin care."
+    assert not shorten("Discover the glow of the").rstrip(".").endswith(("of", "the"))

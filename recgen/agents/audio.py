@@ -24,14 +24,29 @@ _ROOT_HZ = {
 }
 
 
+_LEAD_INS = ("made for ", "get ", "for ", "meet ", "this is ", "only ")
+_DANGLING = {"for", "with", "and", "the", "a", "an", "of", "to", "on", "in", "your", "&"}
+
+
 def shorten(text: str) -> str:
-    """Drop the last clause, or failing that the last word, keeping a full stop."""
+    """A shorter line that still reads: drop the last clause, else the lead-in ('Made for …'), else trailing
+    words — never leaving a dangling 'for'/'the' at the end."""
     body = text.rstrip(".!? ")
     for sep in (". ", ", ", " — ", " - "):
         if sep in body:
             return body.rsplit(sep, 1)[0] + "."
+    low = body.lower()
+    for lead in _LEAD_INS:
+        if low.startswith(lead) and len(body) > len(lead) + 3:
+            rest = body[len(lead) :]
+            return rest[:1].upper() + rest[1:] + "."
     words = body.split()
-    return " ".join(words[:-1]) + "." if len(words) > 2 else body + "."
+    if len(words) <= 2:
+        return body + "."
+    words = words[:-1]
+    while len(words) > 1 and words[-1].lower() in _DANGLING:
+        words.pop()
+    return " ".join(words) + "."
 
 
 def builtin_audio_plan(ctx: AgentContext) -> AudioPlan:
@@ -43,13 +58,17 @@ def builtin_audio_plan(ctx: AgentContext) -> AudioPlan:
     lines = []
     for sb, shot in zip(brief.shots, visual.shots, strict=True):
         window = shot.duration - LEAD_IN - TAIL
-        text = sb.message
+        text, fits = sb.message, False
         while window > 0.4:
-            seconds = ctx.tools.call("tts", text=text, rate=rate).seconds
-            if seconds <= window or len(text.split()) <= 2:
+            fits = ctx.tools.call("tts", text=text, rate=rate).seconds <= window
+            if fits or len(text.split()) <= 2:
                 break
             text = shorten(text)
-        if window > 0.4 and text.strip(". "):
+        # keep a whole first clause, or at least half the words; less no longer says anything, and that
+        # shot stays without voice
+        head = text.rstrip(".")
+        whole_clause = sb.message.startswith(head) and sb.message[len(head) : len(head) + 1] in ".,!?"
+        if fits and (whole_clause or len(text.split()) * 2 >= len(sb.message.split())):
             lines.append(VoiceLinePlan(shot_index=shot.index, text=text))
     return AudioPlan(
         voice_id=c.voice_id,

@@ -3,6 +3,7 @@ end, transitions and colour grade; typography and button tools."""
 
 from __future__ import annotations
 
+import math
 import re
 
 from langgraph.runtime import Runtime
@@ -92,7 +93,7 @@ def builtin_effects_plan(ctx: AgentContext) -> EffectsPlan:
             )
     cta = CallToAction(
         text=brief.cta.upper() if c.style.text_density > 0.6 else brief.cta,
-        start=round(max(visual.shots[-1].start, duration - CTA_SECONDS), 3),
+        start=math.ceil(max(visual.shots[-1].start, duration - CTA_SECONDS) * 1000) / 1000,
         end=duration,
         color=palette[2],
     )

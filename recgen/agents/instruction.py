@@ -75,7 +75,7 @@ def builtin_brief(ctx: AgentContext) -> Brief:
     mood = sem.creative.mood
     name = short_name(product)
     benefits = list(sem.content.benefits) or [copy["generic_benefits"].get(sem.content.family, "your routine")]
-    facts = product_facts(product) or [f"made for {sem.content.family}"]
+    facts = product_facts(product)
     offer = offer_text(product)
     n = shot_count(sem, ctx.settings.duration_s, ctx.settings.min_shots, ctx.settings.max_shots)
     roles = _STRUCTURE[n]
@@ -92,13 +92,15 @@ def builtin_brief(ctx: AgentContext) -> Brief:
         elif role == "benefit":
             benefit = benefits[b_i % len(benefits)]
             b_i += 1
-            msg = copy["benefit"][(i + ctx.seed) % len(copy["benefit"])].format(benefit=benefit, **fill)
+            msg = copy["benefit"][(b_i - 1 + ctx.seed) % len(copy["benefit"])].format(
+                Benefit=benefit[:1].upper() + benefit[1:], **fill
+            )
             idea = f"the product with the benefit '{benefit}' in type"
         elif role == "proof":
-            fact = facts[f_i % len(facts)]
+            fact = facts[f_i] if f_i < len(facts) else None  # each fact once; no invented claims
             f_i += 1
-            msg = copy["proof"][0].format(fact=fact[:1].upper() + fact[1:], **fill)
-            idea = f"product detail that shows: {fact}"
+            msg = copy["proof"][0].format(fact=fact[:1].upper() + fact[1:]) if fact else copy["proof"][1]
+            idea = f"product detail that shows: {fact}" if fact else "close-up of the product's details"
         else:
             cta = copy["cta"][mood]
             msg = f"{cta}." + (

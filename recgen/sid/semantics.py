@@ -89,8 +89,7 @@ class SIDSpace:
             family=family,
             keywords=keywords_of([p.title for p in group] + [product.title]),
             nearest_items=tuple(p.title[:80] for p in near),
-            benefits=benefits_of(product.title, product.description)
-            or benefits_of(" ".join(p.title for p in near), " ".join(p.description for p in near)),
+            benefits=benefits_of(product.title, product.description),  # the product's own words only
         )
         style = style_from_features(self.creative_rq.decode(dsid.creative)[0])
         return Semantics(dsid=dsid, content=content, creative=creative_semantics(dsid.creative, style))

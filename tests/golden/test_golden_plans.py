@@ -1,0 +1,107 @@
+"""Golden plans: the built-in policy's full plan for cases that cover the space, compared field by field.
+
+Each case is rendered small (the critic's verdicts are part of the plan), then the brief, the visual, audio
+and effects plans and the critic's verdicts are compared with the stored golden JSON. Update the goldens
+after a reviewed change with:  pytest tests/golden --snapshot-update
+Plans are also checked for meaning, so a golden cannot silently record a bad plan.
+"""
+
+from __future__ import annotations
+
+import pytest
+from syrupy.extensions.json import JSONSnapshotExtension
+
+from recgen import generate_video
+from recgen.agents.policy import BuiltinPolicy
+
+LONG_TITLE = (
+    "Radiance Renewal Overnight Recovery Cream with Peptides, Ceramides, Niacinamide and Squalane for "
+    "Dry, Sensitive and Mature Skin - Fragrance Free, Dermatologist Tested, Non-Comedogenic, Vegan "
+    "Formula in a Recyclable Glass Jar, 1.7 Fluid Ounce / 50 Millilitres, Limited Edition Gift Set"
+)
+
+
+class NoCtaFirst(BuiltinPolicy):
+    """A user-facing revision: the first effects plan forgets the CTA, the critic sends it back."""
+
+    def plan_effects(self, ctx):
+        plan = super().plan_effects(ctx)
+        return plan if ctx.fixes else plan.model_copy(update={"cta": None})
+
+
+CASES = {
+    "skincare_serum_calm_luxury": ("8", "calm-luxury", {}),
+    "makeup_blush_playful": ("13", "playful-pastel", {}),
+    "hair_color_warm": ("21", "warm-natural", {}),
+    "tools_detangler_clinical": ("10", "clean-clinical", {}),
+    "nails_loud_discount": ("0", "bold-discount", {"discount_pct": 40}),
+    "lashes_energetic_no_price": ("15", "energetic-ugc", {}),
+    "long_title_dramatic": (
+        {"id": "long", "title": LONG_TITLE, "brand": "Radiance", "price": 34.0},
+        "dramatic-noir",
+        {},
+    ),
+    "non_latin_fresh": (
+        {"id": "intl", "title": "Крем для лица Свежесть", "brand": "Λάμψη", "price": 12.5, "currency": "EUR"},
+        "fresh-botanical",
+        {},
+    ),
+    "revision_missing_cta": ("3", "energetic-ugc", {"policy": NoCtaFirst()}),
+}
+
+
+def plan_of(r) -> dict:
+    s = r.state
+    return {
+        "dsid": str(s.request.dsid),
+        "brief": s.brief.model_dump(mode="json"),
+        "visual": s.visual.model_dump(mode="json"),
+        "audio": s.audio_plan.model_dump(mode="json"),
+        "voice_lines": [
+            {"shot": ln.shot_index, "text": ln.text, "start": ln.start, "end": ln.end} for ln in s.tracks.lines
+        ],
+        "effects": s.effects.model_dump(mode="json"),
+        "critic": [
+            {
+                "round": c.round,
+                "verdict": c.verdict,
+                "revise": c.revise_agent,
+                "violations": sorted(v.code for v in c.violations),
+            }
+            for c in s.reports
+        ],
+    }
+
+
+def check_meaning(r) -> None:
+    s = r.state
+    total = sum(sh.duration for sh in s.visual.shots)
+    assert abs(total - s.brief.duration_s) < 1e-3, "shot durations must sum to the target length"
+    assert s.visual.shots[-1].role == "cta" and s.effects.cta is not None
+    assert s.effects.cta.start >= s.visual.shots[-1].start - 1e-6, "the CTA belongs to the last shot"
+    ends = {sh.index: sh.start + sh.duration for sh in s.visual.shots}
+    for ln in s.tracks.lines:
+        assert ln.end <= ends[ln.shot_index] + 1e-3, f"voice line of shot {ln.shot_index} overruns its shot"
+    assert s.reports[-1].verdict == "accept"
+
+
+@pytest.fixture
+def snapshot_json(snapshot):
+    return snapshot.use_extension(JSONSnapshotExtension)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_golden_plan(case, small, snapshot_json):
+    product, creative, extra = CASES[case]
+    r = generate_video(product, creative, settings=small.model_copy(update={"duration_s": 10.0}), seed=0, **extra)
+    check_meaning(r)
+    assert plan_of(r) == snapshot_json
+
+
+def test_creative_codes_change_pace_palette_and_music(small):
+    calm = generate_video("8", "calm-luxury", settings=small.model_copy(update={"duration_s": 12.0}))
+    loud = generate_video("8", "bold-discount", settings=small.model_copy(update={"duration_s": 12.0}))
+    assert len(loud.state.visual.shots) > len(calm.state.visual.shots)  # pace
+    assert loud.state.visual.palette != calm.state.visual.palette  # palette
+    assert loud.state.audio_plan.bgm.tempo_bpm > calm.state.audio_plan.bgm.tempo_bpm + 30  # music
+    assert loud.state.audio_plan.bgm.mood != calm.state.audio_plan.bgm.mood
