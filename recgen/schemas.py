@@ -249,6 +249,7 @@ class AudioTracks(_Frozen):
     voice_path: Path
     bgm_path: Path
     mix_path: Path
+    mix_aac_path: Path  # the mix encoded once, copied into every draft
     lines: tuple[TimedLine, ...]
     beat_times: tuple[float, ...]
     duration: float

@@ -7,7 +7,7 @@ from langgraph.runtime import Runtime
 
 from recgen.agents.policy import AgentContext
 from recgen.schemas import AudioPlan, AudioTracks, BgmSpec, TimedLine, VideoState, VoiceLinePlan, WordTiming
-from recgen.tools.mixer import mix, resample, write_wav
+from recgen.tools.mixer import encode_aac, mix, resample, write_wav
 
 LEAD_IN = 0.12  # a line starts this long after its shot
 GAP = 0.08  # minimum silence between lines
@@ -115,7 +115,8 @@ def audio_node(state: VideoState, runtime: Runtime) -> dict:
     tracks = AudioTracks(
         voice_path=write_wav(folder / "voice.wav", voice, s.audio_rate),
         bgm_path=write_wav(folder / "bgm.wav", music.audio, s.audio_rate),
-        mix_path=write_wav(folder / "mix.wav", mixed[: int(duration * s.audio_rate)], s.audio_rate),
+        mix_path=(mix_wav := write_wav(folder / "mix.wav", mixed[: int(duration * s.audio_rate)], s.audio_rate)),
+        mix_aac_path=encode_aac(mix_wav, folder / "mix.m4a"),
         lines=tuple(timed),
         beat_times=music.beats,
         duration=round(t_prev, 3),

@@ -290,32 +290,28 @@ def compose(
     round_: int,
 ) -> Draft:
     """Render and encode one draft; written to a temporary name and moved into place when complete."""
-    from moviepy import AudioFileClip, VideoClip
+    from moviepy import VideoClip
 
     t0 = time.perf_counter()
     timeline = Timeline(visual, clips, effects, settings)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_path.with_name(out_path.stem + ".partial.mp4")
-    audio = AudioFileClip(str(tracks.mix_path))
     clip = VideoClip(frame_function=timeline.frame, duration=timeline.duration)
-    clip = clip.with_audio(audio.with_duration(min(audio.duration, timeline.duration)))
     try:
         clip.write_videofile(
             str(tmp),
             fps=settings.fps,
             codec="libx264",
-            audio_codec="aac",
-            audio_bitrate="160k",
+            audio=str(tracks.mix_aac_path),  # encoded once by the audio step; copied, not re-encoded
+            audio_codec="copy",
             preset=settings.x264_preset,
             threads=settings.render_threads,
             logger=None,
             ffmpeg_params=["-crf", str(settings.crf), "-pix_fmt", "yuv420p", "-movflags", "+faststart"],
-            temp_audiofile_path=str(out_path.parent),
         )
     except OSError as e:
         raise RunStoreError(f"could not write {out_path} ({e}); check the run folder is writable") from e
     finally:
-        audio.close()
         clip.close()
     tmp.replace(out_path)
     return Draft(

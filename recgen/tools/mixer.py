@@ -73,3 +73,31 @@ def write_wav(path: Path, audio: np.ndarray, rate: int) -> Path:
 def read_wav(path: Path) -> tuple[np.ndarray, int]:
     rate, data = wavfile.read(path)
     return data.astype(np.float32) / 32768.0, rate
+
+
+def encode_aac(wav: Path, out: Path, bitrate: str = "160k") -> Path:
+    """AAC once per mix, so every draft that reuses the mix only copies it into the mp4."""
+    import subprocess
+
+    import imageio_ffmpeg
+
+    tmp = out.with_suffix(".tmp.m4a")
+    cmd = [
+        imageio_ffmpeg.get_ffmpeg_exe(),
+        "-y",
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-i",
+        str(wav),
+        "-c:a",
+        "aac",
+        "-b:a",
+        bitrate,
+        str(tmp),
+    ]
+    done = subprocess.run(cmd, capture_output=True, check=False)
+    if done.returncode != 0:
+        raise OSError(f"AAC encoding of {wav} failed: {done.stderr.decode(errors='replace')[-300:]}")
+    tmp.replace(out)
+    return out
