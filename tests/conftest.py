@@ -19,18 +19,16 @@ def cache_dir(tmp_path_factory) -> Path:
     return Path(os.environ.get("RECGEN_TEST_CACHE", tmp_path_factory.mktemp("cache")))
 
 
-@pytest.fixture()
-def small(tmp_path, cache_dir) -> Settings:
+def small_settings(runs_dir: Path, cache_dir: Path) -> Settings:
     """A tiny 9:16 video: every stage runs for real, in seconds."""
     return Settings(
-        runs_dir=tmp_path / "runs",
-        cache_dir=cache_dir,
-        data_dir=DATA_DIR,
-        width=144,
-        height=256,
-        fps=12,
-        duration_s=6.0,
+        runs_dir=runs_dir, cache_dir=cache_dir, data_dir=DATA_DIR, width=144, height=256, fps=12, duration_s=6.0
     )
+
+
+@pytest.fixture()
+def small(tmp_path, cache_dir) -> Settings:
+    return small_settings(tmp_path / "runs", cache_dir)
 
 
 @pytest.fixture()

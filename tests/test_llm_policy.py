@@ -38,19 +38,9 @@ class ScriptedModel:
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory, cache_dir):
-    from recgen.settings import Settings
+    from .conftest import small_settings
 
-    from .conftest import DATA_DIR
-
-    s = Settings(
-        runs_dir=tmp_path_factory.mktemp("ref"),
-        cache_dir=cache_dir,
-        data_dir=DATA_DIR,
-        width=144,
-        height=256,
-        fps=12,
-        duration_s=6.0,
-    )
+    s = small_settings(tmp_path_factory.mktemp("ref"), cache_dir)
     r = generate_video("0", "playful-pastel", settings=s, seed=1)
     return {k: getattr(r.state, k).model_dump(mode="json") for k in ROLES.values()}
 
