@@ -25,12 +25,11 @@ _ROOT_HZ = {
 
 
 _LEAD_INS = ("made for ", "get ", "for ", "meet ", "this is ", "only ")
-_DANGLING = {"for", "with", "and", "the", "a", "an", "of", "to", "on", "in", "your", "&"}
 
 
 def shorten(text: str) -> str:
-    """A shorter line that still reads: drop the last clause, else the lead-in ('Made for …'), else trailing
-    words — never leaving a dangling 'for'/'the' at the end."""
+    """A shorter line that still reads: drop the last clause, else the lead-in ('Made for …'). Anything
+    else would cut mid-phrase, so the line comes back unchanged and the caller decides."""
     body = text.rstrip(".!? ")
     for sep in (". ", ", ", " — ", " - "):
         if sep in body:
@@ -40,13 +39,7 @@ def shorten(text: str) -> str:
         if low.startswith(lead) and len(body) > len(lead) + 3:
             rest = body[len(lead) :]
             return rest[:1].upper() + rest[1:] + "."
-    words = body.split()
-    if len(words) <= 2:
-        return body + "."
-    words = words[:-1]
-    while len(words) > 1 and words[-1].lower() in _DANGLING:
-        words.pop()
-    return " ".join(words) + "."
+    return text
 
 
 def builtin_audio_plan(ctx: AgentContext) -> AudioPlan:
@@ -61,14 +54,11 @@ def builtin_audio_plan(ctx: AgentContext) -> AudioPlan:
         text, fits = sb.message, False
         while window > 0.4:
             fits = ctx.tools.call("tts", text=text, rate=rate).seconds <= window
-            if fits or len(text.split()) <= 2:
+            shorter = shorten(text)
+            if fits or shorter == text:
                 break
-            text = shorten(text)
-        # keep a whole first clause, or at least half the words; less no longer says anything, and that
-        # shot stays without voice
-        head = text.rstrip(".")
-        whole_clause = sb.message.startswith(head) and sb.message[len(head) : len(head) + 1] in ".,!?"
-        if fits and (whole_clause or len(text.split()) * 2 >= len(sb.message.split())):
+            text = shorter
+        if fits:  # a line that cannot be shortened without cutting mid-phrase is left out: no voice there
             lines.append(VoiceLinePlan(shot_index=shot.index, text=text))
     return AudioPlan(
         voice_id=c.voice_id,

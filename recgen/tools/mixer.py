@@ -75,29 +75,52 @@ def read_wav(path: Path) -> tuple[np.ndarray, int]:
     return data.astype(np.float32) / 32768.0, rate
 
 
-def encode_aac(wav: Path, out: Path, bitrate: str = "160k") -> Path:
-    """AAC once per mix, so every draft that reuses the mix only copies it into the mp4."""
+def _decoded_peak(path: Path) -> float:
+    import subprocess
+
+    import imageio_ffmpeg
+
+    raw = subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", str(path), "-f", "f32le", "-"],
+        capture_output=True,
+        check=False,
+    ).stdout
+    a = np.frombuffer(raw, np.float32)
+    return float(np.abs(a).max()) if a.size else 0.0
+
+
+def encode_aac(wav: Path, out: Path, bitrate: str = "160k", ceiling_db: float = -1.0) -> Path:
+    """AAC once per mix, so every draft that reuses the mix only copies it into the mp4. AAC overshoots
+    sharp transients, so the decoded peak is measured and the mix lowered until it stays below the ceiling."""
     import subprocess
 
     import imageio_ffmpeg
 
     tmp = out.with_suffix(".tmp.m4a")
-    cmd = [
-        imageio_ffmpeg.get_ffmpeg_exe(),
-        "-y",
-        "-hide_banner",
-        "-loglevel",
-        "error",
-        "-i",
-        str(wav),
-        "-c:a",
-        "aac",
-        "-b:a",
-        bitrate,
-        str(tmp),
-    ]
-    done = subprocess.run(cmd, capture_output=True, check=False)
-    if done.returncode != 0:
-        raise OSError(f"AAC encoding of {wav} failed: {done.stderr.decode(errors='replace')[-300:]}")
+    source = wav
+    for _ in range(3):
+        cmd = [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            "-y",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-i",
+            str(source),
+            "-c:a",
+            "aac",
+            "-b:a",
+            bitrate,
+            str(tmp),
+        ]
+        done = subprocess.run(cmd, capture_output=True, check=False)
+        if done.returncode != 0:
+            raise OSError(f"AAC encoding of {wav} failed: {done.stderr.decode(errors='replace')[-300:]}")
+        peak = _decoded_peak(tmp)
+        limit = 10 ** (ceiling_db / 20)
+        if peak <= limit:
+            break
+        audio, rate = read_wav(source)
+        source = write_wav(wav.with_name(wav.stem + ".trim.wav"), audio * (limit * 0.97 / peak), rate)
     tmp.replace(out)
     return out
