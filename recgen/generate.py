@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -124,9 +123,10 @@ def generate_video(
     graph = build_video_graph(saver, interrupt_after=[stop_after] if stop_after else None)
     config = {"configurable": {"thread_id": rid}, "recursion_limit": 100}
     try:
-        if resume and not graph.get_state(config).next:
-            if graph.get_state(config).values:
-                state = VideoState.model_validate(graph.get_state(config).values)
+        snapshot = graph.get_state(config) if resume else None
+        if snapshot is not None and not snapshot.next:
+            if snapshot.values:
+                state = VideoState.model_validate(snapshot.values)
                 return RunResult(rid, folder, state.final_path, state)
             raise RunStoreError(f"run {rid} has no checkpoint to resume from")
         out = graph.invoke(inputs, config, context=ctx)
@@ -151,7 +151,3 @@ def generate_video(
     else:
         write_record(folder, status="paused", paused_after=stop_after)
     return RunResult(rid, folder, state.final_path, state)
-
-
-def delete_run(settings: Settings, rid: str) -> None:
-    shutil.rmtree(run_dir(settings.runs_dir, rid), ignore_errors=True)

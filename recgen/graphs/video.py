@@ -38,7 +38,3 @@ def build_video_graph(checkpointer=None, interrupt_after: list[str] | None = Non
         "critic", route_after_critic, {"visual": "visual", "audio": "audio", "effects": "effects", "__end__": END}
     )
     return g.compile(checkpointer=checkpointer, interrupt_after=interrupt_after or None)
-
-
-# for `langgraph dev` / Studio (langgraph.json points here); runs need a RunContext as `context`
-graph = build_video_graph()
