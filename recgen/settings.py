@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     max_revisions: int = Field(2, ge=0, le=5, description="Critic revision rounds after the first draft.")
     seed: int = 0
 
+    video_backend: Literal["procedural", "diffusers"] = "procedural"
     diffusers_model_path: Path | None = Field(None, description="Local weights for the diffusers backend.")
     tts_backend: Literal["piper", "espeak"] = "piper"
     x264_preset: str = Field("veryfast", description="libx264 preset for every encode.")
