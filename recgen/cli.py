@@ -75,7 +75,13 @@ def _run(verbose: bool, **kwargs) -> None:
         codes = ", ".join(v.code for v in r.violations) or "none"
         err.print(f"round {r.round}: {r.verdict:<7} scores {r.scores} violations: {codes}")
     err.print(f"run folder: {result.run_dir}")
-    if result.final_path is None:
+    if result.status == "review":
+        err.print(
+            "waiting for review: open `recgen ui`, or approve here with "
+            f"`recgen generate --resume {result.run_id} --approve` (or --edits edits.json)"
+        )
+        print(result.run_dir)
+    elif result.final_path is None:
         err.print(f"paused; continue with: recgen generate --resume {result.run_id}")
         print(result.run_dir)
     else:
@@ -148,6 +154,19 @@ def generate(
     discount: Annotated[int | None, typer.Option(help="Discount percent shown on a badge.")] = None,
     resume: Annotated[str | None, typer.Option(help="Resume an interrupted run by its id.")] = None,
     stop_after: Annotated[str | None, typer.Option(help="Pause after this node (e.g. visual) to inspect.")] = None,
+    review: Annotated[
+        bool, typer.Option("--review", help="Pause after the shot plan, before rendering, for a creative's review.")
+    ] = False,
+    approve: Annotated[
+        bool, typer.Option("--approve", help="With --resume: approve a run waiting for review.")
+    ] = False,
+    edits: Annotated[
+        str | None,
+        typer.Option(
+            help="With --resume: review edits as JSON or a .json file, e.g. "
+            '{"headline": "...", "cta": "...", "voice_lines": {"1": "..."}, "shot_prompts": {"0": "..."}}.'
+        ),
+    ] = None,
     llm: Annotated[
         str | None,
         typer.Option(
@@ -176,6 +195,9 @@ def generate(
         if stop_after and stop_after not in ("decode_sids", "instruct", "visual", "audio", "effects", "compose"):
             raise RecgenError(f"--stop-after takes a node name (e.g. visual), got {stop_after!r}")
         settings = _settings(runs_dir=runs_dir, width=width, height=height, fps=fps, duration_s=duration)
+        decision = _review_decision(approve, edits)
+        if decision is not None and not resume:
+            raise RecgenError("--approve and --edits answer a run waiting for review; add --resume RUN")
     except RecgenError as e:
         err.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from None
@@ -191,9 +213,50 @@ def generate(
         discount_pct=discount,
         resume=resume,
         stop_after=stop_after,
+        review=review,
+        decision=decision,
         settings=settings,
         policy=policy,
     )
+
+
+def _review_decision(approve: bool, edits: str | None) -> dict | None:
+    if approve and edits:
+        raise RecgenError("give either --approve or --edits, not both")
+    if approve:
+        return {}
+    if edits is None:
+        return None
+    text = Path(edits).read_text() if edits.strip().endswith(".json") and Path(edits).is_file() else edits
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise RecgenError(f"--edits is not valid JSON ({e.msg} at line {e.lineno}, column {e.colno})") from e
+    if not isinstance(data, dict):
+        raise RecgenError("--edits must be a JSON object")
+    return data
+
+
+@app.command()
+def ui(
+    runs_dir: RunsDir = None,
+    host: Annotated[str, typer.Option(help="Interface to bind; keep 127.0.0.1 unless you mean to share it.")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(help="Port.")] = 8765,
+) -> None:
+    """Open the trace UI: browse runs, see every plan, shot, sound and critic verdict, approve reviews and
+    regenerate with another creative code. Serves http://127.0.0.1:8765 by default; works offline."""
+    try:
+        settings = _settings(runs_dir=runs_dir)
+    except RecgenError as e:
+        _fail(e)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        err.print(f"[yellow]warning:[/yellow] serving on {host}: anyone who can reach it can see and start runs")
+    from recgen.serving.ui import serve
+
+    err.print(f"recgen trace UI on http://{host}:{port}  (runs in {settings.runs_dir}; Ctrl+C stops)")
+    serve(settings, host=host, port=port)
 
 
 @app.command()

@@ -60,7 +60,15 @@ def read_record(folder: Path) -> dict:
 
 
 def checkpointer(runs_dir: Path):
+    """SQLite checkpoints; our state types are registered so LangGraph restores them without a warning."""
+    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
     from langgraph.checkpoint.sqlite import SqliteSaver
+    from pydantic import BaseModel
 
+    from recgen import schemas
+
+    types = [
+        t for t in vars(schemas).values() if isinstance(t, type) and issubclass(t, BaseModel) and t is not BaseModel
+    ]
     conn = sqlite3.connect(str(Path(runs_dir) / CHECKPOINT_DB), check_same_thread=False)
-    return SqliteSaver(conn)
+    return SqliteSaver(conn, serde=JsonPlusSerializer(allowed_msgpack_modules=types))

@@ -105,6 +105,7 @@ class GenerationRequest(_Frozen):
     product: Product
     dsid: DSID
     seed: int = 0
+    review: bool = False  # pause after the visual plan so a creative can approve or edit it
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -356,6 +357,36 @@ class Revision(_Frozen):
     violations: tuple[Violation, ...]
 
 
+class ReviewEdits(_Frozen):
+    """A creative's answer at the review pause: approve as is, or edit the brief, shot prompts and voice lines.
+
+    A shot's voice line is its brief message (the audio agent speaks the message), so editing a line edits it.
+    """
+
+    headline: str | None = Field(None, min_length=1, max_length=80)
+    cta: str | None = Field(None, min_length=1, max_length=40)
+    shot_prompts: dict[int, str] = Field(default_factory=dict)
+    voice_lines: dict[int, str] = Field(default_factory=dict)
+    reviewer_note: str = Field("", max_length=500)
+
+    @field_validator("shot_prompts", "voice_lines")
+    @classmethod
+    def _texts(cls, v: dict[int, str]) -> dict[int, str]:
+        out = {}
+        for k, text in v.items():
+            text = " ".join(str(text).split())
+            if not text:
+                raise ValueError(f"shot {k}: the text is empty")
+            if len(text) > 400:
+                raise ValueError(f"shot {k}: the text has {len(text)} characters (at most 400)")
+            out[int(k)] = text
+        return out
+
+    @property
+    def is_approval(self) -> bool:
+        return not (self.headline or self.cta or self.shot_prompts or self.voice_lines)
+
+
 class ToolCall(_Frozen):
     agent: str
     tool: str
@@ -398,6 +429,7 @@ class VideoState(BaseModel):
     drafts: Annotated[list[Draft], operator.add] = Field(default_factory=list)
     reports: Annotated[list[CriticReport], operator.add] = Field(default_factory=list)
     revision: Revision | None = None
+    review: ReviewEdits | None = None
     final_path: Path | None = None
     tool_calls: Annotated[list[ToolCall], operator.add] = Field(default_factory=list)
     notes: Annotated[list[str], operator.add] = Field(default_factory=list)

@@ -127,7 +127,7 @@ def measure(
                 code="text_contrast",
                 agent="effects",
                 message=f"{len(low)} text element(s) below {MIN_CONTRAST}:1 contrast, e.g. {low[0].kind} "
-                f"'{low[0].text[:20]}' at {low[0].contrast}:1",
+                f"'{low[0].text[:20]}' at {low[0].contrast:.2f}:1",
                 fix="put subtitles on a backdrop or change the text colour",
             )
         )

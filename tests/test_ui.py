@@ -1,0 +1,158 @@
+"""The trace UI over HTTP (no browser): list and filters, one run's data flow, live events, review and
+regenerate from the page, and the security bar (no path traversal, user text escaped)."""
+
+import os
+import re
+from html import unescape
+
+import pytest
+from fastapi.testclient import TestClient
+from markupsafe import escape
+
+from recgen import generate_video
+from recgen.serving.ui import create_app
+from tests.conftest import small_settings
+
+EVIL_TITLE = '<script>alert("owned")</script> Glow Serum'
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory, cache_dir):
+    settings = small_settings(tmp_path_factory.mktemp("ui") / "runs", cache_dir)
+    evil = {"id": "evil", "title": EVIL_TITLE, "brand": "Acme", "description": "A serum", "category": "skin care"}
+    runs = {
+        "done": generate_video("8", "fresh-botanical", settings=settings, run_id="r1-serum-fresh"),
+        "evil": generate_video(evil, "bold-discount", settings=settings, run_id="r2-evil"),
+        "review": generate_video("0", "calm-luxury", settings=settings, run_id="r3-review", review=True),
+        "revised": generate_video("0", "calm-luxury", settings=settings, run_id="r0-revised", seed=0),
+    }
+    runs["revised"].state.reports[1]  # this case is revised once by the critic (low subtitle contrast)
+    (settings.runs_dir / "secret.txt").write_text("outside any run")
+    return settings, runs
+
+
+@pytest.fixture()
+def client(store):
+    settings, _ = store
+    with TestClient(create_app(settings)) as c:
+        yield c
+
+
+def test_list_shows_runs_newest_first_and_filters(client, store):
+    html = client.get("/").text
+    ids = re.findall(r'href="/runs/([^"]+)"', html)
+    assert ids == ["r0-revised", "r3-review", "r2-evil", "r1-serum-fresh"]
+    assert "waiting for review" in html and "done" in html
+    assert re.search(r'src="/runs/r1-serum-fresh/files/shots/shot_00_key.png"', html)
+    only_serum = re.findall(r'href="/runs/([^"]+)"', client.get("/?product=vitamin").text)
+    assert only_serum == ["r1-serum-fresh"]
+    creative = str(store[1]["evil"].state.request.dsid).split("/")[1]
+    by_code = re.findall(r'href="/runs/([^"]+)"', client.get(f"/?creative={creative}").text)
+    assert "r2-evil" in by_code and "r3-review" not in by_code
+    calm = re.findall(r'href="/runs/([^"]+)"', client.get("/?creative=calm-luxury").text)
+    assert calm == ["r0-revised", "r3-review"]
+
+
+def test_run_page_follows_the_data_flow(client, store):
+    state = store[1]["done"].state
+    html = client.get("/runs/r1-serum-fresh").text
+    order = [html.index(f'id="{s}"') for s in ("semantics", "brief", "shots", "audio", "effects", "drafts", "tools")]
+    assert order == sorted(order)
+    figures = re.findall(r'<figure class="shot" data-index="(\d+)">\s*<img src="([^"]+)"', html)
+    assert [int(i) for i, _ in figures] == [s.index for s in state.visual.shots]
+    for _, src in figures:
+        assert client.get(src).headers["content-type"] == "image/png"
+    for shot in state.visual.shots:
+        assert str(escape(shot.prompt.split(";")[0])) in html and f"{shot.duration:.2f} s" in html
+    assert '<path class="env" d="M0,' in html  # waveform of the mix
+    assert html.count('class="line"') == len(state.tracks.lines)
+    assert html.count('class="beat"') >= 4
+    for r in state.reports:
+        assert f"Round {r.round} — {r.verdict}" in html
+    draft = client.get("/runs/r1-serum-fresh/files/drafts/draft_r0.mp4")
+    assert draft.status_code == 200 and draft.content[4:8] == b"ftyp"
+    assert "<details class=\"tools\"><summary>visual" in html  # tool calls folded by default
+    assert state.semantics.creative.preset in html and str(escape(state.brief.cta)) in html
+
+
+def test_round_changes_are_listed_field_by_field(client, store):
+    run = store[1]["revised"].state
+    html = client.get("/runs/r0-revised").text
+    assert "What changed since round 0" in html
+    changed = re.findall(r"<li class=\"changed\"><code>([^<]+)</code>", html)
+    assert changed, "no field-level change listed"
+    agent = {"effects": "effects", "visual": "visual", "audio_plan": "audio", "brief": "instruct"}
+    assert {agent[p.split(".")[0]] for p in changed} == {run.reports[0].revise_agent}
+
+
+def test_user_text_is_escaped(client):
+    for url in ("/", "/runs/r2-evil", "/?product=glow"):
+        body = client.get(url).text
+        assert "<script>alert" not in body, url
+    api = client.get("/api/runs/r2-evil")
+    assert api.headers["content-type"] == "application/json" and api.json()["summary"]["product_title"] == EVIL_TITLE
+    assert "&lt;script&gt;alert(&#34;owned&#34;)&lt;/script&gt;" in client.get("/runs/r2-evil").text
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/runs/r1-serum-fresh/files/../secret.txt",
+        "/runs/r1-serum-fresh/files/%2e%2e/secret.txt",
+        "/runs/r1-serum-fresh/files/..%2fsecret.txt",
+        "/runs/r1-serum-fresh/files/%2fetc%2fpasswd",
+        "/runs/r1-serum-fresh/files/../checkpoints.sqlite",
+        "/runs/..%2f/files/secret.txt",
+        "/runs/r1-serum-fresh/files/shots/../../r2-evil/run.json",
+        "/runs/r1-serum-fresh/files/link-out",
+    ],
+)
+def test_files_are_served_only_from_inside_one_run(client, store, path):
+    link = store[0].runs_dir / "r1-serum-fresh" / "link-out"
+    if not link.exists():
+        os.symlink(store[0].runs_dir / "secret.txt", link)
+    r = client.get(path)
+    assert r.status_code == 404 and "outside any run" not in r.text
+
+
+def test_events_stream_the_finished_nodes_then_end(client):
+    with client.stream("GET", "/runs/r1-serum-fresh/events") as r:
+        assert r.headers["content-type"].startswith("text/event-stream")
+        body = "".join(r.iter_text())
+    nodes = re.findall(r'"node": ?"(\w+)"', body)
+    assert nodes[:3] == ["decode_sids", "instruct", "visual"] and nodes[-1] == "critic"
+    assert body.rstrip().endswith('data: {"status":"done"}') or '"status": "done"' in body.split("event: end")[-1]
+
+
+def test_review_from_the_page_resumes_the_run(client, store):
+    html = client.get("/runs/r3-review").text
+    assert 'id="review"' in html and 'name="voice_1"' in html
+    form = {k: unescape(v) for k, v in re.findall(r'<input name="(\w+)" value="([^"]*)"', html)}
+    form |= {f"{k}_{i}": unescape(t) for k, i, t in re.findall(r'<textarea name="(\w+)_(\d+)" rows="\d">([^<]*)', html)}
+    assert {"headline", "cta", "voice_0", "prompt_0"} <= set(form)
+    form |= {"action": "edit", "headline": "Midnight Shine", "voice_1": "Pure shine."}
+    r = client.post("/runs/r3-review/review", data=form, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/runs/r3-review"
+    client.app.state.jobs.futures["r3-review"].result(timeout=300)
+    page = client.get("/runs/r3-review").text
+    assert "Midnight Shine" in page and "Pure shine." in page and 'id="final-video"' in page
+    assert "review: edited headline, voice_lines" in page
+    again = client.post("/runs/r3-review/review", data={"action": "approve"})
+    assert again.status_code == 400 and "not waiting for review" in again.text
+
+
+def test_regenerate_with_another_creative_code_starts_a_new_run(client):
+    bad = client.post("/runs/r1-serum-fresh/regenerate", data={"creative": "s99.99"})
+    assert bad.status_code == 400 and "s99.99" in bad.text
+    r = client.post("/runs/r1-serum-fresh/regenerate", data={"creative": "dramatic-noir"}, follow_redirects=False)
+    assert r.status_code == 303
+    new_id = r.headers["location"].rsplit("/", 1)[1]
+    client.app.state.jobs.futures[new_id].result(timeout=300)
+    run = client.get(f"/api/runs/{new_id}").json()
+    assert run["summary"]["status"] == "done" and run["summary"]["product_id"] == "8"
+    assert run["summary"]["creative"] == "dramatic-noir"
+
+
+def test_unknown_run_is_a_clear_404(client):
+    r = client.get("/runs/no-such-run")
+    assert r.status_code == 404 and "no run 'no-such-run'" in unescape(r.text)
