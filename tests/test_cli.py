@@ -21,7 +21,7 @@ def _env(tmp_path, cache_dir):
 
 def test_help_explains_the_commands():
     out = runner.invoke(app, ["--help"]).output
-    for cmd in ("demo", "generate", "styles", "sid", "grm"):
+    for cmd in ("demo", "generate", "styles", "sid", "grm", "ui"):
         assert cmd in out
     assert "bold-discount" in runner.invoke(app, ["generate", "--help"]).output
 
@@ -99,3 +99,26 @@ def test_sid_fit_reports_code_quality(tmp_path, cache_dir):
     report = json.loads(r.stdout)
     assert set(report) == {"content", "creative"}
     assert 0 <= report["content"]["collision_rate"] <= 1 and report["content"]["usage_level1"] > 0
+
+
+def test_ui_binds_to_localhost_by_default():
+    out = runner.invoke(app, ["ui", "--help"]).output
+    assert "127.0.0.1" in out and "--runs-dir" in out
+
+
+def test_review_from_the_command_line(tmp_path, cache_dir):
+    env = _env(tmp_path, cache_dir)
+    small = ["--width", "144", "--height", "256", "--fps", "12", "--duration", "6"]
+    r = runner.invoke(app, ["generate", "--product", "8", "--review", *small], env=env)
+    assert r.exit_code == 0 and "waiting for review" in r.output
+    run_id = r.output.strip().splitlines()[-1].rsplit("/", 1)[-1]
+    bad = runner.invoke(app, ["generate", "--resume", run_id, "--edits", "{not json"], env=env)
+    assert bad.exit_code == 2 and "--edits is not valid JSON" in bad.output
+    unknown = runner.invoke(app, ["generate", "--resume", run_id, "--edits", '{"voice_lines": {"9": "Hi."}}'], env=env)
+    assert unknown.exit_code == 2 and "no shot 9" in unknown.output
+    edits = tmp_path / "edits.json"
+    edits.write_text(json.dumps({"cta": "Grab yours"}))
+    done = runner.invoke(app, ["generate", "--resume", run_id, "--edits", str(edits)], env=env)
+    assert done.exit_code == 0 and done.output.strip().endswith("final.mp4")
+    plan = json.loads((tmp_path / "runs" / run_id / "plans" / "effects_plan.json").read_text())
+    assert plan["cta"]["text"] == "Grab yours"

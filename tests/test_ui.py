@@ -71,7 +71,7 @@ def test_run_page_follows_the_data_flow(client, store):
         assert f"Round {r.round} — {r.verdict}" in html
     draft = client.get("/runs/r1-serum-fresh/files/drafts/draft_r0.mp4")
     assert draft.status_code == 200 and draft.content[4:8] == b"ftyp"
-    assert "<details class=\"tools\"><summary>visual" in html  # tool calls folded by default
+    assert '<details class="tools"><summary>visual' in html  # tool calls folded by default
     assert state.semantics.creative.preset in html and str(escape(state.brief.cta)) in html
 
 

@@ -90,7 +90,7 @@ def create_app(settings: Settings | None = None, jobs: Jobs | None = None) -> Fa
         return page(request, "error.html", status_code=code, message=str(e))
 
     @app.get("/", response_class=HTMLResponse)
-    def runs_list(request: Request, product: str = "", creative: str = "", limit: int = 500) -> HTMLResponse:
+    def runs_list(request: Request, product: str = "", creative: str = "", limit: int = 1000) -> HTMLResponse:
         runs = store.summaries(product=product, creative=creative)
         return page(
             request, "runs.html", runs=runs[:limit], total=len(runs), product=product, creative=creative, limit=limit

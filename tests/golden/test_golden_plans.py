@@ -1,18 +1,22 @@
 """Golden plans: the built-in policy's full plan for cases that cover the space, compared field by field.
 
 Each case is rendered small (the critic's verdicts are part of the plan), then the brief, the visual, audio
-and effects plans and the critic's verdicts are compared with the stored golden JSON. Update the goldens
-after a reviewed change with:  pytest tests/golden --snapshot-update
+and effects plans and the critic's verdicts are compared with the stored golden JSON; a mismatch prints the
+changed fields (`~ visual.shots[2].camera: 'static' → 'push_in'`). Update the goldens after a reviewed change with:
+pytest tests/golden --snapshot-update
 Plans are also checked for meaning, so a golden cannot silently record a bad plan.
 """
 
 from __future__ import annotations
+
+import json
 
 import pytest
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from recgen import generate_video
 from recgen.agents.policy import BuiltinPolicy
+from recgen.plandiff import describe, field_changes
 
 LONG_TITLE = (
     "Radiance Renewal Overnight Recovery Cream with Peptides, Ceramides, Niacinamide and Squalane for "
@@ -85,9 +89,23 @@ def check_meaning(r) -> None:
     assert s.reports[-1].verdict == "accept"
 
 
+class PlanFieldsExtension(JSONSnapshotExtension):
+    """A failing golden reports the plan fields that changed (path: old → new), not a JSON line diff."""
+
+    def diff_lines(self, serialized_data, snapshot_data):
+        try:
+            old, new = json.loads(str(snapshot_data)), json.loads(str(serialized_data))
+        except json.JSONDecodeError:
+            yield from super().diff_lines(serialized_data, snapshot_data)
+            return
+        changes = field_changes(old, new)
+        yield f"{len(changes)} plan field(s) differ from the golden (golden → now):"
+        yield from describe(changes).splitlines()
+
+
 @pytest.fixture
 def snapshot_json(snapshot):
-    return snapshot.use_extension(JSONSnapshotExtension)
+    return snapshot.use_extension(PlanFieldsExtension)
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -105,3 +123,15 @@ def test_creative_codes_change_pace_palette_and_music(small):
     assert loud.state.visual.palette != calm.state.visual.palette  # palette
     assert loud.state.audio_plan.bgm.tempo_bpm > calm.state.audio_plan.bgm.tempo_bpm + 30  # music
     assert loud.state.audio_plan.bgm.mood != calm.state.audio_plan.bgm.mood
+
+
+def test_a_failing_golden_names_the_changed_fields():
+    golden = {"visual": {"shots": [{"camera": "static", "duration": 2.5}]}, "critic": [{"verdict": "accept"}]}
+    now = {"visual": {"shots": [{"camera": "push_in", "duration": 2.5}]}, "critic": [{"verdict": "revise"}]}
+    ext = PlanFieldsExtension.__new__(PlanFieldsExtension)
+    lines = list(ext.diff_lines(json.dumps(now), json.dumps(golden)))
+    assert lines == [
+        "2 plan field(s) differ from the golden (golden → now):",
+        "~ visual.shots[0].camera: 'static' → 'push_in'",
+        "~ critic[0].verdict: 'accept' → 'revise'",
+    ]
