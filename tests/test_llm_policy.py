@@ -111,3 +111,65 @@ def test_extract_json():
     assert json.loads(extract_json('prefix {"a": {"b": 2}} suffix')) == {"a": {"b": 2}}
     with pytest.raises(ValueError, match="no JSON"):
         extract_json("nothing")
+
+
+class ToolCallingModel(ScriptedModel):
+    """Before answering as the audio agent, calls a tool outside its mask and one of its own; records the
+    tools each role was bound to and the tool results it was sent."""
+
+    def __init__(self, plans: dict) -> None:
+        super().__init__(plans)
+        self.bound: dict[str, set[str]] = {}
+        self.tool_results: list = []
+
+    def bind_tools(self, tools):
+        model = self
+
+        class Bound:
+            def invoke(self, messages):
+                role = next(v for k, v in ROLES.items() if k in messages[0].content)
+                model.bound[role] = {t.name for t in tools}
+                return model.invoke(messages)
+
+        return Bound()
+
+    def invoke(self, messages):
+        role = next(v for k, v in ROLES.items() if k in messages[0].content)
+        if role == "audio_plan" and messages[-1].type != "tool":
+            self.prompts.append(messages)
+            calls = [
+                {"name": "text_to_video", "args": {"prompt": "a cat"}, "id": "c1"},
+                {"name": "tts", "args": {"text": "Colour that lasts.", "rate": 1.0}, "id": "c2"},
+            ]
+            return AIMessage(content="", tool_calls=calls)
+        if messages[-1].type == "tool":
+            self.tool_results.append([m for m in messages if m.type == "tool"])
+        return super().invoke(messages)
+
+
+def test_tool_calls_are_masked_refused_and_reported(small, reference, tmp_path):
+    model = ToolCallingModel(reference)
+    rec = tmp_path / "rec"
+    r = generate_video("0", "playful-pastel", settings=small, seed=1, policy=LLMPolicy(model, record_dir=rec))
+    assert model.bound == {"visual": {"packshot_asset"}, "audio_plan": {"tts", "bgm"}, "effects": {"typography"}}
+    refused, measured = model.tool_results[0]
+    assert refused.tool_call_id == "c1" and "refused" in refused.content and "tts" in refused.content
+    assert measured.tool_call_id == "c2" and json.loads(measured.content)["seconds"] > 0.5
+    calls = [c for c in r.state.tool_calls if c.agent == "audio" and c.tool == "text_to_video"]
+    assert len(calls) == 1 and not calls[0].ok and calls[0].error.startswith("refused")
+    assert "audio: the model called 'text_to_video', outside its tools; refused" in r.state.notes
+    assert r.state.audio_plan.model_dump(mode="json") == reference["audio_plan"]  # it still answered
+    assert r.final_path.is_file()
+
+    # the tool exchange is part of the recording, and replays offline to the same plan
+    audio_files = sorted(rec.glob("*_audio.json"))
+    assert len(audio_files) == 2 and json.loads(audio_files[0].read_text())["response"]["tool_calls"][0]["id"] == "c1"
+    b = generate_video(
+        "0",
+        "playful-pastel",
+        settings=small.model_copy(update={"runs_dir": tmp_path / "b"}),
+        seed=1,
+        policy=LLMPolicy(replay_dir=rec),
+    )
+    assert b.state.audio_plan == r.state.audio_plan and b.state.effects == r.state.effects
+    assert any(c.tool == "text_to_video" and not c.ok for c in b.state.tool_calls)

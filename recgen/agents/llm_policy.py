@@ -22,11 +22,14 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, ValidationError
 
+from recgen.agents.llm_tools import run_tool_call, tools_for
 from recgen.agents.policy import AgentContext, BuiltinPolicy, Policy
 from recgen.errors import BackendUnavailableError, RecgenError
 from recgen.prompts import load_text
 from recgen.schemas import AudioPlan, Brief, EffectsPlan, VisualPlan
 
+MAX_TOOL_ROUNDS = 4  # tool-call turns an agent may take before it must answer with its plan
+AGENT_OF_ROLE = {"instruction": "instruct", "visual": "visual", "audio": "audio", "effects": "effects"}
 TRANSIENT = ("timeout", "ratelimit", "rate limit", "temporarily", "connection", "overloaded", "503", "429")
 
 
@@ -73,10 +76,10 @@ class Exchanges:
 
     @staticmethod
     def key(messages: list[BaseMessage]) -> str:
-        blob = json.dumps([[m.type, m.content] for m in messages], ensure_ascii=False)
+        blob = json.dumps([_message_json(m) for m in messages], ensure_ascii=False)
         return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
-    def replay(self, messages: list[BaseMessage]) -> str:
+    def replay(self, messages: list[BaseMessage]) -> str | dict:
         k = self.key(messages)
         if k not in self._answers:
             raise ReplayMissError(
@@ -85,7 +88,7 @@ class Exchanges:
             )
         return self._answers[k]
 
-    def record(self, role: str, messages: list[BaseMessage], response: str) -> None:
+    def record(self, role: str, messages: list[BaseMessage], response: str | dict) -> None:
         if self.record_dir is None:
             return
         self.record_dir.mkdir(parents=True, exist_ok=True)
@@ -93,7 +96,9 @@ class Exchanges:
         rec = {
             "role": role,
             "key": self.key(messages),
-            "messages": [{"type": m.type, "content": m.content} for m in messages],
+            "messages": [
+                dict(zip(("type", "content", "tool_calls"), _message_json(m), strict=False)) for m in messages
+            ],
             "response": response,
         }
         path = self.record_dir / f"{self._count:03d}_{role}.json"
@@ -123,13 +128,26 @@ class LLMPolicy:
         self.retries, self.backoff = retries, backoff
 
     # -- plumbing -----------------------------------------------------------------------------------------
-    def _call(self, role: str, messages: list[BaseMessage]) -> str:
+    def _model_for(self, role: str) -> Any:
+        """The chat model bound to this agent's own tools (models without tool support get none)."""
+        tools = tools_for(AGENT_OF_ROLE.get(role, ""))
+        if not tools or not hasattr(self.model, "bind_tools"):
+            return self.model
+        try:
+            return self.model.bind_tools(tools)
+        except NotImplementedError:
+            return self.model
+
+    def _invoke(self, role: str, model: Any, messages: list[BaseMessage]) -> AIMessage:
         if self.exchanges.replay_dir is not None:
-            return self.exchanges.replay(messages)
+            answer = self.exchanges.replay(messages)
+            if isinstance(answer, dict):
+                return AIMessage(content=answer.get("content", ""), tool_calls=answer.get("tool_calls") or [])
+            return AIMessage(content=answer)
         attempt = 0
         while True:  # timeouts and rate limits: retry with exponential backoff
             try:
-                answer = self.model.invoke(messages)
+                answer = model.invoke(messages)
                 break
             except Exception as e:
                 attempt += 1
@@ -137,8 +155,22 @@ class LLMPolicy:
                     raise
                 time.sleep(min(8.0, self.backoff * 2**attempt))
         text = answer.content if isinstance(answer.content, str) else json.dumps(answer.content)
-        self.exchanges.record(role, messages, text)
-        return text
+        calls = [{"name": c["name"], "args": c["args"], "id": c.get("id")} for c in getattr(answer, "tool_calls", [])]
+        self.exchanges.record(role, messages, {"content": text, "tool_calls": calls} if calls else text)
+        return AIMessage(content=text, tool_calls=calls)
+
+    def _call(self, role: str, messages: list[BaseMessage], ctx: AgentContext) -> tuple[str, list[BaseMessage]]:
+        """The model's final answer, after any tool calls it made (run through the agent's toolbox), and the
+        conversation so far (a repair turn continues it)."""
+        model = self._model_for(role)
+        for _ in range(MAX_TOOL_ROUNDS + 1):
+            answer = self._invoke(role, model, messages)
+            if not answer.tool_calls:
+                return answer.content, messages
+            replies = [run_tool_call(ctx.tools, call, ctx.notes) for call in answer.tool_calls]
+            messages = [*messages, answer, *replies]
+        ctx.notes.append(f"{role}: the model kept calling tools; its last answer was used")
+        return answer.content, messages
 
     def _ask(
         self,
@@ -166,7 +198,7 @@ class LLMPolicy:
         error = ""
         for attempt in range(2):  # the answer, then one repair
             try:
-                text = self._call(role, messages)
+                text, messages = self._call(role, messages, ctx)
             except ReplayMissError:
                 raise
             except Exception as e:  # the model failed outright (after retries): decide without it
@@ -272,6 +304,12 @@ class LLMPolicy:
             None,
             lambda: self.fallback.plan_effects(ctx),
         )
+
+
+def _message_json(m: BaseMessage) -> list:
+    """What identifies a message in a recording: type and content, plus tool calls when there are any."""
+    calls = [{"name": c["name"], "args": c["args"]} for c in getattr(m, "tool_calls", None) or []]
+    return [m.type, m.content, calls] if calls else [m.type, m.content]
 
 
 def _brief_error(e: ValidationError) -> str:
