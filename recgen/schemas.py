@@ -213,6 +213,7 @@ class ShotClip(_Frozen):
 class VoiceLinePlan(_Frozen):
     shot_index: int
     text: str
+    span: int = Field(1, ge=1, le=3)  # shots the line may run across (fast cuts need two for a full line)
 
 
 class BgmSpec(_Frozen):
@@ -241,6 +242,7 @@ class WordTiming(_Frozen):
 class TimedLine(_Frozen):
     shot_index: int
     text: str
+    span: int = 1
     start: float
     end: float
     words: tuple[WordTiming, ...]

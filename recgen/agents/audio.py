@@ -42,24 +42,40 @@ def shorten(text: str) -> str:
     return text
 
 
+def _fit(ctx: AgentContext, text: str, rate: float, window: float) -> str | None:
+    """The line, shortened at clause or lead-in boundaries until it fits `window` seconds, or None."""
+    while window > 0.4:
+        if ctx.tools.call("tts", text=text, rate=rate).seconds <= window:
+            return text
+        shorter = shorten(text)
+        if shorter == text:
+            return None
+        text = shorter
+    return None
+
+
 def builtin_audio_plan(ctx: AgentContext) -> AudioPlan:
-    """Each shot's message as its line; each line measured with the tts tool and fitted to its shot."""
+    """Each shot's message as its line, measured with the tts tool and fitted to its shot. A line that does
+    not fit one shot even shortened may run across the next shot too (fast-cut styles), which then carries
+    no line of its own; the product and CTA shots always keep their own lines (the name and the ask)."""
     brief, visual, c = ctx.brief, ctx.visual, ctx.semantics.creative
     assert brief is not None and visual is not None
     fixes = {v.code for v in ctx.fixes}
     rate = c.speaking_rate * (1.08 if "voice_overrun" in fixes else 1.0)
-    lines = []
-    for sb, shot in zip(brief.shots, visual.shots, strict=True):
-        window = shot.duration - LEAD_IN - TAIL
-        text, fits = sb.message, False
-        while window > 0.4:
-            fits = ctx.tools.call("tts", text=text, rate=rate).seconds <= window
-            shorter = shorten(text)
-            if fits or shorter == text:
-                break
-            text = shorter
-        if fits:  # a line that cannot be shortened without cutting mid-phrase is left out: no voice there
-            lines.append(VoiceLinePlan(shot_index=shot.index, text=text))
+    lines: list[VoiceLinePlan] = []
+    shots = list(zip(brief.shots, visual.shots, strict=True))
+    covered = -1  # index of the last shot a spanning line runs into
+    for i, (sb, shot) in enumerate(shots):
+        if shot.index <= covered:
+            continue
+        text = _fit(ctx, sb.message, rate, shot.duration - LEAD_IN - TAIL)
+        span = 1
+        if text is None and i + 2 < len(shots) and shots[i + 1][0].role not in ("product", "cta"):
+            window = shot.duration + shots[i + 1][1].duration - LEAD_IN - TAIL
+            text, span = _fit(ctx, sb.message, rate, window), 2
+        if text is not None:  # a line that cannot be shortened without cutting mid-phrase is left out
+            lines.append(VoiceLinePlan(shot_index=shot.index, text=text, span=span))
+            covered = shot.index + span - 1
     return AudioPlan(
         voice_id=c.voice_id,
         speaking_rate=round(rate, 3),
@@ -94,7 +110,14 @@ def audio_node(state: VideoState, runtime: Runtime) -> dict:
         )
         end = start + len(audio) / s.audio_rate
         timed.append(
-            TimedLine(shot_index=line.shot_index, text=line.text, start=round(start, 3), end=round(end, 3), words=words)
+            TimedLine(
+                shot_index=line.shot_index,
+                text=line.text,
+                span=line.span,
+                start=round(start, 3),
+                end=round(end, 3),
+                words=words,
+            )
         )
         t_prev = end
     total = max(duration, t_prev)  # an overrunning voice is kept so the critic can hear it

@@ -79,7 +79,8 @@ def builtin_brief(ctx: AgentContext) -> Brief:
     offer = offer_text(product)
     n = shot_count(sem, ctx.settings.duration_s, ctx.settings.min_shots, ctx.settings.max_shots)
     roles = _STRUCTURE[n]
-    fill = {"name": name, "brand": product.brand or name, "family": sem.content.family, "offer": offer or ""}
+    words = copy["family_words"].get(sem.content.family, copy["family_words"]["beauty"])
+    fill = {"name": name, "brand": product.brand or name, "family": sem.content.family, "offer": offer or "", **words}
     shots, b_i, f_i = [], 0, 0
     for i, role in enumerate(roles):
         if role == "hook":

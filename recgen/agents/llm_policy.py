@@ -276,6 +276,8 @@ class LLMPolicy:
         def check(p: AudioPlan) -> None:
             if any(ln.shot_index not in shots for ln in p.lines):
                 raise ValueError("every voice line needs the index of an existing shot")
+            if any(ln.shot_index + ln.span - 1 > max(shots) for ln in p.lines):
+                raise ValueError("a voice line's span runs past the last shot")
 
         return self._ask(
             "audio",

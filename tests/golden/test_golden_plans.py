@@ -62,7 +62,8 @@ def plan_of(r) -> dict:
         "visual": s.visual.model_dump(mode="json"),
         "audio": s.audio_plan.model_dump(mode="json"),
         "voice_lines": [
-            {"shot": ln.shot_index, "text": ln.text, "start": ln.start, "end": ln.end} for ln in s.tracks.lines
+            {"shot": ln.shot_index, "span": ln.span, "text": ln.text, "start": ln.start, "end": ln.end}
+            for ln in s.tracks.lines
         ],
         "effects": s.effects.model_dump(mode="json"),
         "critic": [
@@ -85,7 +86,10 @@ def check_meaning(r) -> None:
     assert s.effects.cta.start >= s.visual.shots[-1].start - 1e-6, "the CTA belongs to the last shot"
     ends = {sh.index: sh.start + sh.duration for sh in s.visual.shots}
     for ln in s.tracks.lines:
-        assert ln.end <= ends[ln.shot_index] + 1e-3, f"voice line of shot {ln.shot_index} overruns its shot"
+        last = ln.shot_index + ln.span - 1
+        assert ln.end <= ends[last] + 1e-3, f"voice line of shot {ln.shot_index} overruns the shots it spans"
+    covered = [i for ln in s.tracks.lines for i in range(ln.shot_index, ln.shot_index + ln.span)]
+    assert len(covered) == len(set(covered)), "two voice lines claim the same shot"
     assert s.reports[-1].verdict == "accept"
 
 
@@ -135,3 +139,13 @@ def test_a_failing_golden_names_the_changed_fields():
         "~ visual.shots[0].camera: 'static' → 'push_in'",
         "~ critic[0].verdict: 'accept' → 'revise'",
     ]
+
+
+def test_fast_cuts_keep_their_voice_by_spanning_shots(small):
+    r = generate_video("15", "energetic-ugc", settings=small.model_copy(update={"duration_s": 10.0}), seed=0)
+    shots, lines = r.state.visual.shots, r.state.tracks.lines
+    assert max(s.duration for s in shots) < 2.0  # fast cuts: no single shot holds a full line
+    assert len(lines) >= 3 and any(ln.span == 2 for ln in lines)
+    spoken = {ln.shot_index for ln in lines}
+    assert {s.index for s in shots if s.role in ("product", "cta")} <= spoken  # the name and the ask are said
+    check_meaning(r)
