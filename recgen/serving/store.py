@@ -40,6 +40,7 @@ class RunSummary:
     creative: str
     score: float | None
     thumbnail: str | None  # path inside the run folder
+    user: str | None = None  # set for runs made user → GRM → D-SIDs (recgen demo --user)
 
     @property
     def started_text(self) -> str:
@@ -110,7 +111,7 @@ class RunStore:
             except (OSError, json.JSONDecodeError):
                 continue
             s = self._summary(folder, rec)
-            if product and product.lower() not in f"{s.product_id} {s.product_title}".lower():
+            if product and product.lower() not in f"{s.product_id} {s.product_title} user {s.user}".lower():
                 continue
             if creative and not _creative_match(creative, s):
                 continue
@@ -134,6 +135,7 @@ class RunStore:
             creative=str(rec.get("creative", "")),
             score=max((r.get("total", 0.0) for r in reports), default=None),
             thumbnail="shots/shot_00_key.png" if thumb.is_file() else None,
+            user=(rec.get("grm") or {}).get("user"),
         )
 
     # ---- one run ------------------------------------------------------------------------------------

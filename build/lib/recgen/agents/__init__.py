@@ -1,0 +1,1 @@
+"""The agents: instruction model, visual planning, audio alignment, artistic effects, critic."""

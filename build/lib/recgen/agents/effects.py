@@ -1,0 +1,133 @@
+"""Artistic Effects agent: word-timed subtitles, highlight words, price/discount sticker, CTA button at the
+end, transitions and colour grade; typography and button tools."""
+
+from __future__ import annotations
+
+import math
+import re
+
+from langgraph.runtime import Runtime
+
+from recgen.agents.policy import AgentContext
+from recgen.schemas import (
+    CallToAction,
+    ColorGrade,
+    EffectsPlan,
+    Sticker,
+    Subtitle,
+    Transition,
+    VideoState,
+)
+
+CTA_SECONDS = 2.2
+_TRANSITION = {
+    "calm": ("crossfade", 0.4),
+    "warm": ("crossfade", 0.3),
+    "dramatic": ("crossfade", 0.5),
+    "bold": ("flash", 0.15),
+    "energetic": ("flash", 0.12),
+    "playful": ("slide", 0.25),
+    "fresh": ("slide", 0.3),
+    "clinical": ("cut", 0.0),
+}
+
+
+def highlight_words(text: str, keys: set[str]) -> tuple[str, ...]:
+    out = []
+    for w in text.split():
+        bare = w.strip(".,!?").lower()
+        if bare in keys or re.search(r"\d", w) or w.strip(".,!?").isupper() and len(bare) > 1:
+            out.append(w.strip(".,!?"))
+    return tuple(dict.fromkeys(out))[:2]
+
+
+def builtin_effects_plan(ctx: AgentContext) -> EffectsPlan:
+    brief, visual, tracks, c = ctx.brief, ctx.visual, ctx.tracks, ctx.semantics.creative
+    assert brief is not None and visual is not None and tracks is not None
+    fixes = {v.code for v in ctx.fixes}
+    duration = visual.duration
+    palette = visual.palette
+    keys = {w.lower() for b in ctx.semantics.content.benefits for w in b.split() if len(w) > 4}
+    keys |= {w.lower() for w in brief.headline.split()} | {"off", "today", "only"}
+    per_chunk = 3 if c.style.text_density > 0.7 else 4 if c.style.text_density > 0.4 else 5
+    width = int(ctx.settings.width * 0.8)
+    size = int(ctx.settings.height * 0.038)
+    subtitles = []
+    for line in tracks.lines:
+        words = list(line.words)
+        i = 0
+        while i < len(words):
+            chunk = words[i : i + per_chunk]
+            text = " ".join(w.word for w in chunk)
+            lines = ctx.tools.call("typography", text=text, typeface=c.typeface, size=size, max_width=width)
+            if lines > 2 and len(chunk) > 2:  # too wide for two lines: take fewer words
+                chunk = chunk[:-1]
+                text = " ".join(w.word for w in chunk)
+            end = min(chunk[-1].end + 0.15, duration)
+            if chunk[0].start < duration:
+                subtitles.append(
+                    Subtitle(
+                        text=text,
+                        start=chunk[0].start,
+                        end=end,
+                        words=tuple(chunk),
+                        highlight=highlight_words(text, keys),
+                    )
+                )
+            i += len(chunk)
+    stickers = []
+    product = ctx.product
+    if brief.offer:
+        kind = "discount" if product.discount_pct else "price"
+        shown = [s for s in visual.shots if s.role in ("product", "benefit", "cta")]
+        if shown:
+            first, last = shown[0], visual.shots[-1]
+            stickers.append(
+                Sticker(
+                    kind=kind,
+                    text=brief.offer,
+                    start=round(first.start + 0.3, 3),
+                    end=round(last.start + last.duration, 3),
+                    anchor="top_right",
+                )
+            )
+    cta = CallToAction(
+        text=brief.cta.upper() if c.style.text_density > 0.6 else brief.cta,
+        start=math.ceil(max(visual.shots[-1].start, duration - CTA_SECONDS) * 1000) / 1000,
+        end=duration,
+        color=palette[2],
+    )
+    kind, tdur = _TRANSITION[c.mood]
+    transitions = tuple(Transition(after_shot=s.index, kind=kind, duration=tdur) for s in visual.shots[:-1])
+    st = c.style
+    warm_hue = min(abs(st.hue - 0.08), 1 - abs(st.hue - 0.08)) < 0.12
+    grade = ColorGrade(
+        contrast=round(0.95 + 0.25 * st.loudness, 3),
+        saturation=round(0.85 + 0.4 * st.saturation, 3),
+        warmth=0.25 if warm_hue else (-0.15 if 0.45 < st.hue < 0.7 else 0.0),
+        vignette=round(0.6 * (1 - st.brightness), 3),
+    )
+    backdrop = 0.35 < st.brightness < 0.75 or "text_contrast" in fixes
+    return EffectsPlan(
+        typeface=c.typeface,
+        text_color=palette[3],
+        accent_color=palette[2],
+        subtitle_backdrop=backdrop,
+        safe_margin=0.08 if "safe_area" in fixes else 0.06,
+        subtitles=tuple(subtitles),
+        stickers=tuple(stickers),
+        cta=cta,
+        transitions=transitions,
+        grade=grade,
+    )
+
+
+def effects_node(state: VideoState, runtime: Runtime) -> dict:
+    rc = runtime.context
+    ctx = rc.agent_context("effects", state)
+    toolbox = ctx.tools
+    plan = rc.policy.plan_effects(ctx)
+    (rc.run_dir / "plans").mkdir(parents=True, exist_ok=True)
+    (rc.run_dir / "plans" / "effects_plan.json").write_text(plan.model_dump_json(indent=2))
+    rc.emit("effects", f"{len(plan.subtitles)} subtitles, CTA {'yes' if plan.cta else 'no'}")
+    return {"effects": plan, "tool_calls": toolbox.drain(), "notes": ctx.notes}

@@ -1,0 +1,73 @@
+"""Tool masks: each agent is bound only to its own tools, and every call is timed and recorded."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from recgen.errors import RecgenError, ToolMaskError
+from recgen.schemas import ToolCall
+
+# The paper's tool mask: visual → t2v/i2v/asset; audio → tts/bgm; effects → typography/button/sticker/transition.
+TOOL_MASKS: dict[str, frozenset[str]] = {
+    "visual": frozenset({"text_to_video", "image_to_video", "packshot_asset"}),
+    "audio": frozenset({"tts", "bgm"}),
+    "effects": frozenset({"typography", "cta_button", "sticker", "transition"}),
+}
+
+
+@dataclass
+class ToolBox:
+    """The view of the tool registry one agent gets; calls outside its mask are refused and recorded."""
+
+    agent: str
+    registry: dict[str, Callable[..., Any]]
+    calls: list[ToolCall] = field(default_factory=list)
+
+    @property
+    def allowed(self) -> frozenset[str]:
+        return TOOL_MASKS.get(self.agent, frozenset())
+
+    def call(self, tool: str, **kwargs: Any) -> Any:
+        args = {k: (str(v)[:120]) for k, v in kwargs.items()}
+        if tool not in self.allowed:
+            self.calls.append(
+                ToolCall(
+                    agent=self.agent,
+                    tool=tool,
+                    args=args,
+                    seconds=0.0,
+                    ok=False,
+                    error="refused: outside the tool mask",
+                )
+            )
+            raise ToolMaskError(
+                f"agent {self.agent!r} may not call {tool!r}; its tools are: {', '.join(sorted(self.allowed))}"
+            )
+        if tool not in self.registry:
+            raise RecgenError(f"tool {tool!r} is not registered")
+        t0 = time.perf_counter()
+        try:
+            out = self.registry[tool](**kwargs)
+        except Exception as e:
+            self.calls.append(
+                ToolCall(
+                    agent=self.agent,
+                    tool=tool,
+                    args=args,
+                    seconds=time.perf_counter() - t0,
+                    ok=False,
+                    error=str(e)[:300],
+                )
+            )
+            raise
+        self.calls.append(
+            ToolCall(agent=self.agent, tool=tool, args=args, seconds=round(time.perf_counter() - t0, 4), ok=True)
+        )
+        return out
+
+    def drain(self) -> list[ToolCall]:
+        out, self.calls = self.calls, []
+        return out

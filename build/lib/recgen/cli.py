@@ -1,0 +1,433 @@
+"""The `recgen` command line: thin commands that parse, call the library, and print."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from recgen.errors import RecgenError
+
+app = typer.Typer(
+    help="recgen — Recommendation-as-Generation: turn a product and a creative style (or D-SIDs) into a "
+    "personalised vertical ad video, offline.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+err = Console(stderr=True)
+
+DEMO_PRODUCT = "8"  # Vitamin C serum from the sample catalog
+DEMO_CREATIVE = "fresh-botanical"
+DEMO_DISCOUNT = 20
+
+_STAGES = ("decode_sids", "instruct", "visual", "render", "audio", "effects", "compose", "critic")
+
+
+def _settings(**overrides):
+    from pydantic import ValidationError
+
+    from recgen.settings import Settings
+
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as e:
+        first = e.errors()[0]
+        raise RecgenError(f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from e
+
+
+def _run(verbose: bool, **kwargs) -> None:
+    from recgen.generate import generate_video
+
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING)
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.fields[stage]:<12}"),
+        BarColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    ) as bar:
+        task = bar.add_task("starting", total=len(_STAGES), stage="setup")
+        done: set[str] = set()
+
+        def on_event(node: str, message: str) -> None:
+            if node not in done:
+                done.add(node)
+            bar.update(task, completed=min(len(done), len(_STAGES)), description=message[:70], stage=node)
+
+        try:
+            result = generate_video(on_event=on_event, **kwargs)
+        except RecgenError as e:
+            bar.stop()
+            err.print(f"[red]error:[/red] {e}")
+            if verbose:
+                raise
+            raise typer.Exit(2) from None
+        bar.update(task, completed=len(_STAGES), description="done", stage="done")
+    for r in result.reports:
+        codes = ", ".join(v.code for v in r.violations) or "none"
+        err.print(f"round {r.round}: {r.verdict:<7} scores {r.scores} violations: {codes}")
+    err.print(f"run folder: {result.run_dir}")
+    if result.status == "review":
+        err.print(
+            "waiting for review: open `recgen ui`, or approve here with "
+            f"`recgen generate --resume {result.run_id} --approve` (or --edits edits.json)"
+        )
+        print(result.run_dir)
+    elif result.final_path is None:
+        err.print(f"paused; continue with: recgen generate --resume {result.run_id}")
+        print(result.run_dir)
+    else:
+        print(result.final_path)
+
+
+Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log details and show tracebacks.")]
+RunsDir = Annotated[Path | None, typer.Option(help="Where run folders go (default ./runs, or RECGEN_RUNS_DIR).")]
+
+
+@app.command()
+def demo(
+    user: Annotated[
+        str | None,
+        typer.Option(
+            help="Go user → GRM → D-SIDs → video for this Beauty user "
+            "(needs a GRM trained with `recgen grm train --creative`)."
+        ),
+    ] = None,
+    checkpoint: Annotated[Path, typer.Option(help="GRM checkpoint for --user.")] = Path("runs/grm/rec2video.pt"),
+    runs_dir: RunsDir = None,
+    width: Annotated[int | None, typer.Option(help="Video width (default 720).")] = None,
+    height: Annotated[int | None, typer.Option(help="Video height (default 1280).")] = None,
+    duration: Annotated[float | None, typer.Option(help="Length in seconds (default 15).")] = None,
+    verbose: Verbose = False,
+) -> None:
+    """Generate the bundled example: a Vitamin C serum from the sample catalog, 'fresh-botanical' style,
+    20% off. Prints the path of final.mp4 on the last line."""
+    try:
+        settings = _settings(runs_dir=runs_dir, width=width, height=height, duration_s=duration)
+    except RecgenError as e:
+        err.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from None
+    if user is not None:
+        from recgen.graphs.rec2video import video_for_user
+
+        try:
+            result = video_for_user(user, checkpoint, settings)
+        except RecgenError as e:
+            _fail(e)
+        g = json.loads((result.run_dir / "run.json").read_text())["grm"]
+        err.print(
+            f"user {user}: GRM proposes D-SID {'.'.join(map(str, g['dsid']))} → item {g['item']}, "
+            f"creative {g['creative']} ({'an existing video' if g['existing_video'] else 'a new pairing'})"
+        )
+        print(result.final_path)
+        return
+    _run(verbose, product=DEMO_PRODUCT, creative=DEMO_CREATIVE, discount_pct=DEMO_DISCOUNT, settings=settings)
+
+
+@app.command()
+def generate(
+    product: Annotated[
+        str | None,
+        typer.Option(
+            help="Catalog id (e.g. 8), a product JSON string, or a .json file "
+            "with title/brand/description/price/image_path."
+        ),
+    ] = None,
+    creative: Annotated[
+        str,
+        typer.Option(
+            help="A style preset (calm-luxury, bold-discount, playful-pastel, "
+            "clean-clinical, energetic-ugc, warm-natural, dramatic-noir, "
+            "fresh-botanical) or a D-SID like s3.1 or c1.2/s3.1."
+        ),
+    ] = "calm-luxury",
+    seed: Annotated[int | None, typer.Option(help="Seed: the same inputs and seed give the same video.")] = None,
+    price: Annotated[float | None, typer.Option(help="Offer price shown on a price tag.")] = None,
+    discount: Annotated[int | None, typer.Option(help="Discount percent shown on a badge.")] = None,
+    resume: Annotated[str | None, typer.Option(help="Resume an interrupted run by its id.")] = None,
+    stop_after: Annotated[str | None, typer.Option(help="Pause after this node (e.g. visual) to inspect.")] = None,
+    review: Annotated[
+        bool, typer.Option("--review", help="Pause after the shot plan, before rendering, for a creative's review.")
+    ] = False,
+    approve: Annotated[
+        bool, typer.Option("--approve", help="With --resume: approve a run waiting for review.")
+    ] = False,
+    edits: Annotated[
+        str | None,
+        typer.Option(
+            help="With --resume: review edits as JSON or a .json file, e.g. "
+            '{"headline": "...", "cta": "...", "voice_lines": {"1": "..."}, "shot_prompts": {"0": "..."}}.'
+        ),
+    ] = None,
+    llm: Annotated[
+        str | None,
+        typer.Option(
+            help="Run the agents on a chat model: openai:<model> "
+            "(OPENAI_API_KEY, OPENAI_BASE_URL for vLLM/llama.cpp/Ollama)."
+        ),
+    ] = None,
+    record: Annotated[Path | None, typer.Option(help="Store every model exchange of the run in this folder.")] = None,
+    replay: Annotated[
+        Path | None, typer.Option(help="Answer from exchanges recorded with --record; no network.")
+    ] = None,
+    runs_dir: RunsDir = None,
+    width: Annotated[int | None, typer.Option(help="Video width.")] = None,
+    height: Annotated[int | None, typer.Option(help="Video height.")] = None,
+    fps: Annotated[int | None, typer.Option(help="Frames per second.")] = None,
+    duration: Annotated[float | None, typer.Option(help="Length in seconds (4–120).")] = None,
+    verbose: Verbose = False,
+) -> None:
+    """Generate an ad video for any sample-catalog product or your own product JSON."""
+    try:
+        policy = None
+        if llm or replay:
+            from recgen.agents.llm_policy import LLMPolicy, chat_model_from_spec
+
+            policy = LLMPolicy(chat_model_from_spec(llm) if llm else None, record_dir=record, replay_dir=replay)
+        if stop_after and stop_after not in ("decode_sids", "instruct", "visual", "audio", "effects", "compose"):
+            raise RecgenError(f"--stop-after takes a node name (e.g. visual), got {stop_after!r}")
+        settings = _settings(runs_dir=runs_dir, width=width, height=height, fps=fps, duration_s=duration)
+        decision = _review_decision(approve, edits)
+        if decision is not None and not resume:
+            raise RecgenError("--approve and --edits answer a run waiting for review; add --resume RUN")
+    except RecgenError as e:
+        err.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from None
+    if not product and not resume:
+        err.print("[red]error:[/red] give --product (or --resume RUN)")
+        raise typer.Exit(2)
+    _run(
+        verbose,
+        product=product,
+        creative=creative,
+        seed=seed,
+        price=price,
+        discount_pct=discount,
+        resume=resume,
+        stop_after=stop_after,
+        review=review,
+        decision=decision,
+        settings=settings,
+        policy=policy,
+    )
+
+
+def _review_decision(approve: bool, edits: str | None) -> dict | None:
+    if approve and edits:
+        raise RecgenError("give either --approve or --edits, not both")
+    if approve:
+        return {}
+    if edits is None:
+        return None
+    text = Path(edits).read_text() if edits.strip().endswith(".json") and Path(edits).is_file() else edits
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise RecgenError(f"--edits is not valid JSON ({e.msg} at line {e.lineno}, column {e.colno})") from e
+    if not isinstance(data, dict):
+        raise RecgenError("--edits must be a JSON object")
+    return data
+
+
+@app.command()
+def ui(
+    runs_dir: RunsDir = None,
+    host: Annotated[str, typer.Option(help="Interface to bind; keep 127.0.0.1 unless you mean to share it.")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(help="Port.")] = 8765,
+) -> None:
+    """Open the trace UI: browse runs, see every plan, shot, sound and critic verdict, approve reviews and
+    regenerate with another creative code. Serves http://127.0.0.1:8765 by default; works offline."""
+    try:
+        settings = _settings(runs_dir=runs_dir)
+    except RecgenError as e:
+        _fail(e)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        err.print(f"[yellow]warning:[/yellow] serving on {host}: anyone who can reach it can see and start runs")
+    from recgen.serving.ui import serve
+
+    err.print(f"recgen trace UI on http://{host}:{port}  (runs in {settings.runs_dir}; Ctrl+C stops)")
+    serve(settings, host=host, port=port)
+
+
+@app.command()
+def styles() -> None:
+    """List the creative style presets and the D-SID each one encodes to."""
+    from rich.table import Table
+
+    from recgen.sid.creative import PRESETS
+    from recgen.sid.semantics import load_sid_space
+
+    s = _settings()
+    space = load_sid_space(s.data_dir, s.cache_dir)
+    table = Table("preset", "D-SID (creative)", "mood", "music", "description")
+    for name, (_vec, mood, genre, _tf, caption) in PRESETS.items():
+        codes = space.resolve_creative(name)
+        table.add_row(name, "s" + ".".join(map(str, codes)), mood, genre, caption)
+    Console().print(table)
+
+
+sid_app = typer.Typer(help="Semantic IDs: fit codes and report their quality.", no_args_is_help=True)
+grm_app = typer.Typer(help="The generative recommender: train, evaluate, recommend.", no_args_is_help=True)
+app.add_typer(sid_app, name="sid")
+app.add_typer(grm_app, name="grm")
+
+Codes = Annotated[
+    str,
+    typer.Option(
+        help="'ours' (RQ-KMeans over collaborative embeddings of Beauty.inter.json) "
+        "or 'text' (the precomputed text-derived codes in tiger-repro/)."
+    ),
+]
+Checkpoint = Annotated[Path, typer.Option(help="GRM checkpoint file.")]
+
+
+def _fail(e: Exception) -> None:
+    err.print(f"[red]error:[/red] {e}")
+    raise typer.Exit(2)
+
+
+@sid_app.command("fit")
+def sid_fit(
+    codes: Codes = "ours",
+    users: Annotated[int, typer.Option(help="Only the first N users (0 = all).")] = 0,
+    sample: Annotated[bool, typer.Option(help="Fit the sample catalog's D-SID space (text) instead.")] = False,
+) -> None:
+    """Fit content codes (and, for the sample catalog, creative codes) and print collision rate, code
+    usage per level and reconstruction error."""
+
+    from recgen.sid.data import leave_one_out, load_interactions
+    from recgen.sid.recommender import dataset_paths, fit_item_codes
+    from recgen.sid.semantics import load_sid_space
+
+    s = _settings()
+    try:
+        if sample:
+            report = load_sid_space(s.data_dir, s.cache_dir).report()
+        else:
+            if codes not in ("ours", "text"):
+                raise RecgenError(f"--codes is 'ours' or 'text', got {codes!r}")
+            inter, code_path = dataset_paths(s.data_dir, codes)  # type: ignore[arg-type]
+            data = load_interactions(inter)
+            data = data.head(users) if users else data
+            with err.status("fitting item codes…"):
+                table, report = fit_item_codes(data, leave_one_out(data), codes, code_path)  # type: ignore[arg-type]
+            report["levels"] = table.shape[1]
+    except RecgenError as e:
+        _fail(e)
+    print(json.dumps(report, indent=2))
+
+
+@grm_app.command("train")
+def grm_train(
+    out: Annotated[Path, typer.Option(help="Where to save the checkpoint.")] = Path("runs/grm/grm.pt"),
+    codes: Codes = "ours",
+    users: Annotated[int, typer.Option(help="Only the first N users (0 = all).")] = 0,
+    epochs: Annotated[int, typer.Option(help="Most epochs; training stops early on validation.")] = 20,
+    patience: Annotated[int, typer.Option(help="Epochs without a better validation NDCG@10 before stopping.")] = 3,
+    d_model: int = 128,
+    layers: int = 4,
+    lr: float = 2e-3,
+    batch_size: int = 256,
+    seed: int = 0,
+    creative: Annotated[
+        bool,
+        typer.Option(
+            help="Add creative codes per interaction (synthetic exposures) so the "
+            "GRM predicts full D-SIDs; needed by `recgen demo --user`."
+        ),
+    ] = False,
+) -> None:
+    """Train the GRM on Amazon Beauty (leave-one-out split) and save it with its config and item codes."""
+    from recgen.sid.grm_train import TrainConfig
+    from recgen.sid.recommender import train_recommender
+
+    s = _settings()
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err
+    ) as bar:
+        task = bar.add_task("training", total=epochs)
+
+        def on_epoch(epoch: int, row: dict) -> None:
+            bar.update(
+                task,
+                completed=epoch,
+                description=f"epoch {epoch} loss {row['loss']:.3f} "
+                f"valid NDCG@10 {row.get('valid_ndcg@10', float('nan')):.4f}",
+            )
+
+        try:
+            _, report = train_recommender(
+                s.data_dir,
+                out,
+                codes,
+                users,  # type: ignore[arg-type]
+                {"d_model": d_model, "n_layer": layers},
+                TrainConfig(epochs=epochs, patience=patience, lr=lr, batch_size=batch_size, seed=seed),
+                on_epoch,
+                creative=creative,
+                cache_dir=s.cache_dir,
+            )
+        except RecgenError as e:
+            _fail(e)
+    err.print(f"best epoch {report.best_epoch} of {report.epochs_run}, {report.seconds:.0f}s: {report.best_valid}")
+    print(out)
+
+
+@grm_app.command("eval")
+def grm_eval(checkpoint: Checkpoint = Path("runs/grm/grm.pt"), beam: int = 20) -> None:
+    """Recall@5/10 and NDCG@5/10 on the test split, next to popularity, by the same evaluation code."""
+    from rich.table import Table
+
+    from recgen.sid.recommender import evaluate_recommender, load_recommender
+
+    try:
+        with err.status("evaluating on the test split…"):
+            results = evaluate_recommender(load_recommender(checkpoint), beam)
+    except RecgenError as e:
+        _fail(e)
+    table = Table("model", "Recall@5", "Recall@10", "NDCG@5", "NDCG@10")
+    for name, m in results.items():
+        table.add_row(name, *(f"{m[k]:.4f}" for k in ("recall@5", "recall@10", "ndcg@5", "ndcg@10")))
+    Console().print(table)
+
+
+@grm_app.command("recommend")
+def grm_recommend(
+    user: Annotated[str, typer.Option(help="User id of the interaction data.")],
+    checkpoint: Checkpoint = Path("runs/grm/grm.pt"),
+    k: int = 10,
+) -> None:
+    """The user's history and the GRM's top-k next items with their semantic IDs (retrieval mode)."""
+    from recgen.sid.recommender import load_recommender
+
+    try:
+        rec = load_recommender(checkpoint)
+        hist = rec.history(user)
+        items = rec.recommend(user, k)
+    except RecgenError as e:
+        _fail(e)
+    err.print(f"user {user}: {len(hist)} items, latest {hist[-5:].tolist()}")
+    for rank, (item, code) in enumerate(items, 1):
+        print(f"{rank:>2}. item {item:<6} SID {'.'.join(map(str, code))}")
+
+
+def main() -> None:  # pragma: no cover - console entry
+    try:
+        app()
+    except RecgenError as e:
+        err.print(f"[red]error:[/red] {e}")
+        sys.exit(2)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,33 @@
+"""One exception family, so callers and the CLI can tell our errors (with advice) from bugs."""
+
+
+class RecgenError(Exception):
+    """Base of every error recgen raises on purpose; the message says what to do."""
+
+
+class InputError(RecgenError):
+    """A product, style, D-SID or request value that cannot be used as given."""
+
+
+class CatalogError(InputError):
+    """The catalog or a product record is missing, malformed or unknown."""
+
+
+class SIDError(InputError):
+    """A D-SID that does not exist in the fitted code space."""
+
+
+class MediaError(InputError):
+    """An image, audio or video file that is missing or cannot be decoded."""
+
+
+class ToolMaskError(RecgenError):
+    """An agent asked for a tool outside its own tool mask."""
+
+
+class BackendUnavailableError(RecgenError):
+    """A configured backend (GPU pipeline, voice, font) is not installed or its weights are absent."""
+
+
+class RunStoreError(RecgenError):
+    """The run folder cannot be written, or a run to resume does not exist."""

@@ -1,0 +1,204 @@
+"""generate_video: product + creative (preset or D-SID) → a run folder with final.mp4, resumable."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from langgraph.types import Command
+from pydantic import ValidationError
+
+from recgen.agents.policy import BuiltinPolicy, Policy
+from recgen.agents.review import check_edits
+from recgen.errors import InputError, RecgenError, RunStoreError
+from recgen.graphs.video import build_video_graph
+from recgen.runs import checkpointer, ensure_writable, new_run_id, read_record, run_dir, write_record
+from recgen.runtime import RunContext
+from recgen.schemas import CriticReport, GenerationRequest, Product, ReviewEdits, VideoState
+from recgen.settings import Settings
+from recgen.sid.catalog import load_product_json, product_from_dict
+from recgen.sid.semantics import SIDSpace, load_sid_space
+from recgen.tools import build_registry
+from recgen.trace import append_event
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    run_dir: Path
+    final_path: Path | None
+    state: VideoState
+    status: str = "done"  # done | paused | review (waiting for a creative's approval)
+
+    @property
+    def reports(self) -> list[CriticReport]:
+        return self.state.reports
+
+
+def resolve_product(product: str | Product | dict, space: SIDSpace) -> Product:
+    """A catalog id, a product JSON string or file, a dict, or a Product."""
+    if isinstance(product, Product):
+        return product
+    if isinstance(product, dict):
+        return product_from_dict(product)
+    text = str(product).strip()
+    if text.startswith("{") or text.endswith(".json"):
+        return load_product_json(text)
+    return space.catalog.get(text)
+
+
+def with_offer(product: Product, price: float | None, discount_pct: int | None) -> Product:
+    update = {k: v for k, v in (("price", price), ("discount_pct", discount_pct)) if v is not None}
+    if not update:
+        return product
+    try:
+        return Product(**{**product.model_dump(), **update})
+    except ValueError as e:
+        raise InputError(f"invalid offer: {e}") from e
+
+
+def generate_video(
+    product: str | Product | dict | None = None,
+    creative: str = "calm-luxury",
+    *,
+    settings: Settings | None = None,
+    seed: int | None = None,
+    duration_s: float | None = None,
+    price: float | None = None,
+    discount_pct: int | None = None,
+    policy: Policy | None = None,
+    run_id: str | None = None,
+    resume: str | None = None,
+    stop_after: str | None = None,
+    review: bool = False,
+    decision: ReviewEdits | dict | None = None,
+    on_event: Callable[[str, str], None] | None = None,
+) -> RunResult:
+    """Generate a personalised ad video, or resume an interrupted run (`resume=<run id>`).
+
+    `creative` is a preset name (see recgen.sid.creative.PRESETS) or a D-SID ('s3.1' or 'c1.2/s3.1').
+    Every input is validated before a run folder is created, so bad input leaves nothing behind.
+    With `review=True` the run pauses after the visual plan (status "review"); resume it with
+    `resume=<run id>, decision=ReviewEdits(...)` (an empty decision approves the plan as it is).
+    """
+    settings = settings or Settings()
+    if duration_s is not None:
+        try:
+            settings = Settings(**{**settings.model_dump(), "duration_s": duration_s})
+        except ValidationError as e:
+            raise InputError(f"duration: {e.errors()[0]['msg']}") from e
+    runs_dir = ensure_writable(settings.runs_dir)
+    space = load_sid_space(settings.data_dir, settings.cache_dir, seed=0)
+    policy = policy or BuiltinPolicy()
+    if resume:
+        rid = resume
+        folder = run_dir(runs_dir, rid)
+        rec = read_record(folder)
+        request = GenerationRequest.model_validate(rec["request"])
+        inputs = None
+        if decision is not None:
+            try:
+                decision = ReviewEdits.model_validate(decision)
+            except ValidationError as e:
+                raise InputError(f"review edits: {e.errors()[0]['msg']}") from e
+    else:
+        if product is None:
+            raise InputError("give a product: a catalog id, a product JSON, or a Product")
+        prod = with_offer(resolve_product(product, space), price, discount_pct)
+        dsid = space.dsid_for(prod, creative)
+        rid = run_id or new_run_id(f"{prod.id}-{creative}")
+        folder = run_dir(runs_dir, rid)
+        if folder.exists():
+            raise RunStoreError(f"run {rid} exists already; use resume={rid!r} or another run id")
+        request = GenerationRequest(
+            run_id=rid, product=prod, dsid=dsid, seed=settings.seed if seed is None else seed, review=review
+        )
+        folder.mkdir(parents=True)
+        write_record(
+            folder,
+            run_id=rid,
+            status="running",
+            started=time.time(),
+            policy=policy.name,
+            creative=creative,
+            request=request.model_dump(mode="json"),
+            settings=settings.model_dump(mode="json"),
+        )
+        inputs = VideoState(request=request)
+    ctx = RunContext(
+        settings=settings,
+        policy=policy,
+        run_dir=folder,
+        space=space,
+        registry=build_registry(settings, folder),
+        on_event=on_event,
+    )
+    saver = checkpointer(runs_dir)
+    graph = build_video_graph(saver, interrupt_after=[stop_after] if stop_after else None)
+    config = {"configurable": {"thread_id": rid}, "recursion_limit": 100}
+    try:
+        inputs = _resume_inputs(graph, config, folder, inputs, decision) if resume else inputs
+    except BaseException:
+        saver.conn.close()
+        raise
+    if isinstance(inputs, RunResult):
+        saver.conn.close()
+        return inputs
+    try:
+        write_record(folder, status="running", error=None)
+        for chunk in graph.stream(inputs, config, context=ctx, stream_mode="updates"):
+            for node, update in chunk.items():
+                if node == "__interrupt__":
+                    append_event(folder, "review_wait", {"payload": [i.value for i in update]})
+                else:
+                    append_event(folder, node, update)
+        snapshot = graph.get_state(config)
+    except RecgenError as e:
+        write_record(folder, status="failed", error=str(e))
+        raise
+    except BaseException as e:
+        write_record(folder, status="interrupted", error=f"{type(e).__name__}: {e}")
+        raise
+    finally:
+        saver.conn.close()
+    state = VideoState.model_validate(snapshot.values)
+    if snapshot.interrupts:
+        write_record(folder, status="review", notes=state.notes)
+        return RunResult(rid, folder, None, state, status="review")
+    if state.final_path:
+        write_record(
+            folder,
+            notes=state.notes,
+            status="done",
+            finished=time.time(),
+            final=state.final_path,
+            reports=[r.model_dump(mode="json") for r in state.reports],
+        )
+    else:
+        write_record(folder, status="paused", paused_after=stop_after)
+        return RunResult(rid, folder, None, state, status="paused")
+    return RunResult(rid, folder, state.final_path, state)
+
+
+def _resume_inputs(graph, config, folder: Path, inputs, decision: ReviewEdits | None):
+    """What to feed the graph when resuming: nothing (go on from the checkpoint), the review decision, or
+    the finished run's result. Refusals here leave the run's record untouched (a run waiting for review
+    keeps waiting)."""
+    rid = folder.name
+    snapshot = graph.get_state(config)
+    if not snapshot.next:
+        if snapshot.values:
+            state = VideoState.model_validate(snapshot.values)
+            return RunResult(rid, folder, state.final_path, state)
+        raise RunStoreError(f"run {rid} has no checkpoint to resume from")
+    waiting = bool(snapshot.interrupts)
+    if decision is not None and not waiting:
+        raise InputError(f"run {rid} is not waiting for review; a review decision cannot be applied")
+    if not waiting:
+        return inputs
+    if decision is None:
+        raise InputError(f"run {rid} is waiting for review: approve or edit it (decision=...)")
+    check_edits(decision, VideoState.model_validate(snapshot.values).brief)
+    return Command(resume=decision.model_dump(mode="json"))

@@ -1,0 +1,1 @@
+"""LangGraph graphs: video.py (D-SIDs → ad video)."""

@@ -1,0 +1,47 @@
+"""User → GRM → D-SIDs → video: the whole Recommendation-as-Generation path for one user.
+
+The GRM runs in generation mode (any valid content path × any valid creative path), with the content
+side limited to items that have product text to advertise; the best D-SID's content picks the product
+and its creative codes choose the style of the video the graph then generates.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from recgen.errors import CatalogError
+from recgen.generate import RunResult, generate_video
+from recgen.runs import write_record
+from recgen.settings import Settings
+from recgen.sid.recommender import load_recommender
+from recgen.sid.semantics import load_sid_space
+
+
+def video_for_user(user: str, checkpoint: Path, settings: Settings | None = None, **kwargs) -> RunResult:
+    settings = settings or Settings()
+    rec = load_recommender(checkpoint)
+    lc = rec.model.config.content_levels
+    space = load_sid_space(settings.data_dir, settings.cache_dir)
+    with_text = {int(p.id) for p in space.catalog.products if p.id.isdigit()}
+    proposals = rec.generate(str(user), k=5, content_items=with_text)
+    if not proposals:
+        raise CatalogError(f"the GRM proposed no D-SID for user {user!r}")
+    path, logp, exists = proposals[0]
+    item = rec.item_for_content(path[:lc])
+    product = space.catalog.get(str(item))
+    creative = "s" + ".".join(map(str, path[lc:]))
+    result = generate_video(product, creative, settings=settings, **kwargs)
+    write_record(
+        result.run_dir,
+        grm={
+            "user": str(user),
+            "history": rec.history(str(user)).tolist()[-10:],
+            "dsid": list(path),
+            "log_prob": logp,
+            "existing_video": exists,
+            "item": item,
+            "creative": creative,
+            "alternatives": [{"dsid": list(p), "log_prob": lp, "existing_video": e} for p, lp, e in proposals[1:]],
+        },
+    )
+    return result

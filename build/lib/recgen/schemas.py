@@ -1,0 +1,440 @@
+"""Every state, plan and score type of recgen, declared once.
+
+Read top to bottom this is the data flow: Product + D-SID → Semantics → Brief → VisualPlan → ShotClip
+→ AudioPlan / AudioTracks → EffectsPlan → Draft → CriticReport, all carried by VideoState.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+# ---------------------------------------------------------------------------------------------------------
+# Inputs
+# ---------------------------------------------------------------------------------------------------------
+
+MAX_TITLE_CHARS = 400
+
+STYLE_DIMS: tuple[str, ...] = (
+    "hue",  # dominant palette hue, 0..1 around the colour wheel
+    "brightness",
+    "saturation",
+    "motion",  # camera and element motion energy
+    "cut_rate",  # shots per second, normalised
+    "text_density",  # how much on-screen type
+    "tempo",  # music tempo, normalised
+    "loudness",  # mix energy
+    "voice",  # voice register: 0 deep and slow .. 1 bright and quick
+)
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Product(_Frozen):
+    """What is advertised. Sample-catalog items have no price; an offer can be given with the request."""
+
+    id: str = Field(min_length=1, max_length=64)
+    title: str
+    brand: str | None = None
+    description: str = ""
+    category: str | None = None
+    price: float | None = Field(None, gt=0, lt=1_000_000)
+    currency: str = "USD"
+    discount_pct: int | None = Field(None, ge=1, le=90)
+    image_path: Path | None = None
+
+    @field_validator("title")
+    @classmethod
+    def _title_ok(cls, v: str) -> str:
+        v = re.sub(r"\s+", " ", v).strip()
+        if not v:
+            raise ValueError("the product title is empty; give the product a name")
+        if len(v) > MAX_TITLE_CHARS:
+            raise ValueError(
+                f"the product title has {len(v)} characters; at most {MAX_TITLE_CHARS} are accepted "
+                "(put the long text in 'description')"
+            )
+        return v
+
+
+class DSID(_Frozen):
+    """A disentangled semantic ID: content codes (what) ; creative codes (how)."""
+
+    content: tuple[int, ...]
+    creative: tuple[int, ...]
+
+    def __str__(self) -> str:
+        return "c" + ".".join(map(str, self.content)) + "/s" + ".".join(map(str, self.creative))
+
+    @classmethod
+    def parse(cls, text: str) -> DSID:
+        """Parse 'c3.1/s2.0' (either half may be given alone as 's2.0')."""
+        m = re.fullmatch(r"\s*(?:c(?P<c>\d+(?:\.\d+)*))?\s*/?\s*(?:s(?P<s>\d+(?:\.\d+)*))?\s*", text)
+        if not m or not (m.group("c") or m.group("s")):
+            raise ValueError(f"{text!r} is not a D-SID; write it as c<codes>/s<codes>, e.g. c3.1/s2.0")
+        c = tuple(int(x) for x in m.group("c").split(".")) if m.group("c") else ()
+        s = tuple(int(x) for x in m.group("s").split(".")) if m.group("s") else ()
+        return cls(content=c, creative=s)
+
+
+class StyleVector(_Frozen):
+    """A point of the creative style space; every dimension in 0..1 (see STYLE_DIMS)."""
+
+    hue: float = Field(ge=0, le=1)
+    brightness: float = Field(ge=0, le=1)
+    saturation: float = Field(ge=0, le=1)
+    motion: float = Field(ge=0, le=1)
+    cut_rate: float = Field(ge=0, le=1)
+    text_density: float = Field(ge=0, le=1)
+    tempo: float = Field(ge=0, le=1)
+    loudness: float = Field(ge=0, le=1)
+    voice: float = Field(ge=0, le=1)
+
+    def as_list(self) -> list[float]:
+        return [getattr(self, d) for d in STYLE_DIMS]
+
+
+class GenerationRequest(_Frozen):
+    run_id: str
+    product: Product
+    dsid: DSID
+    seed: int = 0
+    review: bool = False  # pause after the visual plan so a creative can approve or edit it
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Decoded semantics
+# ---------------------------------------------------------------------------------------------------------
+
+Mood = Literal["calm", "bold", "playful", "clinical", "energetic", "warm", "dramatic", "fresh"]
+Typeface = Literal["serif", "sans", "sans-bold", "mono"]
+
+
+class ContentSemantics(_Frozen):
+    codes: tuple[int, ...]
+    product_type: str  # packshot family: dropper, jar, tube, palette, lash_box, polish, ...
+    family: str  # skin care, make-up, hair, nails, tools, fragrance
+    keywords: tuple[str, ...]
+    nearest_items: tuple[str, ...]
+    benefits: tuple[str, ...]
+
+
+class CreativeSemantics(_Frozen):
+    codes: tuple[int, ...]
+    preset: str  # the nearest named preset
+    style: StyleVector
+    palette: tuple[str, ...]  # hex colours: background, secondary, accent, text
+    mood: Mood
+    shot_seconds: float  # pacing
+    music_genre: str
+    tempo_bpm: float
+    voice_id: str
+    speaking_rate: float
+    typeface: Typeface
+    descriptors: tuple[str, ...]
+
+
+class Semantics(_Frozen):
+    dsid: DSID
+    content: ContentSemantics
+    creative: CreativeSemantics
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Plans
+# ---------------------------------------------------------------------------------------------------------
+
+ShotRole = Literal["hook", "product", "benefit", "proof", "cta"]
+Composition = Literal["hero_center", "closeup", "split_text", "lifestyle_card", "grid", "cta_card"]
+Camera = Literal["static", "push_in", "pull_out", "pan_left", "pan_right", "tilt_up", "tilt_down"]
+Background = Literal["gradient", "shapes", "particles", "stripes", "spotlight"]
+AgentName = Literal["instruct", "visual", "audio", "effects"]
+
+
+class ShotBrief(_Frozen):
+    index: int
+    role: ShotRole
+    message: str  # what this shot must say
+    visual_idea: str
+
+
+class Brief(_Frozen):
+    """The Instruction model's output: what to say and how, shot by shot."""
+
+    content_instruction: str
+    creative_instruction: str
+    duration_s: float
+    headline: str  # short product name used on screen
+    offer: str | None  # e.g. "20% OFF" or "$24.99"
+    cta: str
+    shots: tuple[ShotBrief, ...]
+
+
+class ShotPlan(_Frozen):
+    index: int
+    role: ShotRole
+    start: float
+    duration: float = Field(gt=0)
+    composition: Composition
+    camera: Camera
+    motion: float = Field(ge=0, le=1)
+    background: Background
+    asset: Literal["packshot", "user_image", "none"]
+    headline: str  # kinetic type on the shot ("" for none)
+    prompt: str  # the t2v/i2v prompt (used by generative backends, kept for the trace)
+
+
+class VisualPlan(_Frozen):
+    palette: tuple[str, ...]
+    shots: tuple[ShotPlan, ...]
+
+    @property
+    def duration(self) -> float:
+        return round(sum(s.duration for s in self.shots), 3)
+
+
+class ShotClip(_Frozen):
+    """A rendered shot: a procedural scene (plates + motion spec) or a generated video file."""
+
+    index: int
+    backend: Literal["procedural", "diffusers"]
+    scene_path: Path
+    keyframe_path: Path
+    duration: float
+    plan_hash: str
+
+
+class VoiceLinePlan(_Frozen):
+    shot_index: int
+    text: str
+    span: int = Field(1, ge=1, le=3)  # shots the line may run across (fast cuts need two for a full line)
+
+
+class BgmSpec(_Frozen):
+    tempo_bpm: float = Field(ge=50, le=200)
+    mood: Mood
+    genre: str
+    root_hz: float
+    seed: int
+
+
+class AudioPlan(_Frozen):
+    voice_id: str
+    speaking_rate: float = Field(gt=0.4, le=2.5)
+    lines: tuple[VoiceLinePlan, ...]
+    bgm: BgmSpec
+    duck_db: float = Field(-10.0, le=0)
+    target_lufs: float = -14.0
+
+
+class WordTiming(_Frozen):
+    word: str
+    start: float
+    end: float
+
+
+class TimedLine(_Frozen):
+    shot_index: int
+    text: str
+    span: int = 1
+    start: float
+    end: float
+    words: tuple[WordTiming, ...]
+
+
+class AudioTracks(_Frozen):
+    voice_path: Path
+    bgm_path: Path
+    mix_path: Path
+    mix_aac_path: Path  # the mix encoded once, copied into every draft
+    lines: tuple[TimedLine, ...]
+    beat_times: tuple[float, ...]
+    duration: float
+    voice_backend: str
+
+
+class Subtitle(_Frozen):
+    text: str
+    start: float
+    end: float
+    words: tuple[WordTiming, ...]
+    highlight: tuple[str, ...]
+
+
+class Sticker(_Frozen):
+    kind: Literal["price", "discount", "badge"]
+    text: str
+    start: float
+    end: float
+    anchor: Literal["top_left", "top_right", "mid_left", "mid_right"]
+
+
+class CallToAction(_Frozen):
+    text: str
+    start: float
+    end: float
+    color: str
+
+
+class Transition(_Frozen):
+    after_shot: int
+    kind: Literal["cut", "crossfade", "flash", "slide"]
+    duration: float = Field(ge=0, le=1.0)
+
+
+class ColorGrade(_Frozen):
+    contrast: float = Field(1.0, ge=0.5, le=1.6)
+    saturation: float = Field(1.0, ge=0.0, le=1.8)
+    warmth: float = Field(0.0, ge=-1, le=1)
+    vignette: float = Field(0.0, ge=0, le=1)
+
+
+class EffectsPlan(_Frozen):
+    typeface: Typeface
+    text_color: str
+    accent_color: str
+    subtitle_backdrop: bool
+    safe_margin: float = Field(ge=0, le=0.3)  # fraction of width/height kept free of text
+    subtitles: tuple[Subtitle, ...]
+    stickers: tuple[Sticker, ...]
+    cta: CallToAction | None
+    transitions: tuple[Transition, ...]
+    grade: ColorGrade
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Drafts, critic, run bookkeeping
+# ---------------------------------------------------------------------------------------------------------
+
+
+class TextBox(_Frozen):
+    """Where text landed on screen in a draft, measured by the compositor."""
+
+    kind: Literal["subtitle", "headline", "sticker", "cta"]
+    text: str
+    start: float
+    end: float
+    box: tuple[int, int, int, int]  # x0, y0, x1, y1 in pixels
+    color: str
+    contrast: float  # WCAG contrast ratio of the text colour against what is behind it
+
+
+class Draft(_Frozen):
+    round: int
+    path: Path
+    duration: float
+    text_boxes: tuple[TextBox, ...]
+    render_seconds: float
+
+
+class Violation(_Frozen):
+    code: str
+    agent: AgentName
+    message: str
+    fix: str
+
+
+class CriticReport(_Frozen):
+    round: int
+    measures: dict[str, float]
+    scores: dict[str, float]
+    total: float
+    violations: tuple[Violation, ...]
+    verdict: Literal["accept", "revise", "stop"]
+    revise_agent: AgentName | None
+    instruction: str
+
+
+class Revision(_Frozen):
+    """What the critic asks of one agent; the agent receives it with its next call."""
+
+    round: int
+    agent: AgentName
+    violations: tuple[Violation, ...]
+
+
+class ReviewEdits(_Frozen):
+    """A creative's answer at the review pause: approve as is, or edit the brief, shot prompts and voice lines.
+
+    A shot's voice line is its brief message (the audio agent speaks the message), so editing a line edits it.
+    """
+
+    headline: str | None = Field(None, min_length=1, max_length=80)
+    cta: str | None = Field(None, min_length=1, max_length=40)
+    shot_prompts: dict[int, str] = Field(default_factory=dict)
+    voice_lines: dict[int, str] = Field(default_factory=dict)
+    reviewer_note: str = Field("", max_length=500)
+
+    @field_validator("shot_prompts", "voice_lines")
+    @classmethod
+    def _texts(cls, v: dict[int, str]) -> dict[int, str]:
+        out = {}
+        for k, text in v.items():
+            text = " ".join(str(text).split())
+            if not text:
+                raise ValueError(f"shot {k}: the text is empty")
+            if len(text) > 400:
+                raise ValueError(f"shot {k}: the text has {len(text)} characters (at most 400)")
+            out[int(k)] = text
+        return out
+
+    @property
+    def is_approval(self) -> bool:
+        return not (self.headline or self.cta or self.shot_prompts or self.voice_lines)
+
+
+class ToolCall(_Frozen):
+    agent: str
+    tool: str
+    args: dict[str, str]
+    seconds: float
+    ok: bool
+    error: str | None = None
+
+
+class RenderTask(BaseModel):
+    """What one parallel shot render receives (a LangGraph Send payload)."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    shot: ShotPlan | None
+    hash: str
+    state: VideoState
+
+
+def _merge_clips(old: list[ShotClip], new: list[ShotClip]) -> list[ShotClip]:
+    """Parallel shot renders each add one clip; a re-render replaces the clip of the same index."""
+    by_index = {c.index: c for c in old}
+    by_index.update({c.index: c for c in new})
+    return [by_index[i] for i in sorted(by_index)]
+
+
+class VideoState(BaseModel):
+    """The graph's state. Lists annotated with a reducer are appended to by the nodes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    request: GenerationRequest
+    semantics: Semantics | None = None
+    brief: Brief | None = None
+    visual: VisualPlan | None = None
+    clips: Annotated[list[ShotClip], _merge_clips] = Field(default_factory=list)
+    audio_plan: AudioPlan | None = None
+    tracks: AudioTracks | None = None
+    effects: EffectsPlan | None = None
+    drafts: Annotated[list[Draft], operator.add] = Field(default_factory=list)
+    reports: Annotated[list[CriticReport], operator.add] = Field(default_factory=list)
+    revision: Revision | None = None
+    review: ReviewEdits | None = None
+    final_path: Path | None = None
+    tool_calls: Annotated[list[ToolCall], operator.add] = Field(default_factory=list)
+    notes: Annotated[list[str], operator.add] = Field(default_factory=list)
+
+
+RenderTask.model_rebuild()

@@ -1,0 +1,63 @@
+"""All configuration in one pydantic-settings object (env prefix RECGEN_), passed in, never global."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    """The shared data sets live beside the checkout (../shared/data); the cwd is tried first."""
+    here = Path(__file__).resolve().parent.parent
+    for cand in (Path.cwd() / "../shared/data", here / "../shared/data", Path.cwd() / "shared/data"):
+        if (cand / "amazon-beauty").is_dir():
+            return cand.resolve()
+    return (here / "../shared/data").resolve()
+
+
+class Settings(BaseSettings):
+    """Backends, paths, video format and budgets of a run."""
+
+    model_config = SettingsConfigDict(env_prefix="RECGEN_", extra="forbid")
+
+    runs_dir: Path = Field(Path("runs"), description="Run folders and the checkpoint database live here.")
+    data_dir: Path = Field(default_factory=_default_data_dir, description="Folder holding amazon-beauty/.")
+    cache_dir: Path = Field(
+        Path.home() / ".cache" / "recgen", description="Fitted SID spaces and text embeddings are cached here."
+    )
+
+    width: int = Field(720, ge=64, le=2160, description="Output width in pixels (9:16 by default).")
+    height: int = Field(1280, ge=64, le=3840, description="Output height in pixels.")
+    fps: int = Field(24, ge=4, le=60)
+    duration_s: float = Field(15.0, description="Target length of the ad in seconds.")
+    min_shots: int = Field(4, ge=2, le=12)
+    max_shots: int = Field(8, ge=2, le=12)
+
+    max_revisions: int = Field(2, ge=0, le=5, description="Critic revision rounds after the first draft.")
+    seed: int = 0
+
+    video_backend: Literal["procedural", "diffusers"] = "procedural"
+    diffusers_model_path: Path | None = Field(None, description="Local weights for the diffusers backend.")
+    tts_backend: Literal["piper", "espeak"] = "piper"
+    x264_preset: str = Field("veryfast", description="libx264 preset for every encode.")
+    crf: int = Field(21, ge=0, le=51)
+    target_lufs: float = -14.0
+    audio_rate: int = 44100
+    render_threads: int = Field(2, ge=1, le=64, description="Parallel shot renders and encoder threads.")
+
+    @field_validator("duration_s")
+    @classmethod
+    def _duration_ok(cls, v: float) -> float:
+        if not 4.0 <= v <= 120.0:
+            raise ValueError(f"duration must be between 4 and 120 seconds, got {v}")
+        return v
+
+    @field_validator("width", "height")
+    @classmethod
+    def _even(cls, v: int) -> int:
+        if v % 2:
+            raise ValueError(f"video dimensions must be even for H.264, got {v}")
+        return v

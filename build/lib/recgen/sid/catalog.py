@@ -1,0 +1,241 @@
+"""The product catalog: the sample built from the shared Amazon Beauty item text, and user product JSON.
+
+The raw data has titles and descriptions only, so brand, packshot type and family are derived here with
+explicit keyword rules; prices are absent and stay absent unless the caller gives an offer.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+from pydantic import ValidationError
+
+from recgen.errors import CatalogError, MediaError
+from recgen.schemas import Product
+
+# (packshot type, family, keywords) — first match wins, so specific kinds come before generic ones.
+_TYPE_RULES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("polish", "nails", ("nail polish", "nail lacquer", "lacquer", "nail")),
+    ("device", "tools", ("stencil", "applicator", "tweezer", "paraffin")),
+    ("tube", "make-up", ("adhesive", "glue")),
+    ("lash_box", "make-up", ("eyelash", "eye lash", "lashes", "lash")),
+    ("palette", "make-up", ("palette", "eyeshadow", "concealer", "blush")),
+    ("lipstick", "make-up", ("lipstick", "lipstain", "lip gloss", "lip balm", "lip color")),
+    ("pen", "make-up", ("eyeliner", "eye liner", "liner pen", "mascara", "brow")),
+    ("sheet_mask", "skin care", ("facial mask", "sheet mask", "caviar mask")),
+    ("dropper", "skin care", ("serum", "essence", "ampoule", "dropper", "face oil", "facial oil", "coconut oil")),
+    ("tube", "skin care", ("tube", "peel off", "cleanser", "lotion", "gel", "bb cream")),
+    ("jar", "skin care", ("cream", "balm", "butter", "mask", "scrub")),
+    ("spray", "fragrance", ("perfume", "eau de", "mist", "spray", "fragrance")),
+    ("hair_box", "hair", ("hair color", "hair colour", "dye", "wig", "extension", "curler", "hair")),
+    ("comb", "tools", ("comb", "detangler", "brush")),
+    ("device", "tools", ("bath", "clip", "tool", "device")),
+)
+
+_BENEFIT_RULES: tuple[tuple[str, str], ...] = (
+    ("vitamin c", "brighter, more even skin"),
+    ("hyaluronic", "deep hydration"),
+    ("anti aging", "smoother-looking skin"),
+    ("wrinkle", "softens fine lines"),
+    ("charcoal", "draws out oil and impurities"),
+    ("coconut", "pure, natural nourishment"),
+    ("uv", "protects from UV rays"),
+    ("long wear", "stays on all day"),
+    ("long-lasting", "stays on all day"),
+    ("waterproof", "waterproof wear"),
+    ("natural", "a natural-looking finish"),
+    ("curl", "effortless curls"),
+    ("shine", "glossy shine"),
+    ("pain relief", "soothing warmth"),
+    ("gentle", "gentle on skin"),
+    ("hold", "a strong, sure hold"),
+    ("colour", "rich colour"),
+    ("color", "rich colour"),
+    ("handmade", "handmade quality"),
+    ("stainless", "durable stainless steel"),
+)
+
+_GENERIC_LEAD = {"new", "vitamin", "strawberry", "pack", "set", "natural", "professional", "pure", "organic"}
+
+_STOP = set(
+    [
+        "a",
+        "an",
+        "and",
+        "the",
+        "of",
+        "for",
+        "with",
+        "to",
+        "in",
+        "on",
+        "by",
+        "from",
+        "at",
+        "or",
+        "new",
+        "pack",
+        "set",
+        "pcs",
+        "oz",
+        "ounce",
+        "fluid",
+        "size",
+        "full",
+        "1",
+        "2",
+        "x",
+        "is",
+        "it",
+        "your",
+        "you",
+        "our",
+        "this",
+        "that",
+        "best",
+    ]
+)
+
+
+def clean_text(text: str) -> str:
+    """Undo the raw data's HTML entities and squeeze whitespace."""
+    return re.sub(r"\s+", " ", html.unescape(text or "")).strip()
+
+
+def derive_brand(title: str) -> str | None:
+    """The brand is the leading name of an Amazon title ('Dr. Scholl's', 'OPI', 'L'Oreal Paris')."""
+    words = title.split()
+    if not words or words[0][0].isdigit() or words[0].lower() in _GENERIC_LEAD:
+        return None
+    if words[0].endswith(".") and len(words) > 1:
+        return " ".join(words[:2])
+    return words[0].strip(",")
+
+
+def classify(title: str, description: str = "", category: str | None = None) -> tuple[str, str]:
+    """Packshot type and family from the product's words; 'bottle' / 'beauty' when nothing matches."""
+    text = f" {title} {category or ''} {description[:200]} ".lower()
+    for kind, family, keys in _TYPE_RULES:
+        if any(re.search(rf"\b{re.escape(k.strip())}(e?s)?\b", text) for k in keys):
+            return kind, family
+    return "bottle", "beauty"
+
+
+def benefits_of(title: str, description: str) -> tuple[str, ...]:
+    text = f"{title} {description}".lower()
+    found: list[str] = []
+    for key, phrase in _BENEFIT_RULES:
+        if key in text and phrase not in found:
+            found.append(phrase)
+    return tuple(found[:3])
+
+
+def keywords_of(texts: list[str], limit: int = 6) -> tuple[str, ...]:
+    counts: dict[str, int] = {}
+    for t in texts:
+        for w in set(re.findall(r"[a-z][a-z'-]{2,}", t.lower())):
+            if w not in _STOP:
+                counts[w] = counts.get(w, 0) + 1
+    return tuple(w for w, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit])
+
+
+def check_image(path: Path) -> Path:
+    """A user image must exist and decode; checked before a run starts so nothing is left half-done."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise MediaError(f"product image {path} does not exist; give the path of a PNG or JPEG file")
+    try:
+        with Image.open(path) as im:
+            im.verify()
+        with Image.open(path) as im:
+            im.load()
+            if im.width < 16 or im.height < 16:
+                raise MediaError(f"product image {path} is {im.width}×{im.height}; use one of at least 16×16")
+    except (UnidentifiedImageError, OSError, SyntaxError) as e:
+        raise MediaError(f"product image {path} cannot be decoded ({e}); give a valid PNG or JPEG") from e
+    return path.resolve()
+
+
+def product_from_dict(data: dict, default_id: str = "custom") -> Product:
+    """Validate a product record, cleaning text and deriving the brand when it is not given."""
+    if not isinstance(data, dict):
+        raise CatalogError(f"a product must be a JSON object, got {type(data).__name__}")
+    data = dict(data)
+    data.setdefault("id", default_id)
+    data["id"] = str(data["id"])
+    if "title" not in data:
+        raise CatalogError("the product has no 'title'; every product needs a name")
+    if not isinstance(data["title"], str):
+        raise CatalogError("the product 'title' must be a string")
+    data["title"] = clean_text(data["title"])
+    data["description"] = clean_text(data.get("description") or "")
+    if not data.get("brand"):
+        data["brand"] = derive_brand(data["title"])
+    if data.get("image_path"):
+        data["image_path"] = check_image(Path(data["image_path"]))
+    try:
+        return Product(**data)
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "product"
+        raise CatalogError(f"product {data['id']!r}: {where}: {first['msg']}") from e
+
+
+def load_product_json(text_or_path: str) -> Product:
+    """A product given as a JSON string or as the path of a JSON file."""
+    p = Path(text_or_path)
+    raw = p.read_text(encoding="utf-8") if p.suffix == ".json" and p.is_file() else text_or_path
+    if p.suffix == ".json" and not p.is_file():
+        raise CatalogError(f"product file {p} does not exist")
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as e:
+        raise CatalogError(f"the product JSON is malformed at line {e.lineno}, column {e.colno}: {e.msg}") from e
+    if isinstance(data, dict) and data.get("image_path") and p.is_file():
+        img = Path(data["image_path"])
+        data["image_path"] = str(img if img.is_absolute() else (p.parent / img))
+    return product_from_dict(data)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    products: tuple[Product, ...]
+
+    def __len__(self) -> int:
+        return len(self.products)
+
+    def get(self, product_id: str) -> Product:
+        for p in self.products:
+            if p.id == str(product_id):
+                return p
+        ids = ", ".join(p.id for p in self.products[:8])
+        raise CatalogError(f"no product {product_id!r} in the catalog (ids: {ids}, …); or pass a product JSON")
+
+    def text_of(self, product: Product) -> str:
+        return f"{product.title}. {product.category or ''} {product.description}".strip()
+
+
+def load_sample_catalog(data_dir: Path) -> Catalog:
+    """The sample catalog: the 31 Amazon Beauty items that have text (../shared/data/amazon-beauty)."""
+    path = Path(data_dir) / "amazon-beauty" / "sample_items.json"
+    if not path.is_file():
+        raise CatalogError(f"sample catalog {path} not found; set RECGEN_DATA_DIR to the folder holding amazon-beauty/")
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise CatalogError(f"{path} is not valid JSON (line {e.lineno}): {e.msg}") from e
+    if not isinstance(raw, dict) or not raw:
+        raise CatalogError(f"{path} must map item ids to {{title, description}} records")
+    products = []
+    for item_id, rec in sorted(raw.items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else kv[0]):
+        title = clean_text(rec.get("title", "")) if isinstance(rec, dict) else ""
+        _, family = classify(title, rec.get("description", "") if isinstance(rec, dict) else "")
+        products.append(
+            product_from_dict({**(rec if isinstance(rec, dict) else {}), "id": item_id, "category": family})
+        )
+    return Catalog(tuple(products))

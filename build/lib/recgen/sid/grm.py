@@ -1,0 +1,245 @@
+"""The generative recommender: a decoder-only transformer over item D-SID tokens (nanoGPT-sized and shaped).
+
+A user's history is the flat token sequence of its items' codes, [c1 c2 … | s1 s2 …] per item, followed by
+BOS; the model then writes the next item's codes one level at a time. Every level has its own code-token
+embeddings (token id = level offset + code), and logits are restricted to the level being written.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from recgen.errors import CatalogError, SIDError
+
+
+@dataclass
+class GRMConfig:
+    level_sizes: tuple[int, ...]  # codes per token level of one item, content levels first
+    content_levels: int  # how many of the levels are content (the rest are creative)
+    max_items: int = 20
+    n_layer: int = 4
+    n_head: int = 4
+    d_model: int = 128
+    dropout: float = 0.2
+
+    @property
+    def levels(self) -> int:
+        return len(self.level_sizes)
+
+    @property
+    def offsets(self) -> list[int]:
+        return [2 + sum(self.level_sizes[:i]) for i in range(self.levels)]
+
+    @property
+    def vocab(self) -> int:
+        return 2 + sum(self.level_sizes)  # 0 = PAD, 1 = BOS
+
+
+PAD, BOS = 0, 1
+
+
+class Block(nn.Module):
+    """Pre-norm causal self-attention block that ignores left padding (shared with SASRec)."""
+
+    def __init__(self, d_model: int, n_head: int, dropout: float) -> None:
+        super().__init__()
+        self.ln1, self.ln2 = nn.LayerNorm(d_model), nn.LayerNorm(d_model)
+        self.qkv = nn.Linear(d_model, 3 * d_model)
+        self.proj = nn.Linear(d_model, d_model)
+        self.mlp = nn.Sequential(
+            nn.Linear(d_model, 4 * d_model), nn.GELU(), nn.Linear(4 * d_model, d_model), nn.Dropout(dropout)
+        )
+        self.n_head, self.dropout = n_head, dropout
+
+    def _heads(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        B, T, C = x.shape
+        q, k, v = self.qkv(self.ln1(x)).split(C, dim=2)
+        return tuple(t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))  # type: ignore
+
+    def forward(self, x: torch.Tensor, pad: torch.Tensor, cache: list | None = None) -> torch.Tensor:
+        """Full causal pass; when `cache` is a list, this layer's keys and values are appended to it."""
+        B, T, C = x.shape
+        q, k, v = self._heads(x)
+        if cache is not None:
+            cache.append((k, v))
+        causal = torch.ones(T, T, dtype=torch.bool, device=x.device).tril()
+        mask = causal[None, None] & ~pad[:, None, None, :]  # left padding: never attend to PAD keys
+        mask = mask | torch.eye(T, dtype=torch.bool, device=x.device)[None, None]
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0)
+        x = x + self.proj(y.transpose(1, 2).reshape(B, T, C))
+        return x + self.mlp(self.ln2(x))
+
+    def step(
+        self,
+        x: torch.Tensor,
+        hist: tuple[torch.Tensor, torch.Tensor],
+        hist_pad: torch.Tensor,
+        gen: tuple[torch.Tensor, torch.Tensor] | None,
+        beams: int,
+    ) -> tuple[torch.Tensor, tuple]:
+        """One new token per beam (x: (B*nb, 1, C)). Beams of a user share that user's cached history keys
+        (B, h, T, d) without copies; their own generated keys `gen` grow by one per step."""
+        BN, _, C = x.shape
+        B = BN // beams
+        q, k, v = self._heads(x)
+        gk, gv = (k, v) if gen is None else (torch.cat([gen[0], k], 2), torch.cat([gen[1], v], 2))
+        hk, hv = hist
+        h, d = hk.shape[1], hk.shape[3]
+        qb = q.view(B, beams, h, d)
+        s_hist = torch.einsum("bnhd,bhtd->bnht", qb, hk) / d**0.5
+        s_hist = s_hist.masked_fill(hist_pad[:, None, None, :], float("-inf"))
+        s_gen = (q @ gk.transpose(-1, -2)).view(B, beams, h, -1) / d**0.5
+        att = torch.softmax(torch.cat([s_hist, s_gen], -1), -1)
+        T = hk.shape[2]
+        y = torch.einsum("bnht,bhtd->bnhd", att[..., :T], hv)
+        y = y + (att[..., T:].reshape(BN, h, 1, -1) @ gv).view(B, beams, h, d)
+        x = x + self.proj(y.reshape(BN, 1, C))
+        return x + self.mlp(self.ln2(x)), (gk, gv)
+
+
+class GRM(nn.Module):
+    def __init__(self, config: GRMConfig) -> None:
+        super().__init__()
+        self.config = c = config
+        self.tok = nn.Embedding(c.vocab, c.d_model, padding_idx=PAD)
+        self.level_emb = nn.Embedding(c.levels + 1, c.d_model)  # + 1 for BOS (and PAD)
+        self.item_pos = nn.Embedding(c.max_items + 2, c.d_model)
+        self.drop = nn.Dropout(c.dropout)
+        self.blocks = nn.ModuleList(Block(c.d_model, c.n_head, c.dropout) for _ in range(c.n_layer))
+        self.ln = nn.LayerNorm(c.d_model)
+        self.head = nn.Linear(c.d_model, c.vocab, bias=False)
+        self.head.weight = self.tok.weight  # tied
+        mask = torch.full((c.levels, c.vocab), float("-inf"))
+        for lv, (off, size) in enumerate(zip(c.offsets, c.level_sizes, strict=True)):
+            mask[lv, off : off + size] = 0.0
+        self.register_buffer("level_mask", mask, persistent=False)
+        self.apply(self._init)
+
+    @staticmethod
+    def _init(m: nn.Module) -> None:
+        if isinstance(m, nn.Linear | nn.Embedding):
+            nn.init.normal_(m.weight, std=0.02)
+        if isinstance(m, nn.Linear) and m.bias is not None:
+            nn.init.zeros_(m.bias)
+
+    def forward(self, tokens: torch.Tensor, levels: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+        """Hidden states (B, T, d); `levels` is each token's level (BOS = L), `positions` its item index."""
+        pad = tokens == PAD
+        x = self.drop(self._embed(tokens, levels, positions))
+        for b in self.blocks:
+            x = b(x, pad)
+        return self.ln(x)
+
+    def _embed(self, tokens: torch.Tensor, levels: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+        return self.tok(tokens) + self.level_emb(levels) + self.item_pos(positions)
+
+    @torch.no_grad()
+    def prefill(self, tokens: torch.Tensor, levels: torch.Tensor, positions: torch.Tensor):
+        """Encode histories once: last hidden state per row, each layer's (keys, values), and the pad mask."""
+        pad = tokens == PAD
+        x = self._embed(tokens, levels, positions)
+        cache: list = []
+        for b in self.blocks:
+            x = b(x, pad, cache)
+        return self.ln(x)[:, -1], cache, pad
+
+    @torch.no_grad()
+    def decode_step(
+        self,
+        tokens: torch.Tensor,
+        levels: torch.Tensor,
+        positions: torch.Tensor,
+        hist: list,
+        hist_pad: torch.Tensor,
+        gen: list | None,
+        beams: int,
+    ):
+        """Hidden state after one new token per beam, and the beams' grown key/value cache."""
+        x = self._embed(tokens[:, None], levels[:, None], positions[:, None])
+        new_gen = []
+        for i, b in enumerate(self.blocks):
+            x, kv = b.step(x, hist[i], hist_pad, None if gen is None else gen[i], beams)
+            new_gen.append(kv)
+        return self.ln(x)[:, 0], new_gen
+
+    def logits_for(self, hidden: torch.Tensor, next_level: torch.Tensor) -> torch.Tensor:
+        """Logits of the next token, restricted to the vocabulary of the level it belongs to."""
+        return self.head(hidden) + self.level_mask[next_level]
+
+    def save(self, path: Path, extra: dict | None = None) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save({"config": asdict(self.config), "state": self.state_dict(), "extra": extra or {}}, path)
+
+    @classmethod
+    def load(cls, path: Path) -> tuple[GRM, dict]:
+        if not Path(path).is_file():
+            raise CatalogError(f"no GRM checkpoint at {path}; train one with `recgen grm train`")
+        blob = torch.load(path, map_location="cpu", weights_only=False)
+        cfg = blob["config"]
+        cfg["level_sizes"] = tuple(cfg["level_sizes"])
+        model = cls(GRMConfig(**cfg))
+        model.load_state_dict(blob["state"])
+        return model.eval(), blob.get("extra", {})
+
+
+@dataclass
+class Tokenizer:
+    """Item codes ↔ token sequences for a GRMConfig."""
+
+    config: GRMConfig
+    item_codes: np.ndarray  # (n_items, levels)
+    _offsets: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        c = self.config
+        if self.item_codes.ndim != 2 or self.item_codes.shape[1] != c.levels:
+            raise SIDError(f"item codes must have {c.levels} levels, got shape {self.item_codes.shape}")
+        if (self.item_codes < 0).any() or (self.item_codes >= np.asarray(c.level_sizes)).any():
+            raise SIDError("an item code is outside its level's codebook")
+        self._offsets = np.asarray(c.offsets)
+
+    def encode_history(self, history: np.ndarray, max_items: int | None = None) -> tuple[np.ndarray, ...]:
+        """BOS, then the last max_items items' tokens: (tokens, levels, item positions).
+
+        Positions are right-aligned (as in SASRec): the item to be written is always position
+        config.max_items + 1, the latest history item the one before, so training windows and longer test
+        histories use the same positions. BOS is position 0.
+        """
+        c = self.config
+        n_max = max_items or c.max_items
+        items = np.asarray(history, dtype=np.int64)[-n_max:]
+        if items.size and (items.min() < 0 or items.max() >= len(self.item_codes)):
+            raise SIDError(f"history has an item id outside 0..{len(self.item_codes) - 1}")
+        toks = (self.item_codes[items] + self._offsets).reshape(-1)
+        lv = np.tile(np.arange(c.levels), len(items))
+        last = c.max_items + (1 if n_max > c.max_items else 0)  # a training window ends on its target
+        pos = np.repeat(np.arange(last - len(items) + 1, last + 1), c.levels)
+        return np.concatenate([[BOS], toks]), np.concatenate([[c.levels], lv]), np.concatenate([[0], pos])
+
+    def batch(self, histories: list[np.ndarray], max_items: int | None = None) -> tuple[torch.Tensor, ...]:
+        """Left-padded batch of encoded histories, so every row's next token is written at the same place."""
+        enc = [self.encode_history(h, max_items) for h in histories]
+        T = max(len(e[0]) for e in enc)
+        out = [np.zeros((len(enc), T), np.int64) for _ in range(3)]
+        for r, e in enumerate(enc):
+            for j in range(3):
+                out[j][r, T - len(e[j]) :] = e[j]
+        return tuple(torch.from_numpy(o) for o in out)  # type: ignore[return-value]
+
+
+def param_count(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def cosine_lr(step: int, total: int, base: float, warmup: int = 100) -> float:
+    if step < warmup:
+        return base * (step + 1) / warmup
+    p = (step - warmup) / max(1, total - warmup)
+    return base * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(p, 1.0))))

@@ -1,0 +1,154 @@
+"""Training and evaluation of the GRM: next-token cross-entropy over every item of the training histories,
+early stopping on validation NDCG@10 measured by the same beam search and metrics as the test."""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from recgen.sid.beam import CodeTrie, recommend_items
+from recgen.sid.data import Split
+from recgen.sid.grm import BOS, GRM, PAD, Tokenizer, cosine_lr
+from recgen.sid.metrics import rank_metrics
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 60
+    batch_size: int = 128
+    lr: float = 1e-3
+    weight_decay: float = 0.05
+    patience: int = 6  # epochs without a better validation NDCG@10 before stopping
+    eval_users: int = 2000  # validation sample per epoch (the full set for the final test)
+    eval_every: int = 1
+    beam: int = 20
+    seed: int = 0
+
+
+@dataclass
+class TrainReport:
+    epochs_run: int
+    best_epoch: int
+    best_valid: dict[str, float]
+    history: list[dict[str, float]] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def training_windows(train: tuple[np.ndarray, ...], max_items: int) -> list[np.ndarray]:
+    """Every history of ≥ 2 items, cut into windows of max_items + 1 (each item is a target once)."""
+    out = []
+    span = max_items + 1
+    for s in train:
+        if len(s) < 2:
+            continue
+        end = len(s)
+        while end > 1:
+            out.append(s[max(0, end - span) : end])
+            end -= max_items
+    return out
+
+
+def lm_loss(model: GRM, tok: Tokenizer, windows: list[np.ndarray]) -> torch.Tensor:
+    """Cross-entropy of every next code token, each scored only against its own level's codebook."""
+    c = model.config
+    dev = next(model.parameters()).device
+    tokens, levels, pos = (t.to(dev) for t in tok.batch(windows, max_items=c.max_items + 1))
+    hidden = model(tokens[:, :-1], levels[:, :-1], pos[:, :-1])
+    target, next_level = tokens[:, 1:], levels[:, 1:]
+    valid = (target != PAD) & (target != BOS)  # BOS follows left padding; it is never predicted
+    weight = model.tok.weight
+    total, count = hidden.new_zeros(()), 0
+    for lv, (off, size) in enumerate(zip(c.offsets, c.level_sizes, strict=True)):
+        sel = valid & (next_level == lv)
+        n = int(sel.sum())
+        if n == 0:
+            continue
+        logits = hidden[sel] @ weight[off : off + size].T
+        total = total + F.cross_entropy(logits, target[sel] - off, reduction="sum")
+        count += n
+    return total / max(count, 1)
+
+
+def evaluate(
+    model: GRM,
+    tok: Tokenizer,
+    trie: CodeTrie,
+    histories: tuple[np.ndarray, ...],
+    targets: np.ndarray,
+    beam: int = 20,
+    ks: tuple[int, ...] = (5, 10),
+    batch_size: int = 256,
+) -> dict[str, float]:
+    ranked = recommend_items(model, tok, trie, list(histories), max(ks), beam=beam, batch_size=batch_size)
+    return rank_metrics(ranked, targets, ks)
+
+
+def train_grm(
+    model: GRM,
+    tok: Tokenizer,
+    split: Split,
+    cfg: TrainConfig,
+    on_epoch: Callable[[int, dict[str, float]], None] | None = None,
+) -> TrainReport:
+    """Train in place; the weights of the best validation epoch are restored at the end."""
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    windows = training_windows(split.train, model.config.max_items)
+    if not windows:
+        raise ValueError("no training history has two or more items")
+    trie = CodeTrie(tok.item_codes)
+    sample = rng.choice(len(split.valid_target), size=min(cfg.eval_users, len(split.valid_target)), replace=False)
+    v_hist = tuple(split.valid_history[i] for i in sample)
+    v_tgt = split.valid_target[sample]
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.98))
+    steps_per_epoch = (len(windows) + cfg.batch_size - 1) // cfg.batch_size
+    total = steps_per_epoch * cfg.epochs
+    best, best_state, best_epoch, stale = -1.0, None, 0, 0
+    report = TrainReport(0, 0, {})
+    t0, step = time.perf_counter(), 0
+    lengths = np.array([len(w) for w in windows])
+    for epoch in range(1, cfg.epochs + 1):
+        model.train()
+        # batches of similar length waste little on padding; their order is shuffled
+        order = np.argsort(lengths + rng.uniform(0, 2, len(lengths)), kind="stable")
+        batches = [order[i : i + cfg.batch_size] for i in range(0, len(order), cfg.batch_size)]
+        losses = []
+        for b in rng.permutation(len(batches)):
+            batch = [windows[i] for i in batches[b]]
+            for g in opt.param_groups:
+                g["lr"] = cosine_lr(step, total, cfg.lr)
+            loss = lm_loss(model, tok, batch)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            losses.append(float(loss.detach()))
+            step += 1
+        row = {"epoch": epoch, "loss": float(np.mean(losses))}
+        if epoch % cfg.eval_every == 0 or epoch == cfg.epochs:
+            row.update({f"valid_{k}": v for k, v in evaluate(model, tok, trie, v_hist, v_tgt, cfg.beam).items()})
+            score = row["valid_ndcg@10"]
+            if score > best:
+                best, best_epoch, stale = score, epoch, 0
+                best_state = copy.deepcopy(model.state_dict())
+            else:
+                stale += 1
+        report.history.append(row)
+        if on_epoch:
+            on_epoch(epoch, row)
+        if stale >= cfg.patience:
+            break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    report.epochs_run = len(report.history)
+    report.best_epoch = best_epoch
+    report.best_valid = {k: v for k, v in report.history[best_epoch - 1].items() if k.startswith("valid_")}
+    report.seconds = time.perf_counter() - t0
+    model.eval()
+    return report

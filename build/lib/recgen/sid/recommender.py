@@ -1,0 +1,212 @@
+"""The GRM as a product: build item codes for an interaction data set, train and save a recommender, load
+it and answer for a user. The CLI commands `recgen sid fit / grm train / grm eval / grm recommend` are
+thin wrappers around these functions."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+
+from recgen.errors import CatalogError, SIDError
+from recgen.sid.baselines import Popularity
+from recgen.sid.beam import CodeTrie, beam_search, recommend_items
+from recgen.sid.data import (
+    Interactions,
+    Split,
+    disambiguate,
+    leave_one_out,
+    load_code_table,
+    load_interactions,
+    pair_catalog,
+)
+from recgen.sid.encoders import CollaborativeEncoder
+from recgen.sid.grm import GRM, GRMConfig, Tokenizer
+from recgen.sid.grm_train import TrainConfig, TrainReport, evaluate, train_grm
+from recgen.sid.metrics import rank_metrics
+from recgen.sid.rqkmeans import RQKMeans
+
+CodeSource = Literal["ours", "text"]
+
+
+def dataset_paths(data_dir: Path, codes: CodeSource) -> tuple[Path, Path | None]:
+    """Interactions file and, for precomputed codes, the code table of the same id mapping."""
+    base = Path(data_dir) / "amazon-beauty"
+    if codes == "text":
+        return base / "tiger-repro" / "inter.json", base / "tiger-repro" / "index_rqkmeans.json"
+    return base / "Beauty.inter.json", None
+
+
+def fit_item_codes(
+    data: Interactions,
+    split: Split,
+    codes: CodeSource,
+    code_path: Path | None,
+    levels: tuple[int, ...] = (256, 256, 256),
+    seed: int = 0,
+) -> tuple[np.ndarray, dict]:
+    """Content codes per item: precomputed text-derived ones, or RQ-KMeans over collaborative embeddings
+    learned from the training split only (never from validation or test items)."""
+    if codes == "text":
+        if code_path is None:
+            raise CatalogError("text-derived codes need their code table")
+        table = load_code_table(code_path, data.n_items)
+        _, counts = np.unique(table, axis=0, return_counts=True)
+        report = {"collision_rate": float(counts[counts > 1].sum() / len(table)), "source": str(code_path)}
+    else:
+        emb = CollaborativeEncoder(dim=64).fit(split.train, data.n_items)
+        rq = RQKMeans(levels, seed=seed).fit(emb)
+        table = rq.encode(emb)
+        report = {**rq.report(emb), "source": "collaborative PPMI-SVD embeddings + RQ-KMeans"}
+    return disambiguate(table) if report["collision_rate"] > 0 else table, report
+
+
+@dataclass
+class Recommender:
+    model: GRM
+    tok: Tokenizer
+    data: Interactions  # sequences over catalog entries (items, or (item, creative) pairs)
+    info: dict
+    item_of_entry: np.ndarray  # the item id of every catalog entry
+
+    @functools.cached_property
+    def trie(self) -> CodeTrie:
+        return CodeTrie(self.tok.item_codes)
+
+    def history(self, user: str) -> np.ndarray:
+        return self.data.sequences[self.data.index_of(user)]
+
+    def recommend(self, user: str, k: int = 10, beam: int = 20) -> list[tuple[int, tuple[int, ...]]]:
+        """Top-k existing items for a user's whole history, each with its semantic ID."""
+        hist = self.history(user)
+        if hist.size == 0:
+            raise CatalogError(f"user {user!r} has an empty history")
+        entries = recommend_items(self.model, self.tok, self.trie, [hist], k, beam=max(beam, k))[0]
+        return [(int(self.item_of_entry[e]), tuple(int(c) for c in self.tok.item_codes[e])) for e in entries if e >= 0]
+
+    def item_for_content(self, content: tuple[int, ...]) -> int:
+        """The item whose content codes are `content` (unique thanks to the disambiguation token)."""
+        lc = self.model.config.content_levels
+        hit = np.flatnonzero((self.tok.item_codes[:, :lc] == np.asarray(content)).all(1))
+        if hit.size == 0:
+            raise SIDError(f"no item has content codes {content}")
+        return int(self.item_of_entry[hit[0]])
+
+    def generate(
+        self, user: str, k: int = 10, beam: int = 20, content_items: set[int] | None = None
+    ) -> list[tuple[tuple[int, ...], float, bool]]:
+        """Generation mode: the top D-SID paths, any valid content path × any valid creative path; each with
+        its log-probability and whether an existing entry has exactly that D-SID. `content_items` limits
+        the content side to those items (e.g. the ones with product text to make a video from)."""
+        c = self.model.config
+        if c.content_levels == c.levels:
+            raise SIDError("this GRM has no creative levels; train it with creative codes (--creative)")
+        codes = self.tok.item_codes
+        rows = (
+            np.arange(len(codes))
+            if content_items is None
+            else np.flatnonzero(np.isin(self.item_of_entry, sorted(content_items)))
+        )
+        if rows.size == 0:
+            raise SIDError("none of the given items is in this recommender's catalog")
+        content, creative = CodeTrie(codes[rows, : c.content_levels]), CodeTrie(codes[:, c.content_levels :])
+        paths, scores = beam_search(
+            self.model,
+            self.tok,
+            [self.history(user)],
+            max(beam, k),
+            "generation",
+            content_trie=content,
+            creative_trie=creative,
+        )
+        out = []
+        for j in np.argsort(-scores[0])[:k]:
+            if np.isfinite(scores[0, j]):
+                p = tuple(int(x) for x in paths[0, j])
+                out.append((p, float(scores[0, j]), p in self.trie))
+        return out
+
+
+def train_recommender(
+    data_dir: Path,
+    out: Path,
+    codes: CodeSource = "ours",
+    users: int = 0,
+    model_cfg: dict | None = None,
+    train_cfg: TrainConfig | None = None,
+    on_epoch: Callable[[int, dict], None] | None = None,
+    creative: bool = False,
+    cache_dir: Path | None = None,
+) -> tuple[Recommender, TrainReport]:
+    """Train a GRM on Beauty. With `creative`, every interaction also carries creative codes (synthetic
+    exposures in the sample D-SID space's creative quantizer) and the GRM predicts [content ; creative]."""
+    inter_path, code_path = dataset_paths(data_dir, codes)
+    data = load_interactions(inter_path)
+    if users:
+        data = data.head(users)
+    table, sid_report = fit_item_codes(data, leave_one_out(data), codes, code_path)
+    content_levels = table.shape[1]
+    item_of_entry = np.arange(data.n_items)
+    if creative:
+        from recgen.sid.creative import synthetic_exposures
+        from recgen.sid.semantics import load_sid_space
+
+        space = load_sid_space(data_dir, cache_dir or Path.home() / ".cache" / "recgen")
+        exposures = synthetic_exposures(data.sequences, space.creative_codes, seed=(train_cfg or TrainConfig()).seed)
+        data, table, item_of_entry = pair_catalog(data, table, exposures)
+    split = leave_one_out(data)
+    sizes = tuple(int(table[:, lv].max()) + 1 for lv in range(table.shape[1]))
+    cfg = GRMConfig(level_sizes=sizes, content_levels=content_levels, **(model_cfg or {}))
+    torch.manual_seed((train_cfg or TrainConfig()).seed)
+    model, tok = GRM(cfg), Tokenizer(cfg, table)
+    report = train_grm(model, tok, split, train_cfg or TrainConfig(), on_epoch=on_epoch)
+    info = {
+        "codes": codes,
+        "users": users,
+        "creative": creative,
+        "interactions": str(inter_path),
+        "sid_report": sid_report,
+        "train": {
+            "epochs": report.epochs_run,
+            "best_epoch": report.best_epoch,
+            "seconds": report.seconds,
+            "best_valid": report.best_valid,
+        },
+    }
+    model.save(
+        out,
+        {
+            "item_codes": table,
+            "item_of_entry": item_of_entry,
+            "users": list(data.users),
+            "sequences": [s.astype(np.int32) for s in data.sequences],
+            "info": info,
+        },
+    )
+    return Recommender(model, tok, data, info, item_of_entry), report
+
+
+def load_recommender(path: Path) -> Recommender:
+    model, extra = GRM.load(path)
+    if not {"item_codes", "sequences", "users", "item_of_entry"} <= set(extra):
+        raise CatalogError(f"{path} is a GRM checkpoint without its catalog; retrain with `recgen grm train`")
+    table = np.asarray(extra["item_codes"])
+    data = Interactions(tuple(extra["users"]), tuple(np.asarray(s, np.int64) for s in extra["sequences"]), len(table))
+    return Recommender(
+        model, Tokenizer(model.config, table), data, extra.get("info", {}), np.asarray(extra["item_of_entry"])
+    )
+
+
+def evaluate_recommender(rec: Recommender, beam: int = 20) -> dict[str, dict[str, float]]:
+    """Test-split metrics of the GRM and of popularity, by the same code."""
+    split = leave_one_out(rec.data)
+    pop = Popularity().fit(split.train, rec.data.n_items)
+    return {
+        "GRM": evaluate(rec.model, rec.tok, rec.trie, split.test_history, split.test_target, beam=beam),
+        "Popularity": rank_metrics(pop.recommend(split.test_history, 10), split.test_target),
+    }

@@ -1,0 +1,111 @@
+"""Residual k-means: L levels of K centroids; each level quantizes what the levels above left over."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from recgen.errors import SIDError
+
+
+def _sq_dists(x: np.ndarray, c: np.ndarray) -> np.ndarray:
+    return (x * x).sum(1)[:, None] - 2.0 * x @ c.T + (c * c).sum(1)[None, :]
+
+
+def kmeans(x: np.ndarray, k: int, rng: np.random.Generator, iters: int = 50) -> np.ndarray:
+    """Lloyd's k-means with k-means++ seeding; empty clusters are re-seeded on the worst-fit point."""
+    n = len(x)
+    k = min(k, n)
+    centroids = np.empty((k, x.shape[1]), dtype=np.float64)
+    centroids[0] = x[rng.integers(n)]
+    d2 = _sq_dists(x, centroids[:1]).min(1)
+    for j in range(1, k):
+        p = np.clip(d2, 0, None)
+        idx = rng.choice(n, p=p / p.sum()) if p.sum() > 0 else rng.integers(n)
+        centroids[j] = x[idx]
+        d2 = np.minimum(d2, _sq_dists(x, centroids[j : j + 1])[:, 0])
+    for _ in range(iters):
+        d = _sq_dists(x, centroids)
+        assign = d.argmin(1)
+        new = np.zeros_like(centroids)
+        np.add.at(new, assign, x)
+        counts = np.bincount(assign, minlength=k)
+        empty = counts == 0
+        new[~empty] /= counts[~empty, None]
+        if empty.any():
+            worst = np.argsort(-d[np.arange(n), assign])[: empty.sum()]
+            new[empty] = x[worst]
+        if np.allclose(new, centroids):
+            centroids = new
+            break
+        centroids = new
+    return centroids
+
+
+@dataclass
+class RQKMeans:
+    """Fit/encode/decode residual k-means codes; deterministic given the seed."""
+
+    levels: tuple[int, ...]  # codes per level, e.g. (8, 4)
+    seed: int = 0
+    codebooks: list[np.ndarray] = field(default_factory=list)
+
+    def fit(self, x: np.ndarray) -> RQKMeans:
+        if x.ndim != 2 or len(x) < 2:
+            raise SIDError(f"RQ-KMeans needs a 2-D array of at least 2 vectors, got shape {x.shape}")
+        rng = np.random.default_rng(self.seed)
+        residual = x.astype(np.float64)
+        self.codebooks = []
+        for k in self.levels:
+            cb = kmeans(residual, k, rng)
+            self.codebooks.append(cb)
+            residual = residual - cb[_sq_dists(residual, cb).argmin(1)]
+        return self
+
+    @property
+    def dim(self) -> int:
+        return self.codebooks[0].shape[1]
+
+    def encode(self, x: np.ndarray) -> np.ndarray:
+        x = np.atleast_2d(np.asarray(x, dtype=np.float64))
+        if x.shape[1] != self.dim:
+            raise SIDError(f"expected {self.dim}-dimensional embeddings, got {x.shape[1]}")
+        codes = np.empty((len(x), len(self.codebooks)), dtype=np.int64)
+        residual = x.copy()
+        for level, cb in enumerate(self.codebooks):
+            codes[:, level] = _sq_dists(residual, cb).argmin(1)
+            residual -= cb[codes[:, level]]
+        return codes
+
+    def decode(self, codes: np.ndarray | tuple[int, ...]) -> np.ndarray:
+        codes = np.atleast_2d(np.asarray(codes, dtype=np.int64))
+        self.check(codes)
+        return sum(cb[codes[:, lv]] for lv, cb in enumerate(self.codebooks))
+
+    def check(self, codes: np.ndarray) -> None:
+        if codes.shape[1] != len(self.codebooks):
+            raise SIDError(f"a code here has {len(self.codebooks)} levels, got {codes.shape[1]}")
+        for lv, cb in enumerate(self.codebooks):
+            bad = (codes[:, lv] < 0) | (codes[:, lv] >= len(cb))
+            if bad.any():
+                raise SIDError(f"code {int(codes[bad][0, lv])} at level {lv + 1} is outside 0..{len(cb) - 1}")
+
+    def report(self, x: np.ndarray) -> dict[str, float]:
+        """Collision rate (items sharing a full code), code usage per level, relative L2 reconstruction error."""
+        codes = self.encode(x)
+        _, counts = np.unique(codes, axis=0, return_counts=True)
+        collided = counts[counts > 1].sum()
+        err = np.linalg.norm(x - self.decode(codes), axis=1).sum() / max(np.linalg.norm(x, axis=1).sum(), 1e-12)
+        out = {"collision_rate": float(collided / len(x)), "reconstruction_error": float(err)}
+        for lv, cb in enumerate(self.codebooks):
+            out[f"usage_level{lv + 1}"] = float(len(np.unique(codes[:, lv])) / len(cb))
+        return out
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        return {f"codebook{i}": cb for i, cb in enumerate(self.codebooks)}
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], seed: int = 0) -> RQKMeans:
+        cbs = [arrays[f"codebook{i}"] for i in range(len(arrays))]
+        return cls(levels=tuple(len(c) for c in cbs), seed=seed, codebooks=cbs)

@@ -1,0 +1,126 @@
+"""Audio mixing: place voice lines, duck the music under the voice, normalise loudness, limit peaks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyloudnorm
+from scipy.io import wavfile
+from scipy.signal import resample_poly
+
+PEAK_CEILING = 10 ** (-2.0 / 20)  # −2 dBFS: AAC encoding overshoots by up to ~1 dB
+
+
+def resample(audio: np.ndarray, src: int, dst: int) -> np.ndarray:
+    if src == dst:
+        return audio
+    g = np.gcd(src, dst)
+    return resample_poly(audio, dst // g, src // g, axis=0).astype(np.float32)
+
+
+def voice_envelope(voice: np.ndarray, rate: int, attack: float = 0.04, release: float = 0.25) -> np.ndarray:
+    """0..1 envelope of where the voice speaks, smoothed so the music does not pump."""
+    win = max(1, rate // 50)
+    n = len(voice) // win + 1
+    padded = np.zeros(n * win, dtype=np.float32)
+    padded[: len(voice)] = np.abs(voice)
+    active = (padded.reshape(n, win).max(1) > 0.02).astype(np.float64)
+    env = np.zeros(n)
+    a, r = 1 - np.exp(-1 / (attack * 50)), 1 - np.exp(-1 / (release * 50))
+    level = 0.0
+    for i, x in enumerate(active):
+        level += (a if x > level else r) * (x - level)
+        env[i] = level
+    return np.repeat(env, win)[: len(voice)]
+
+
+def mix(
+    voice: np.ndarray, music: np.ndarray, rate: int, duck_db: float, target_lufs: float
+) -> tuple[np.ndarray, float]:
+    """Stereo mix of mono voice and stereo music; returns the mix and its integrated loudness (LUFS)."""
+    n = max(len(voice), len(music))
+    v = np.zeros(n, np.float32)
+    v[: len(voice)] = voice
+    m = np.zeros((n, 2), np.float32)
+    m[: len(music)] = music
+    duck = 10 ** (duck_db * voice_envelope(v, rate) / 20)
+    out = m * 0.55 * duck[:, None].astype(np.float32) + v[:, None] * 0.9
+    meter = pyloudnorm.Meter(rate)
+    loud = meter.integrated_loudness(out) if n > rate * 0.5 else -70.0
+    if np.isfinite(loud) and loud > -70:
+        out = out * 10 ** ((target_lufs - loud) / 20)
+    peak = np.abs(out).max() if n else 0.0
+    if peak > PEAK_CEILING:  # soft knee limiter above −3 dBFS keeps the loudness, removes clipping
+        knee = PEAK_CEILING * 0.7
+        mag = np.abs(out)
+        over = mag > knee
+        out[over] = np.sign(out[over]) * (
+            knee + (PEAK_CEILING - knee) * np.tanh((mag[over] - knee) / (PEAK_CEILING - knee))
+        )
+    final = meter.integrated_loudness(out) if n > rate * 0.5 else -70.0
+    return out.astype(np.float32), float(final)
+
+
+def write_wav(path: Path, audio: np.ndarray, rate: int) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.wav")
+    wavfile.write(tmp, rate, (np.clip(audio, -1, 1) * 32767).astype(np.int16))
+    tmp.replace(path)
+    return path
+
+
+def read_wav(path: Path) -> tuple[np.ndarray, int]:
+    rate, data = wavfile.read(path)
+    return data.astype(np.float32) / 32768.0, rate
+
+
+def _decoded_peak(path: Path) -> float:
+    import subprocess
+
+    import imageio_ffmpeg
+
+    raw = subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", str(path), "-f", "f32le", "-"],
+        capture_output=True,
+        check=False,
+    ).stdout
+    a = np.frombuffer(raw, np.float32)
+    return float(np.abs(a).max()) if a.size else 0.0
+
+
+def encode_aac(wav: Path, out: Path, bitrate: str = "160k", ceiling_db: float = -1.0) -> Path:
+    """AAC once per mix, so every draft that reuses the mix only copies it into the mp4. AAC overshoots
+    sharp transients, so the decoded peak is measured and the mix lowered until it stays below the ceiling."""
+    import subprocess
+
+    import imageio_ffmpeg
+
+    tmp = out.with_suffix(".tmp.m4a")
+    source = wav
+    for _ in range(3):
+        cmd = [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            "-y",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-i",
+            str(source),
+            "-c:a",
+            "aac",
+            "-b:a",
+            bitrate,
+            str(tmp),
+        ]
+        done = subprocess.run(cmd, capture_output=True, check=False)
+        if done.returncode != 0:
+            raise OSError(f"AAC encoding of {wav} failed: {done.stderr.decode(errors='replace')[-300:]}")
+        peak = _decoded_peak(tmp)
+        limit = 10 ** (ceiling_db / 20)
+        if peak <= limit:
+            break
+        audio, rate = read_wav(source)
+        source = write_wav(wav.with_name(wav.stem + ".trim.wav"), audio * (limit * 0.97 / peak), rate)
+    tmp.replace(out)
+    return out

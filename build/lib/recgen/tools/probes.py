@@ -1,0 +1,145 @@
+"""Measure a rendered video: streams, duration, loudness, peaks, sampled frames, and its style vector.
+
+Everything is read back from the mp4 with the ffmpeg that imageio-ffmpeg ships, so the critic and the
+tests judge what a viewer gets, not what the plan said.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyloudnorm
+
+from recgen.errors import MediaError
+
+
+def ffmpeg_exe() -> str:
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+@dataclass
+class VideoProbe:
+    path: Path
+    duration: float
+    width: int
+    height: int
+    fps: float
+    has_video: bool
+    has_audio: bool
+    audio: np.ndarray  # (n, 2) float32 at audio_rate
+    audio_rate: int
+    frames: np.ndarray  # (n, h, w, 3) uint8 sampled at sample_fps, small
+    sample_fps: float
+
+    @property
+    def lufs(self) -> float:
+        if len(self.audio) < self.audio_rate // 2:
+            return -70.0
+        v = pyloudnorm.Meter(self.audio_rate).integrated_loudness(self.audio)
+        return float(v) if np.isfinite(v) else -70.0
+
+    @property
+    def peak_db(self) -> float:
+        p = float(np.abs(self.audio).max()) if self.audio.size else 0.0
+        return 20 * np.log10(max(p, 1e-9))
+
+    def luma(self) -> np.ndarray:
+        return (self.frames.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)).mean(axis=(1, 2))
+
+
+def _run(args: list[str]) -> subprocess.CompletedProcess:
+    return subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", *args], capture_output=True, check=False)
+
+
+def probe(
+    path: Path, sample_fps: float = 4.0, small: tuple[int, int] = (90, 160), audio_rate: int = 44100
+) -> VideoProbe:
+    path = Path(path)
+    if not path.is_file():
+        raise MediaError(f"video {path} does not exist")
+    info = _run(["-i", str(path)]).stderr.decode(errors="replace")
+    m = re.search(r"Duration: (\d+):(\d+):([\d.]+)", info)
+    if not m:
+        raise MediaError(f"{path} is not a readable video:\n{info[-400:]}")
+    duration = int(m.group(1)) * 3600 + int(m.group(2)) * 60 + float(m.group(3))
+    vm = re.search(r"Video: .*?(\d{2,5})x(\d{2,5}).*?([\d.]+) fps", info)
+    has_audio = bool(re.search(r"Stream #.*Audio:", info))
+    w, h = small
+    frames = np.zeros((0, h, w, 3), np.uint8)
+    if vm:
+        out = _run(
+            [
+                "-i",
+                str(path),
+                "-an",
+                "-vf",
+                f"fps={sample_fps},scale={w}:{h}",
+                "-f",
+                "rawvideo",
+                "-pix_fmt",
+                "rgb24",
+                "-",
+            ]
+        )
+        raw = np.frombuffer(out.stdout, np.uint8)
+        frames = raw[: raw.size // (w * h * 3) * (w * h * 3)].reshape(-1, h, w, 3)
+    audio = np.zeros((0, 2), np.float32)
+    if has_audio:
+        out = _run(["-i", str(path), "-vn", "-ac", "2", "-ar", str(audio_rate), "-f", "f32le", "-"])
+        a = np.frombuffer(out.stdout, np.float32)
+        audio = a[: a.size // 2 * 2].reshape(-1, 2)
+    return VideoProbe(
+        path,
+        duration,
+        int(vm.group(1)) if vm else 0,
+        int(vm.group(2)) if vm else 0,
+        float(vm.group(3)) if vm else 0.0,
+        bool(vm),
+        has_audio,
+        audio,
+        audio_rate,
+        frames,
+        sample_fps,
+    )
+
+
+def frame_at(path: Path, t: float, size: tuple[int, int]) -> np.ndarray:
+    """One full-size frame at time t (for spot checks such as the CTA in the last second)."""
+    w, h = size
+    out = _run(
+        ["-ss", f"{max(t, 0):.3f}", "-i", str(path), "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
+    )
+    raw = np.frombuffer(out.stdout, np.uint8)
+    if raw.size < w * h * 3:
+        raise MediaError(f"could not read a frame at {t:.2f}s from {path}")
+    return raw[: w * h * 3].reshape(h, w, 3)
+
+
+def measured_style(p: VideoProbe) -> dict[str, float]:
+    """The creative style a viewer gets: brightness, saturation, hue, motion, cut rate, loudness (0..1 each)."""
+    import cv2
+
+    f = p.frames
+    if not len(f):
+        raise MediaError(f"{p.path} has no video frames to measure")
+    hsv = np.stack([cv2.cvtColor(x, cv2.COLOR_RGB2HSV) for x in f]).astype(np.float32)
+    sat = hsv[..., 1] / 255.0
+    weights = sat.reshape(-1) + 1e-3
+    ang = hsv[..., 0].reshape(-1) / 180.0 * 2 * np.pi
+    hue = (np.arctan2((np.sin(ang) * weights).sum(), (np.cos(ang) * weights).sum()) / (2 * np.pi)) % 1.0
+    diffs = np.abs(np.diff(f.astype(np.int16), axis=0)).mean(axis=(1, 2, 3)) if len(f) > 1 else np.zeros(1)
+    cuts = int((diffs > 28).sum())
+    return {
+        "hue": float(hue),
+        "brightness": float(hsv[..., 2].mean() / 255.0),
+        "saturation": float(sat.mean()),
+        "motion": float(np.clip(np.median(diffs) / 12.0, 0, 1)),
+        "cut_rate": float(np.clip(cuts / max(p.duration, 1e-6) / 0.8, 0, 1)),
+        "loudness": float(np.clip((p.lufs + 30) / 20, 0, 1)),
+    }

@@ -1,0 +1,205 @@
+"""Typography tools: fonts, word-wrapped text sprites, highlighted subtitles, stickers and CTA buttons.
+
+Every sprite is an RGBA numpy array rendered once and cached; the compositor only alpha-blends them.
+Fonts are the DejaVu faces matplotlib ships, so no system fonts are needed. Characters a face lacks
+(emoji, CJK) are dropped from the rendering and reported, never drawn as boxes.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+from recgen.errors import BackendUnavailableError
+from recgen.schemas import Typeface
+
+_FACES: dict[str, tuple[str, str]] = {  # typeface: (regular, bold)
+    "serif": ("DejaVuSerif.ttf", "DejaVuSerif-Bold.ttf"),
+    "sans": ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf"),
+    "sans-bold": ("DejaVuSans-Bold.ttf", "DejaVuSans-Bold.ttf"),
+    "mono": ("DejaVuSansMono.ttf", "DejaVuSansMono-Bold.ttf"),
+}
+
+
+@functools.cache
+def _font_dir() -> Path:
+    try:
+        import matplotlib
+    except ImportError as e:
+        raise BackendUnavailableError("fonts come from matplotlib's DejaVu faces: pip install matplotlib") from e
+    d = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+    if not (d / "DejaVuSans.ttf").is_file():
+        raise BackendUnavailableError(f"DejaVu fonts not found under {d}; reinstall matplotlib")
+    return d
+
+
+def font_path(typeface: Typeface, bold: bool = False) -> Path:
+    return _font_dir() / _FACES[typeface][1 if bold else 0]
+
+
+@functools.cache
+def font(typeface: Typeface, size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(os.fspath(font_path(typeface, bold)), max(6, int(size)))
+
+
+@functools.cache
+def _cmap(path: Path) -> frozenset[int]:
+    from fontTools.ttLib import TTFont
+
+    with TTFont(os.fspath(path), lazy=True) as f:
+        return frozenset(f.getBestCmap())
+
+
+def printable(text: str, typeface: Typeface = "sans") -> tuple[str, str]:
+    """Split text into what the face can draw and the characters it had to drop."""
+    cmap = _cmap(font_path(typeface))
+    kept, dropped = [], []
+    for ch in text:
+        (kept if ord(ch) in cmap or ch in " \n" else dropped).append(ch)
+    clean = " ".join("".join(kept).split())
+    return clean, "".join(dict.fromkeys(dropped))
+
+
+def hex_rgb(color: str) -> tuple[int, int, int]:
+    c = color.lstrip("#")
+    return int(c[0:2], 16), int(c[2:4], 16), int(c[4:6], 16)
+
+
+def luminance(rgb: tuple[float, float, float]) -> float:
+    """WCAG relative luminance of an sRGB colour given in 0..255."""
+
+    def lin(c: float) -> float:
+        c = c / 255.0
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = rgb
+    return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b)
+
+
+def contrast_ratio(a: tuple[float, float, float], b: tuple[float, float, float]) -> float:
+    la, lb = sorted((luminance(a), luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def wrap(text: str, fnt: ImageFont.FreeTypeFont, max_width: int) -> list[str]:
+    lines: list[str] = []
+    for word in text.split():
+        if lines and fnt.getlength(lines[-1] + " " + word) <= max_width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines or [""]
+
+
+def fit_font(text: str, typeface: Typeface, max_width: int, max_lines: int, size: int, bold: bool = True):
+    """The largest size ≤ size at which text wraps into max_lines within max_width."""
+    while size > 10:
+        f = font(typeface, size, bold)
+        lines = wrap(text, f, max_width)
+        if len(lines) <= max_lines and all(f.getlength(ln) <= max_width for ln in lines):
+            return f, lines
+        size = int(size * 0.9)
+    f = font(typeface, 10, bold)
+    return f, wrap(text, f, max_width)[:max_lines]
+
+
+def _shadow(img: Image.Image, radius: int) -> Image.Image:
+    a = img.getchannel("A").filter(ImageFilter.GaussianBlur(radius))
+    sh = Image.new("RGBA", img.size, (0, 0, 0, 0))
+    sh.putalpha(a.point(lambda v: int(v * 0.55)))
+    return Image.alpha_composite(sh, img)
+
+
+def text_sprite(
+    text: str,
+    typeface: Typeface,
+    size: int,
+    color: str,
+    max_width: int,
+    max_lines: int = 3,
+    highlight: dict[str, str] | None = None,
+    backdrop: str | None = None,
+    align: str = "center",
+) -> np.ndarray:
+    """Word-wrapped text as an RGBA array; words in `highlight` get their own colour."""
+    clean, _ = printable(text, typeface)
+    f, lines = fit_font(clean, typeface, max_width, max_lines, size)
+    ascent, descent = f.getmetrics()
+    line_h = int((ascent + descent) * 1.12)
+    widths = [int(f.getlength(ln)) for ln in lines]
+    pad = max(6, size // 4)
+    w, h = max(widths) + 2 * pad, line_h * len(lines) + 2 * pad
+    img = Image.new("RGBA", (w, h), (0, 0, 0, 0))
+    d = ImageDraw.Draw(img)
+    if backdrop:
+        d.rounded_rectangle((0, 0, w - 1, h - 1), radius=pad, fill=(*hex_rgb(backdrop), 190))
+    hl = {k.lower().strip(".,!?"): v for k, v in (highlight or {}).items()}
+    space = f.getlength(" ")
+    for i, ln in enumerate(lines):
+        x = pad + ((max(widths) - widths[i]) / 2 if align == "center" else 0)
+        y = pad + i * line_h
+        for word in ln.split(" "):
+            col = hl.get(word.lower().strip(".,!?"), color)
+            d.text((x, y), word, font=f, fill=(*hex_rgb(col), 255))
+            x += f.getlength(word) + space
+    if not backdrop:
+        img = _shadow(img, max(2, size // 14))
+    return np.asarray(img)
+
+
+def button_sprite(text: str, typeface: Typeface, size: int, fill: str, text_color: str, max_width: int) -> np.ndarray:
+    """A rounded call-to-action button with an arrow."""
+    clean, _ = printable(text, typeface)
+    f, lines = fit_font(clean + "  →", typeface, max_width - size, 1, size)
+    label = lines[0]
+    tw = int(f.getlength(label))
+    ascent, descent = f.getmetrics()
+    w, h = tw + 2 * size, ascent + descent + size
+    scale = 2
+    img = Image.new("RGBA", (w * scale, h * scale), (0, 0, 0, 0))
+    d = ImageDraw.Draw(img)
+    d.rounded_rectangle((0, 0, w * scale - 1, h * scale - 1), radius=h * scale // 2, fill=(*hex_rgb(fill), 255))
+    img = img.resize((w, h), Image.LANCZOS)
+    d = ImageDraw.Draw(img)
+    d.text(((w - tw) / 2, (h - ascent - descent) / 2), label, font=f, fill=(*hex_rgb(text_color), 255))
+    return np.asarray(_shadow(img, max(3, size // 6)))
+
+
+def sticker_sprite(text: str, kind: str, typeface: Typeface, size: int, fill: str, text_color: str) -> np.ndarray:
+    """A price tag, a starburst discount badge, or a pill badge."""
+    clean, _ = printable(text, typeface)
+    f = font(typeface, size, True)
+    tw = int(f.getlength(clean))
+    ascent, descent = f.getmetrics()
+    th = ascent + descent
+    if kind == "discount":
+        r = int(max(tw, th) * 0.5 + size * 0.9)
+        w = h = 2 * r
+        img = Image.new("RGBA", (w, h), (0, 0, 0, 0))
+        d = ImageDraw.Draw(img)
+        pts = []
+        for k in range(32):
+            ang = np.pi * 2 * k / 32
+            rad = r if k % 2 == 0 else r * 0.84
+            pts.append((r + rad * np.cos(ang), r + rad * np.sin(ang)))
+        d.polygon(pts, fill=(*hex_rgb(fill), 255))
+    else:
+        w, h = tw + int(size * 1.6), th + int(size * 0.9)
+        img = Image.new("RGBA", (w, h), (0, 0, 0, 0))
+        d = ImageDraw.Draw(img)
+        if kind == "price":
+            d.polygon([(h // 2, 0), (w, 0), (w, h), (h // 2, h), (0, h // 2)], fill=(*hex_rgb(fill), 255))
+            d.ellipse((h // 2 - 6, h // 2 - 6, h // 2 + 6, h // 2 + 6), fill=(0, 0, 0, 0))
+        else:
+            d.rounded_rectangle((0, 0, w - 1, h - 1), radius=h // 2, fill=(*hex_rgb(fill), 255))
+    d.text(
+        ((w - tw) / 2 + (size * 0.25 if kind == "price" else 0), (h - th) / 2),
+        clean,
+        font=f,
+        fill=(*hex_rgb(text_color), 255),
+    )
+    return np.asarray(_shadow(img, max(3, size // 6)))

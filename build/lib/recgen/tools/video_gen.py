@@ -1,0 +1,388 @@
+"""Text/image → video tools. The CPU default is a procedural motion-graphics renderer; diffusers on a GPU.
+
+A procedural shot is a *scene*: pre-drawn plates (background, product, kinetic headline) plus a camera
+and motion spec in scene.json. Plates are the expensive part and are drawn by the parallel shot renders;
+frames are produced from the scene on demand, so the compositor streams them straight into the encoder
+without an intermediate video file (the same design as a motion-graphics composition).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from recgen.errors import BackendUnavailableError, MediaError
+from recgen.schemas import Product, ShotClip, ShotPlan
+from recgen.tools.packshot import draw_packshot, load_user_image
+from recgen.tools.typography import hex_rgb, text_sprite
+
+OVERSCAN = 1.18  # background plate is larger than the frame so the camera can move over it
+
+# composition → (product centre x, centre y, height) as fractions of the frame; headline y
+LAYOUTS: dict[str, tuple[float, float, float, float]] = {
+    "hero_center": (0.5, 0.46, 0.42, 0.18),
+    "closeup": (0.5, 0.58, 0.74, 0.18),
+    "split_text": (0.5, 0.31, 0.30, 0.57),
+    "lifestyle_card": (0.5, 0.46, 0.36, 0.18),
+    "grid": (0.5, 0.31, 0.28, 0.57),
+    "cta_card": (0.5, 0.42, 0.32, 0.18),
+}
+
+
+def headline_top(head_y: float, sprite_h: int, frame_h: int) -> int:
+    """Headlines centre on their layout line but never start above the safe area's top."""
+    return int(max(frame_h * 0.09, frame_h * head_y - sprite_h / 2))
+
+
+def plan_hash(shot: ShotPlan, palette: tuple[str, ...], product: Product, size: tuple[int, int, int]) -> str:
+    blob = json.dumps([shot.model_dump(mode="json"), palette, product.model_dump(mode="json"), size])
+    return hashlib.sha1(blob.encode()).hexdigest()[:12]
+
+
+def ease(p: float) -> float:
+    p = min(max(p, 0.0), 1.0)
+    return p * p * (3 - 2 * p)
+
+
+_SPLIT_CACHE: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+
+def _split(sprite: np.ndarray, cache: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Contiguous RGB and float alpha of a sprite; static sprites keep theirs between frames."""
+    hit = _SPLIT_CACHE.get(id(sprite)) if cache else None
+    if hit is not None and hit[0] is sprite:
+        return hit[1], hit[2]
+    rgb = np.ascontiguousarray(sprite[..., :3])
+    alpha = sprite[..., 3].astype(np.float32) / np.float32(255.0)
+    if cache:
+        if len(_SPLIT_CACHE) > 256:
+            _SPLIT_CACHE.clear()
+        _SPLIT_CACHE[id(sprite)] = (sprite, rgb, alpha)
+    return rgb, alpha
+
+
+def blend(frame: np.ndarray, sprite: np.ndarray, x: int, y: int, opacity: float = 1.0, static: bool = True) -> None:
+    """Alpha-blend an RGBA sprite into an RGB frame in place, clipped to the frame (OpenCV does the maths)."""
+    h, w = sprite.shape[:2]
+    fh, fw = frame.shape[:2]
+    x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, fw), min(y + h, fh)
+    if x0 >= x1 or y0 >= y1 or opacity <= 0:
+        return
+    rgb, alpha = _split(sprite, static)
+    sl = (slice(y0 - y, y1 - y), slice(x0 - x, x1 - x))
+    a = alpha[sl] if opacity >= 1.0 else alpha[sl] * np.float32(opacity)
+    region = frame[y0:y1, x0:x1]
+    region[:] = cv2.blendLinear(rgb[sl], region, a, 1.0 - a)
+
+
+def crop_to_alpha(sprite: np.ndarray) -> tuple[np.ndarray, int, int]:
+    """The sprite without its fully transparent border, and the offset of what is left."""
+    ys, xs = np.nonzero(sprite[..., 3])
+    if ys.size == 0:
+        return sprite[:1, :1], 0, 0
+    return sprite[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].copy(), int(xs.min()), int(ys.min())
+
+
+# ----------------------------------------------------------------------------------------------------------
+# plates
+# ----------------------------------------------------------------------------------------------------------
+
+
+def _background(kind: str, palette: tuple[str, ...], w: int, h: int, rng: np.random.Generator) -> np.ndarray:
+    bg, sec, acc = (np.array(hex_rgb(c), dtype=np.float32) for c in palette[:3])
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    yy /= h
+    xx /= w
+    if kind == "spotlight":
+        r = np.sqrt((xx - 0.5) ** 2 + ((yy - 0.45) * 1.4) ** 2)
+        t = np.clip(r / 0.75, 0, 1)[..., None]
+        img = sec * 1.25 * (1 - t) + bg * 0.45 * t
+    else:
+        t = (0.65 * yy + 0.35 * xx)[..., None]
+        img = bg * (1 - t) + sec * t
+    img = np.clip(img, 0, 255)
+    canvas = Image.fromarray(img.astype(np.uint8)).convert("RGBA")
+    overlay = Image.new("RGBA", (w, h), (0, 0, 0, 0))
+    from PIL import ImageDraw
+
+    d = ImageDraw.Draw(overlay)
+    if kind == "shapes":
+        for _ in range(7):
+            cx, cy, r = rng.uniform(0, w), rng.uniform(0, h), rng.uniform(0.08, 0.3) * w
+            col = (*[int(v) for v in (acc if rng.random() < 0.4 else sec * 1.15).clip(0, 255)], 70)
+            if rng.random() < 0.5:
+                d.ellipse((cx - r, cy - r, cx + r, cy + r), fill=col)
+            else:
+                d.rounded_rectangle((cx - r, cy - r * 0.6, cx + r, cy + r * 0.6), radius=int(r * 0.3), fill=col)
+    elif kind == "stripes":
+        step = w // 7
+        for k in range(-h // step, (w + h) // step + 1):
+            x = k * step
+            d.polygon(
+                [(x, 0), (x + step // 2, 0), (x + step // 2 - h, h), (x - h, h)], fill=(*[int(v) for v in acc], 36)
+            )
+    elif kind == "gradient":
+        d.ellipse((w * 0.1, h * 0.25, w * 0.9, h * 0.75), fill=(255, 255, 255, 26))
+    canvas.alpha_composite(overlay)
+    return np.asarray(canvas.convert("RGB"))
+
+
+def _card(w: int, h: int, color: str) -> np.ndarray:
+    from PIL import ImageDraw
+
+    img = Image.new("RGBA", (w, h), (0, 0, 0, 0))
+    ImageDraw.Draw(img).rounded_rectangle((0, 0, w - 1, h - 1), radius=w // 12, fill=(*hex_rgb(color), 225))
+    return np.asarray(img)
+
+
+@dataclass(frozen=True)
+class RenderContext:
+    width: int
+    height: int
+    fps: int
+    typeface: str
+    text_color: str
+
+
+def render_procedural_shot(
+    shot: ShotPlan,
+    product: Product,
+    palette: tuple[str, ...],
+    product_kind: str,
+    ctx: RenderContext,
+    out_dir: Path,
+    seed: int,
+) -> ShotClip:
+    """Draw a shot's plates and scene spec, and a keyframe PNG; return the clip record."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed * 1009 + shot.index)
+    W, H = ctx.width, ctx.height
+    bw, bh = int(W * OVERSCAN) // 2 * 2, int(H * OVERSCAN) // 2 * 2
+    stem = f"shot_{shot.index:02d}"
+    Image.fromarray(_background(shot.background, palette, bw, bh, rng)).save(out_dir / f"{stem}_bg.png")
+    cx, cy, ph, head_y = LAYOUTS[shot.composition]
+    prod_path = None
+    if shot.asset != "none":
+        height = int(H * ph)
+        if shot.asset == "user_image" and product.image_path:
+            sprite = load_user_image(product.image_path, int(height * 0.85))
+        else:
+            sprite = draw_packshot(product_kind, product.brand, _label_name(product), height)
+        prod_path = out_dir / f"{stem}_product.png"
+        Image.fromarray(sprite).save(prod_path)
+    head_path = None
+    if shot.headline:
+        size = int(H * (0.052 if shot.composition in ("split_text", "grid") else 0.046))
+        sprite = text_sprite(
+            shot.headline,
+            ctx.typeface,
+            size,
+            ctx.text_color,
+            int(W * 0.84),  # type: ignore[arg-type]
+            max_lines=3,
+        )
+        head_path = out_dir / f"{stem}_headline.png"
+        Image.fromarray(sprite).save(head_path)
+    card_path = None
+    if shot.composition in ("lifestyle_card", "cta_card"):
+        card_path = out_dir / f"{stem}_card.png"
+        Image.fromarray(_card(int(W * 0.7), int(H * (ph + 0.1)), palette[1])).save(card_path)
+    scene = {
+        "index": shot.index,
+        "duration": shot.duration,
+        "camera": shot.camera,
+        "motion": shot.motion,
+        "composition": shot.composition,
+        "layout": [cx, cy, ph, head_y],
+        "width": W,
+        "height": H,
+        "accent": palette[2],
+        "particles": shot.background == "particles" or shot.motion > 0.75,
+        "seed": seed * 1009 + shot.index,
+        "plates": {
+            "bg": f"{stem}_bg.png",
+            "product": prod_path and prod_path.name,
+            "headline": head_path and head_path.name,
+            "card": card_path and card_path.name,
+        },
+    }
+    scene_path = out_dir / f"{stem}.scene.json"
+    scene_path.write_text(json.dumps(scene, indent=1))
+    key = out_dir / f"{stem}_key.png"
+    Image.fromarray(ShotRenderer.load(scene_path).frame(shot.duration * 0.6)).save(key)
+    return ShotClip(
+        index=shot.index,
+        backend="procedural",
+        scene_path=scene_path,
+        keyframe_path=key,
+        duration=shot.duration,
+        plan_hash="",
+    )
+
+
+def _label_name(product: Product) -> str:
+    name = product.title
+    if product.brand and name.lower().startswith(product.brand.lower()):
+        name = name[len(product.brand) :].strip(" ,-")
+    for sep in (",", " - ", "(", "|", ":"):
+        name = name.split(sep)[0]
+    return " ".join(name.split()[:5])
+
+
+class ShotRenderer:
+    """Produces the frames of one procedural scene at any time t (seconds from the shot's start)."""
+
+    def __init__(self, scene: dict, folder: Path) -> None:
+        self.s = scene
+        self.W, self.H = scene["width"], scene["height"]
+        plates = scene["plates"]
+        self.bg = np.asarray(Image.open(folder / plates["bg"]).convert("RGB"))
+        self.product = np.asarray(Image.open(folder / plates["product"])) if plates["product"] else None
+        self.headline = np.asarray(Image.open(folder / plates["headline"])) if plates["headline"] else None
+        self.card = np.asarray(Image.open(folder / plates["card"])) if plates.get("card") else None
+        self._scaled: dict[tuple[int, int], np.ndarray] = {}
+        rng = np.random.default_rng(scene["seed"])
+        n = 36 if scene["particles"] else 0
+        self.p_pos = rng.uniform(0, 1, (n, 2))
+        self.p_vel = rng.normal(0, 0.04, (n, 2)) + np.array([0, -0.06])
+        self.p_size = rng.uniform(1.5, 5.0, n)
+        self.accent = hex_rgb(scene["accent"])
+
+    @classmethod
+    def load(cls, scene_path: Path) -> ShotRenderer:
+        try:
+            scene = json.loads(Path(scene_path).read_text())
+            return cls(scene, Path(scene_path).parent)
+        except (OSError, json.JSONDecodeError, KeyError) as e:
+            raise MediaError(f"shot scene {scene_path} is missing or damaged ({e}); re-render the shot") from e
+
+    def _camera(self, p: float) -> tuple[float, float, float]:
+        """zoom, dx, dy (fractions of the overscan margin) at progress p."""
+        m = 0.35 + 0.65 * self.s["motion"]
+        cam = self.s["camera"]
+        e = ease(p)
+        return {
+            "static": (1.0 + 0.02 * m * p, 0.0, 0.0),
+            "push_in": (1.0 + 0.14 * m * e, 0.0, 0.0),
+            "pull_out": (1.0 + 0.14 * m * (1 - e), 0.0, 0.0),
+            "pan_left": (1.04, 0.9 * m * (0.5 - e), 0.0),
+            "pan_right": (1.04, 0.9 * m * (e - 0.5), 0.0),
+            "tilt_up": (1.04, 0.0, 0.9 * m * (0.5 - e)),
+            "tilt_down": (1.04, 0.0, 0.9 * m * (e - 0.5)),
+        }[cam]
+
+    def frame(self, t: float) -> np.ndarray:
+        dur = self.s["duration"]
+        p = min(max(t / dur, 0.0), 1.0)
+        zoom, dx, dy = self._camera(p)
+        W, H = self.W, self.H
+        bh, bw = self.bg.shape[:2]
+        scale = zoom * max(W / bw, H / bh) * OVERSCAN
+        mx, my = (bw * scale - W) / 2, (bh * scale - H) / 2
+        M = np.float32([[scale, 0, -mx - dx * mx], [0, scale, -my - dy * my]])
+        frame = cv2.warpAffine(self.bg, M, (W, H), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        cx, cy, _, head_y = self.s["layout"]
+        if self.card is not None:
+            ch, cw = self.card.shape[:2]
+            blend(frame, self.card, int(W * cx - cw / 2 - dx * mx * 0.3), int(H * cy - ch / 2 - dy * my * 0.3))
+        if self.product is not None:
+            ph, pw = self.product.shape[:2]
+            pz = 1.0 + (zoom - 1.0) * 1.6
+            bob = math.sin(t * 2.2) * H * 0.006 * self.s["motion"]
+            appear = ease(p * 4) if self.s["composition"] != "closeup" else 1.0
+            size = (max(1, int(pw * pz) // 2 * 2), max(1, int(ph * pz) // 2 * 2))
+            sprite = self._scaled.get(size)
+            if sprite is None:  # sizes repeat (pans hold a zoom, pushes move in 2-px steps): resize once each
+                sprite = self._scaled[size] = cv2.resize(self.product, size, interpolation=cv2.INTER_LINEAR)
+            sh, sw = sprite.shape[:2]
+            x = int(W * cx - sw / 2 - dx * mx * 1.4)
+            y = int(H * cy - sh / 2 - dy * my * 1.4 + bob + (1 - appear) * H * 0.05)
+            blend(frame, sprite, x, y, opacity=appear)
+        if self.p_pos.size:
+            pos = (self.p_pos + self.p_vel * t) % 1.0
+            for (px, py), r in zip(pos, self.p_size, strict=True):
+                cv2.circle(frame, (int(px * W), int(py * H)), int(r * W / 720) + 1, self.accent, -1, cv2.LINE_AA)
+        if self.headline is not None:
+            hh, hw = self.headline.shape[:2]
+            k = ease((t - 0.1) / 0.45)
+            x = int((W - hw) / 2 + (1 - k) * W * 0.08)
+            blend(frame, self.headline, x, headline_top(head_y, hh, H), opacity=k)
+        return frame
+
+
+class FileShot:
+    """A generated shot stored as a video file (the diffusers backend); frames resized to the output size."""
+
+    headline = product = card = None
+
+    def __init__(self, path: Path, width: int, height: int) -> None:
+        import imageio_ffmpeg
+
+        try:
+            reader = imageio_ffmpeg.read_frames(str(path))
+            meta = reader.__next__()
+            w, h = meta["size"]
+            self.fps = float(meta.get("fps") or 24)
+            self.frames = [cv2.resize(np.frombuffer(f, np.uint8).reshape(h, w, 3), (width, height)) for f in reader]
+        except (OSError, RuntimeError, StopIteration) as e:
+            raise MediaError(f"generated shot {path} cannot be read ({e}); re-render it") from e
+        if not self.frames:
+            raise MediaError(f"generated shot {path} has no frames")
+
+    def frame(self, t: float) -> np.ndarray:
+        return self.frames[min(max(int(t * self.fps), 0), len(self.frames) - 1)].copy()
+
+
+# ----------------------------------------------------------------------------------------------------------
+# GPU backend
+# ----------------------------------------------------------------------------------------------------------
+
+
+class DiffusersVideoBackend:
+    """A diffusers text/image-to-video pipeline (LTX-Video, Wan, CogVideoX) from a local weights folder.
+
+    Never downloads: the folder must hold a saved pipeline. Needs a CUDA GPU.
+    """
+
+    def __init__(self, model_path: Path | None) -> None:
+        if model_path is None or not Path(model_path).is_dir():
+            raise BackendUnavailableError(
+                f"the diffusers video backend needs a local pipeline folder (RECGEN_DIFFUSERS_MODEL_PATH); "
+                f"got {model_path!r}. Use the default procedural backend, or save a pipeline there first."
+            )
+        try:
+            import torch
+            from diffusers import DiffusionPipeline
+        except ImportError as e:
+            raise BackendUnavailableError("the diffusers backend needs: pip install diffusers accelerate") from e
+        if not torch.cuda.is_available():
+            raise BackendUnavailableError("the diffusers video backend needs a CUDA GPU; none is visible")
+        self.pipe = DiffusionPipeline.from_pretrained(
+            str(model_path), torch_dtype=torch.bfloat16, local_files_only=True
+        ).to("cuda")
+
+    def generate(self, prompt: str, seconds: float, width: int, height: int, fps: int, seed: int, out: Path) -> Path:
+        import imageio_ffmpeg
+        import torch
+
+        frames = self.pipe(
+            prompt=prompt,
+            num_frames=int(round(seconds * fps)) // 8 * 8 + 1,
+            width=width // 32 * 32,
+            height=height // 32 * 32,
+            generator=torch.Generator("cuda").manual_seed(seed),
+            output_type="np",
+        ).frames[0]
+        writer = imageio_ffmpeg.write_frames(str(out), (frames.shape[2], frames.shape[1]), fps=fps)
+        writer.send(None)
+        for f in frames:
+            writer.send((np.clip(f, 0, 1) * 255).astype(np.uint8))
+        writer.close()
+        return out
