@@ -146,23 +146,32 @@ def generate_video(
     if isinstance(inputs, RunResult):
         saver.conn.close()
         return inputs
+    tele = _telemetry(settings, request, policy) if settings.otel else None
     try:
         write_record(folder, status="running", error=None)
         for chunk in graph.stream(inputs, config, context=ctx, stream_mode="updates"):
             for node, update in chunk.items():
                 if node == "__interrupt__":
-                    append_event(folder, "review_wait", {"payload": [i.value for i in update]})
+                    event = append_event(folder, "review_wait", {"payload": [i.value for i in update]})
                 else:
-                    append_event(folder, node, update)
+                    event = append_event(folder, node, update)
+                if tele:
+                    tele.node(event)
         snapshot = graph.get_state(config)
     except RecgenError as e:
         write_record(folder, status="failed", error=str(e))
+        if tele:
+            tele.close("failed", str(e))
         raise
     except BaseException as e:
         write_record(folder, status="interrupted", error=f"{type(e).__name__}: {e}")
+        if tele:
+            tele.close("interrupted", f"{type(e).__name__}: {e}")
         raise
     finally:
         saver.conn.close()
+    if tele:
+        tele.close("review" if snapshot.interrupts else ("done" if snapshot.values.get("final_path") else "paused"))
     state = VideoState.model_validate(snapshot.values)
     if snapshot.interrupts:
         write_record(folder, status="review", notes=state.notes)
@@ -180,6 +189,20 @@ def generate_video(
         write_record(folder, status="paused", paused_after=stop_after)
         return RunResult(rid, folder, None, state, status="paused")
     return RunResult(rid, folder, state.final_path, state)
+
+
+def _telemetry(settings: Settings, request: GenerationRequest, policy: Policy):
+    from recgen.telemetry import RunTelemetry
+
+    return RunTelemetry(
+        request.run_id,
+        {
+            "recgen.product_id": request.product.id,
+            "recgen.product_title": request.product.title,
+            "recgen.dsid": str(request.dsid),
+            "recgen.policy": policy.name,
+        },
+    )
 
 
 def _resume_inputs(graph, config, folder: Path, inputs, decision: ReviewEdits | None):

@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     target_lufs: float = -14.0
     audio_rate: int = 44100
     render_threads: int = Field(2, ge=1, le=64, description="Parallel shot renders and encoder threads.")
+    otel: bool = Field(False, description="Emit OpenTelemetry spans per node and tool call (needs recgen[otel]).")
 
     @field_validator("duration_s")
     @classmethod
