@@ -105,3 +105,19 @@ def test_item_encoders_text_collaborative_and_both(small):
     rq = RQKMeans((2,), seed=0).fit(collab.encode_items(np.arange(5)))
     with pytest.raises(SIDError, match="3-dimensional"):
         rq.encode(both.encode_items(np.array([0])))  # wrong embedding size
+
+
+def test_item_table_encoder_from_a_trained_sequence_model():
+    from recgen.sid.baselines import SASRec
+    from recgen.sid.encoders import TableItemEncoder
+
+    sas = SASRec(6, d_model=8, n_layer=1)
+    enc = TableItemEncoder.from_sasrec(sas)
+    emb = enc.encode_items(np.arange(6))
+    assert emb.shape == (6, 8) and np.allclose(np.linalg.norm(emb, axis=1), 1, atol=1e-5)
+    raw = sas.item.weight.detach().numpy()[1:]  # row 0 pads; item i is row i + 1
+    assert np.allclose(emb[2], raw[2] / np.linalg.norm(raw[2]), atol=1e-6)
+    with pytest.raises(ValueError, match="0..5"):
+        enc.encode_items(np.array([6]))
+    with pytest.raises(ValueError, match="2-D"):
+        TableItemEncoder(np.zeros(4))

@@ -128,6 +128,29 @@ class CollaborativeEncoder:
         return self.table
 
 
+class TableItemEncoder:
+    """Item embeddings taken from a trained sequence model's item table (e.g. SASRec's), L2-normalised:
+    collaborative embeddings that already encode what follows what."""
+
+    def __init__(self, table: np.ndarray) -> None:
+        table = np.asarray(table, np.float32)
+        if table.ndim != 2 or len(table) == 0:
+            raise ValueError(f"an item table must be 2-D with one row per item, got shape {table.shape}")
+        norms = np.linalg.norm(table, axis=1, keepdims=True)
+        self.table = table / np.maximum(norms, 1e-9)
+        self.dim = self.table.shape[1]
+
+    @classmethod
+    def from_sasrec(cls, model) -> TableItemEncoder:
+        return cls(model.item.weight.detach().cpu().numpy()[1:])  # row 0 is padding
+
+    def encode_items(self, item_ids: np.ndarray) -> np.ndarray:
+        ids = np.asarray(item_ids)
+        if ids.size and (ids.min() < 0 or ids.max() >= len(self.table)):
+            raise ValueError(f"item ids must be in 0..{len(self.table) - 1}")
+        return self.table[ids]
+
+
 class TextItemEncoder:
     """Items with text (the sample catalog, a user's catalog) embedded by the text encoder."""
 
