@@ -1,1 +1,0 @@
-"""The agents: instruction model, visual planning, audio alignment, artistic effects, critic."""

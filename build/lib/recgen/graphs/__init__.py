@@ -1,1 +1,0 @@
-"""LangGraph graphs: video.py (D-SIDs → ad video)."""
