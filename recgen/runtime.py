@@ -33,7 +33,7 @@ class RunContext:
             "visual": state.visual,
             "audio": state.audio_plan,
             "effects": state.effects,
-        }[agent]
+        }.get(agent)
         fixes = tuple(v for v in state.revision.violations if v.agent == agent) if state.revision else ()
         return AgentContext(
             self.settings,
@@ -45,6 +45,7 @@ class RunContext:
             visual=state.visual,
             audio=state.audio_plan,
             tracks=state.tracks,
+            effects=state.effects,
             previous=previous,
             fixes=fixes,
         )

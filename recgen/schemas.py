@@ -351,6 +351,15 @@ class CriticReport(_Frozen):
     instruction: str
 
 
+class CriticDecision(_Frozen):
+    """What the critic decides from the measured report: accept, or send the draft back to one agent with an
+    instruction. Drafts with open violations cannot be accepted (the constraints are hard)."""
+
+    verdict: Literal["accept", "revise"]
+    revise_agent: AgentName | None = None
+    instruction: str = Field("", max_length=600)
+
+
 class Revision(_Frozen):
     """What the critic asks of one agent; the agent receives it with its next call."""
 

@@ -14,7 +14,17 @@ ROLES = {
     "Role: the Visual Planning agent": "visual",
     "Role: the Audio Alignment agent": "audio_plan",
     "Role: the Artistic Effects agent": "effects",
+    "Role: the critic": "critic",
 }
+
+
+def critic_answer(messages) -> str:
+    """What the built-in critic would decide from the violations in the prompt."""
+    from recgen.agents.critic import builtin_critique
+    from recgen.schemas import Violation
+
+    found = json.loads(messages[1].content).get("violations") or []
+    return builtin_critique(tuple(Violation(**v) for v in found)).model_dump_json()
 
 
 class ScriptedModel:
@@ -33,6 +43,8 @@ class ScriptedModel:
             self.junk_first = False
             return AIMessage(content="Sure! Here is the plan: {shots: [oops")
         role = next(v for k, v in ROLES.items() if k in messages[0].content)
+        if role == "critic":
+            return AIMessage(content=critic_answer(messages))
         return AIMessage(content="```json\n" + json.dumps(self.plans[role]) + "\n```")
 
 
@@ -42,13 +54,13 @@ def reference(tmp_path_factory, cache_dir):
 
     s = small_settings(tmp_path_factory.mktemp("ref"), cache_dir)
     r = generate_video("0", "playful-pastel", settings=s, seed=1)
-    return {k: getattr(r.state, k).model_dump(mode="json") for k in ROLES.values()}
+    return {k: getattr(r.state, k).model_dump(mode="json") for k in ROLES.values() if k != "critic"}
 
 
 def test_valid_answers_drive_the_whole_graph_and_prompts_carry_the_context(small, reference):
     model = ScriptedModel(reference)
     r = generate_video("0", "playful-pastel", settings=small, seed=1, policy=LLMPolicy(model))
-    for key in ROLES.values():
+    for key in reference:
         assert getattr(r.state, key).model_dump(mode="json") == reference[key]
     assert not r.state.notes and r.final_path.is_file()
     by_role = {next(v for k, v in ROLES.items() if k in m[0].content): m[1].content for m in model.prompts}
@@ -61,7 +73,7 @@ def test_junk_answers_repair_then_fall_back_and_say_so(small):
     junk = GenericFakeChatModel(messages=iter(["no json here"] * 2 + ['{"bad": 1}'] * 40))
     r = generate_video("0", "clean-clinical", settings=small, policy=LLMPolicy(junk))
     assert r.final_path.is_file()
-    assert {n.split(":")[0] for n in r.state.notes} >= {"instruction", "visual", "audio", "effects"}
+    assert {n.split(":")[0] for n in r.state.notes} >= {"instruction", "visual", "audio", "effects", "critic"}
     record = json.loads((r.run_dir / "run.json").read_text())
     assert any("built-in policy decided" in n for n in record["notes"])
 
@@ -86,7 +98,8 @@ def test_record_then_replay_reproduces_the_plan_offline(small, reference, tmp_pa
         "0", "playful-pastel", settings=small, seed=1, policy=LLMPolicy(ScriptedModel(reference), record_dir=rec_dir)
     )
     files = sorted(rec_dir.glob("*.json"))
-    assert [f.name.split("_", 1)[1] for f in files] == ["instruction.json", "visual.json", "audio.json", "effects.json"]
+    names = [f.name.split("_", 1)[1] for f in files]
+    assert names[:5] == ["instruction.json", "visual.json", "audio.json", "effects.json", "critic.json"]
     assert json.loads(files[0].read_text())["messages"][0]["type"] == "system"
     b = generate_video(
         "0",
@@ -95,8 +108,9 @@ def test_record_then_replay_reproduces_the_plan_offline(small, reference, tmp_pa
         seed=1,
         policy=LLMPolicy(replay_dir=rec_dir),
     )
-    for key in ROLES.values():
+    for key in reference:
         assert getattr(a.state, key) == getattr(b.state, key)
+    assert a.state.reports == b.state.reports
     with pytest.raises(ReplayMissError, match="record again"):
         generate_video(
             "3",
@@ -173,3 +187,47 @@ def test_tool_calls_are_masked_refused_and_reported(small, reference, tmp_path):
     )
     assert b.state.audio_plan == r.state.audio_plan and b.state.effects == r.state.effects
     assert any(c.tool == "text_to_video" and not c.ok for c in b.state.tool_calls)
+
+
+class CriticModel(ScriptedModel):
+    """Plans from the reference; as the critic, first answers `first` (then as the built-in critic would).
+    With `drop_cta`, the first effects plan has no CTA (a hard violation)."""
+
+    def __init__(self, plans: dict, first: dict, drop_cta: bool = False) -> None:
+        super().__init__(plans)
+        self.first, self.drop_cta, self.critic_calls = first, drop_cta, 0
+
+    def invoke(self, messages):
+        role = next(v for k, v in ROLES.items() if k in messages[0].content)
+        self.prompts.append(messages)
+        if role == "critic":
+            self.critic_calls += 1
+            if self.critic_calls <= (2 if self.drop_cta else 1):  # the answer, and its repair
+                return AIMessage(content=json.dumps(self.first))
+            return AIMessage(content=critic_answer(messages))
+        if role == "effects" and self.drop_cta and "critic_fixes" not in messages[1].content:
+            return AIMessage(content=json.dumps({**self.plans["effects"], "cta": None}))
+        return AIMessage(content=json.dumps(self.plans[role]))
+
+
+def test_llm_critic_can_send_a_clean_draft_back_with_its_own_instruction(small, reference):
+    ask = {"verdict": "revise", "revise_agent": "effects", "instruction": "Make the CTA pop: accent colour."}
+    model = CriticModel(reference, ask)
+    r = generate_video("0", "playful-pastel", settings=small, seed=1, policy=LLMPolicy(model))
+    first, last = r.state.reports[0], r.state.reports[-1]
+    assert (first.verdict, first.revise_agent, first.instruction) == ("revise", "effects", ask["instruction"])
+    assert not first.violations and last.verdict == "accept" and r.final_path.is_file()
+    effects_prompts = [m[1].content for m in model.prompts if "Artistic Effects" in m[0].content]
+    assert len(effects_prompts) == 2 and "critic_note" in effects_prompts[1] and "accent colour" in effects_prompts[1]
+
+
+def test_llm_critic_cannot_accept_a_draft_that_breaks_a_constraint(small, reference):
+    model = CriticModel(reference, {"verdict": "accept", "instruction": "looks great"}, drop_cta=True)
+    r = generate_video("0", "playful-pastel", settings=small, seed=1, policy=LLMPolicy(model))
+    first = r.state.reports[0]
+    assert "cta_missing" in {v.code for v in first.violations}
+    assert first.verdict == "revise" and first.revise_agent == "effects"  # the built-in decision stood in
+    assert any(n.startswith("critic: the LLM's answer was unusable") and "revise" in n for n in r.state.notes)
+    repair = [m for m in model.prompts if "Role: the critic" in m[0].content][1]
+    assert "constraint(s) fail" in repair[-1].content
+    assert r.state.reports[-1].verdict == "accept" and r.state.effects.cta is not None

@@ -7,8 +7,9 @@ import shutil
 
 from langgraph.runtime import Runtime
 
+from recgen.errors import InputError
 from recgen.rewards.quality import measure, scores
-from recgen.schemas import CriticReport, Revision, VideoState
+from recgen.schemas import CriticDecision, CriticReport, Revision, VideoState, Violation
 from recgen.tools.compositor import compose
 from recgen.tools.probes import probe
 
@@ -25,6 +26,30 @@ def compose_node(state: VideoState, runtime: Runtime) -> dict:
     return {"drafts": [draft]}
 
 
+def builtin_critique(violations: tuple[Violation, ...]) -> CriticDecision:
+    """Accept a clean draft; otherwise send it to the most upstream agent at fault with the fixes."""
+    if not violations:
+        return CriticDecision(verdict="accept", instruction="all constraints hold")
+    agent = min((v.agent for v in violations), key=lambda a: _ORDER.index(a) if a in _ORDER else -1)
+    instruction = "; ".join(f"{v.message} → {v.fix}" for v in violations if v.agent == agent)
+    return CriticDecision(verdict="revise", revise_agent=agent, instruction=instruction)
+
+
+def check_decision(d: CriticDecision, violations: tuple[Violation, ...]) -> None:
+    """The constraints are hard: a draft with violations is not accepted, and a revision goes to an agent
+    that has one (or, on a clean draft, to any agent, with an instruction)."""
+    at_fault = {v.agent for v in violations}
+    if d.verdict == "accept" and violations:
+        raise InputError(f"{len(violations)} constraint(s) fail ({', '.join(v.code for v in violations)}); revise")
+    if d.verdict == "revise":
+        if d.revise_agent is None:
+            raise InputError("a revision must name the agent to revise (visual, audio or effects)")
+        if at_fault and d.revise_agent not in at_fault:
+            raise InputError(f"revise one of the agents at fault: {', '.join(sorted(at_fault))}")
+        if not d.instruction.strip():
+            raise InputError("a revision needs an instruction for the agent")
+
+
 def critic_node(state: VideoState, runtime: Runtime) -> dict:
     rc = runtime.context
     s = rc.settings
@@ -36,20 +61,21 @@ def critic_node(state: VideoState, runtime: Runtime) -> dict:
     sc = scores(measures, s.target_lufs)
     total = round(sum(sc.values()) / len(sc) - 0.1 * len(violations), 4)
     round_ = draft.round
-    if not violations:
-        verdict, agent, instruction = "accept", None, "all constraints hold"
-    elif round_ >= s.max_revisions:
+    violations = tuple(violations)
+    ctx = rc.agent_context("critic", state)
+    if round_ >= s.max_revisions and violations:
         verdict, agent, instruction = "stop", None, f"revision budget spent with {len(violations)} open violation(s)"
+    elif round_ >= s.max_revisions:
+        verdict, agent, instruction = "accept", None, "all constraints hold"
     else:
-        agent = min((v.agent for v in violations), key=lambda a: _ORDER.index(a) if a in _ORDER else -1)
-        verdict = "revise"
-        instruction = "; ".join(f"{v.message} → {v.fix}" for v in violations if v.agent == agent)
+        d = rc.policy.critique(ctx, measures, violations)
+        verdict, agent, instruction = d.verdict, d.revise_agent, d.instruction
     report = CriticReport(
         round=round_,
         measures={k: round(float(x), 4) for k, x in measures.items()},
         scores=sc,
         total=total,
-        violations=tuple(violations),
+        violations=violations,
         verdict=verdict,
         revise_agent=agent,
         instruction=instruction,
@@ -57,9 +83,12 @@ def critic_node(state: VideoState, runtime: Runtime) -> dict:
     (rc.run_dir / "critic").mkdir(parents=True, exist_ok=True)
     (rc.run_dir / "critic" / f"round_{round_}.json").write_text(report.model_dump_json(indent=2))
     rc.emit("critic", f"round {round_}: {verdict}" + (f" → {agent}: {instruction}" if agent else ""))
-    update: dict = {"reports": [report]}
+    update: dict = {"reports": [report], "notes": ctx.notes}
     if verdict == "revise":
-        update["revision"] = Revision(round=round_ + 1, agent=agent, violations=tuple(violations))
+        sent = violations
+        if not any(v.agent == agent for v in violations):  # a critic's own request reaches the agent as a fix
+            sent += (Violation(code="critic_note", agent=agent, message=instruction, fix=instruction),)
+        update["revision"] = Revision(round=round_ + 1, agent=agent, violations=sent)
     else:
         update["revision"] = None
         best = max(zip(state.reports + [report], state.drafts, strict=True), key=lambda rd: rd[0].total)[1]

@@ -26,10 +26,16 @@ from recgen.agents.llm_tools import run_tool_call, tools_for
 from recgen.agents.policy import AgentContext, BuiltinPolicy, Policy
 from recgen.errors import BackendUnavailableError, RecgenError
 from recgen.prompts import load_text
-from recgen.schemas import AudioPlan, Brief, EffectsPlan, VisualPlan
+from recgen.schemas import AudioPlan, Brief, CriticDecision, EffectsPlan, Violation, VisualPlan
 
 MAX_TOOL_ROUNDS = 4  # tool-call turns an agent may take before it must answer with its plan
-AGENT_OF_ROLE = {"instruction": "instruct", "visual": "visual", "audio": "audio", "effects": "effects"}
+AGENT_OF_ROLE = {
+    "instruction": "instruct",
+    "visual": "visual",
+    "audio": "audio",
+    "effects": "effects",
+    "critic": "critic",
+}
 TRANSIENT = ("timeout", "ratelimit", "rate limit", "temporarily", "connection", "overloaded", "503", "429")
 
 
@@ -305,6 +311,28 @@ class LLMPolicy:
             },
             None,
             lambda: self.fallback.plan_effects(ctx),
+        )
+
+    def critique(self, ctx: AgentContext, measures: dict, violations: tuple[Violation, ...]) -> CriticDecision:
+        from recgen.agents.critic import check_decision
+
+        return self._ask(
+            "critic",
+            CriticDecision,
+            ctx,
+            {"max_revisions": ctx.settings.max_revisions},
+            {
+                "product": ctx.product,
+                "semantics": ctx.semantics,
+                "brief": ctx.brief,
+                "visual": ctx.visual,
+                "audio": ctx.audio,
+                "effects": ctx.effects,
+                "measures": {k: round(float(v), 4) for k, v in measures.items()},
+                "violations": [v.model_dump() for v in violations] or None,
+            },
+            lambda d: check_decision(d, violations),
+            lambda: self.fallback.critique(ctx, measures, violations),
         )
 
 

@@ -1,8 +1,9 @@
 """How an agent decides: the Policy interface, and the built-in deterministic policy (the offline default).
 
-An LLM policy implements the same four methods; the built-in one plans from the decoded semantics with
-explicit ad-craft rules (hook → product → benefit → proof → CTA, pace from the creative codes, durations on
-the beat, voice fitted to its shot) and is the reference for golden plans.
+An LLM policy implements the same methods (four planners and the critic's decision); the built-in one
+plans from the decoded semantics with explicit ad-craft rules (hook → product → benefit → proof → CTA, pace
+from the creative codes, durations on the beat, voice fitted to its shot) and is the reference for golden
+plans.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from recgen.schemas import (
     AudioPlan,
     AudioTracks,
     Brief,
+    CriticDecision,
     EffectsPlan,
     Product,
     Semantics,
@@ -37,6 +39,7 @@ class AgentContext:
     visual: VisualPlan | None = None
     audio: AudioPlan | None = None
     tracks: AudioTracks | None = None
+    effects: EffectsPlan | None = None
     previous: object | None = None  # this agent's own last output, when it is asked to revise
     fixes: tuple[Violation, ...] = field(default_factory=tuple)  # what the critic asks of this agent
     notes: list[str] = field(default_factory=list)  # what the policy wants on the run record (e.g. fallbacks)
@@ -52,6 +55,12 @@ class Policy(Protocol):
     def plan_audio(self, ctx: AgentContext) -> AudioPlan: ...
 
     def plan_effects(self, ctx: AgentContext) -> EffectsPlan: ...
+
+    def critique(
+        self, ctx: AgentContext, measures: dict[str, float], violations: tuple[Violation, ...]
+    ) -> CriticDecision:
+        """Called only while revisions are left; with no budget left the system stops by itself."""
+        ...
 
 
 class BuiltinPolicy:
@@ -76,3 +85,10 @@ class BuiltinPolicy:
         from recgen.agents.effects import builtin_effects_plan
 
         return builtin_effects_plan(ctx)
+
+    def critique(
+        self, ctx: AgentContext, measures: dict[str, float], violations: tuple[Violation, ...]
+    ) -> CriticDecision:
+        from recgen.agents.critic import builtin_critique
+
+        return builtin_critique(violations)
