@@ -231,3 +231,17 @@ def test_llm_critic_cannot_accept_a_draft_that_breaks_a_constraint(small, refere
     repair = [m for m in model.prompts if "Role: the critic" in m[0].content][1]
     assert "constraint(s) fail" in repair[-1].content
     assert r.state.reports[-1].verdict == "accept" and r.state.effects.cta is not None
+
+
+def test_a_rendering_tool_inside_the_mask_is_not_run_while_planning():
+    from recgen.agents.llm_tools import run_tool_call
+    from recgen.agents.toolbox import ToolBox
+
+    ran = []
+    box = ToolBox("visual", {"text_to_video": lambda **k: ran.append(k), "packshot_asset": lambda **k: None})
+    notes: list[str] = []
+    reply = run_tool_call(box, {"name": "text_to_video", "args": {"prompt": "x"}, "id": "t1"}, notes)
+    assert not ran and reply.status == "error" and "runs after the plan" in reply.content
+    assert not notes and not box.calls  # not a mask refusal: nothing recorded as refused
+    reply = run_tool_call(box, {"name": "tts", "args": {"text": "Hi."}, "id": "t2"}, notes)
+    assert "refused" in reply.content and box.calls[-1].error.startswith("refused") and notes

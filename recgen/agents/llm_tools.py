@@ -8,6 +8,7 @@ model as a refusal (the model then answers without it).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -112,9 +113,9 @@ def run_tool_call(toolbox: ToolBox, call: dict, notes: list[str]) -> ToolMessage
     call_id = call.get("id") or name
     spec = LLM_TOOLS.get(name)
     try:
-        if spec is None:  # not a measuring tool; the toolbox still decides (and records) mask refusals
-            toolbox.call(name, **(call.get("args") or {}))
-            raise RecgenError(f"{name} cannot be called while planning")
+        toolbox.require(name, **(call.get("args") or {}))  # the mask first: refused and recorded there
+        if spec is None:  # one of its own tools, but one that renders: the system runs it after the plan
+            raise RecgenError(f"{name} runs after the plan; only the measuring tools can be called while planning")
         args = spec.args.model_validate(call.get("args") or {})
         result = spec.summarize(toolbox.call(name, **spec.prepare(args)))
         return ToolMessage(content=_json(result), tool_call_id=call_id, name=name)
@@ -126,6 +127,4 @@ def run_tool_call(toolbox: ToolBox, call: dict, notes: list[str]) -> ToolMessage
 
 
 def _json(obj: Any) -> str:
-    import json
-
     return json.dumps(obj, ensure_ascii=False)

@@ -30,22 +30,31 @@ class ToolBox:
     def allowed(self) -> frozenset[str]:
         return TOOL_MASKS.get(self.agent, frozenset())
 
+    @staticmethod
+    def _args(kwargs: dict[str, Any]) -> dict[str, str]:
+        return {k: (str(v)[:120]) for k, v in kwargs.items()}
+
+    def require(self, tool: str, **kwargs: Any) -> None:
+        """Refuse (and record) a call outside this agent's mask, without running anything."""
+        if tool in self.allowed:
+            return
+        self.calls.append(
+            ToolCall(
+                agent=self.agent,
+                tool=tool,
+                args=self._args(kwargs),
+                seconds=0.0,
+                ok=False,
+                error="refused: outside the tool mask",
+            )
+        )
+        raise ToolMaskError(
+            f"agent {self.agent!r} may not call {tool!r}; its tools are: {', '.join(sorted(self.allowed))}"
+        )
+
     def call(self, tool: str, **kwargs: Any) -> Any:
-        args = {k: (str(v)[:120]) for k, v in kwargs.items()}
-        if tool not in self.allowed:
-            self.calls.append(
-                ToolCall(
-                    agent=self.agent,
-                    tool=tool,
-                    args=args,
-                    seconds=0.0,
-                    ok=False,
-                    error="refused: outside the tool mask",
-                )
-            )
-            raise ToolMaskError(
-                f"agent {self.agent!r} may not call {tool!r}; its tools are: {', '.join(sorted(self.allowed))}"
-            )
+        self.require(tool, **kwargs)
+        args = self._args(kwargs)
         if tool not in self.registry:
             raise RecgenError(f"tool {tool!r} is not registered")
         t0 = time.perf_counter()
