@@ -139,14 +139,39 @@ def generate_video(
     graph = build_video_graph(saver, interrupt_after=[stop_after] if stop_after else None)
     config = {"configurable": {"thread_id": rid}, "recursion_limit": 100}
     try:
-        inputs = _resume_inputs(graph, config, folder, inputs, decision) if resume else inputs
-    except BaseException:
+        if resume:  # refusals here leave the record as it is (a run waiting for review keeps waiting)
+            snapshot = graph.get_state(config)
+            if not snapshot.next:
+                if not snapshot.values:
+                    raise RunStoreError(f"run {rid} has no checkpoint to resume from")
+                state = VideoState.model_validate(snapshot.values)
+                return RunResult(rid, folder, state.final_path, state)
+            inputs = _resume_inputs(snapshot, rid, decision)
+        snapshot = _stream(graph, inputs, config, ctx, folder, request, policy)
+    finally:
         saver.conn.close()
-        raise
-    if isinstance(inputs, RunResult):
-        saver.conn.close()
-        return inputs
-    tele = _telemetry(settings, request, policy) if settings.otel else None
+    state = VideoState.model_validate(snapshot.values)
+    if snapshot.interrupts:
+        write_record(folder, status="review", notes=state.notes)
+        return RunResult(rid, folder, None, state, status="review")
+    if not state.final_path:
+        write_record(folder, status="paused", paused_after=stop_after)
+        return RunResult(rid, folder, None, state, status="paused")
+    write_record(
+        folder,
+        notes=state.notes,
+        status="done",
+        finished=time.time(),
+        final=state.final_path,
+        reports=[r.model_dump(mode="json") for r in state.reports],
+    )
+    return RunResult(rid, folder, state.final_path, state)
+
+
+def _stream(graph, inputs, config, ctx: RunContext, folder: Path, request: GenerationRequest, policy: Policy):
+    """Run the graph, appending every node's update to the run trace (and to OpenTelemetry when on); a
+    failure is written to the run record before it propagates. Returns the final checkpoint snapshot."""
+    tele = _telemetry(request, policy) if ctx.settings.otel else None
     try:
         write_record(folder, status="running", error=None)
         for chunk in graph.stream(inputs, config, context=ctx, stream_mode="updates"):
@@ -158,40 +183,20 @@ def generate_video(
                 if tele:
                     tele.node(event)
         snapshot = graph.get_state(config)
-    except RecgenError as e:
-        write_record(folder, status="failed", error=str(e))
-        if tele:
-            tele.close("failed", str(e))
-        raise
     except BaseException as e:
-        write_record(folder, status="interrupted", error=f"{type(e).__name__}: {e}")
+        ours = isinstance(e, RecgenError)
+        status, error = ("failed", str(e)) if ours else ("interrupted", f"{type(e).__name__}: {e}")
+        write_record(folder, status=status, error=error)
         if tele:
-            tele.close("interrupted", f"{type(e).__name__}: {e}")
+            tele.close(status, error)
         raise
-    finally:
-        saver.conn.close()
     if tele:
-        tele.close("review" if snapshot.interrupts else ("done" if snapshot.values.get("final_path") else "paused"))
-    state = VideoState.model_validate(snapshot.values)
-    if snapshot.interrupts:
-        write_record(folder, status="review", notes=state.notes)
-        return RunResult(rid, folder, None, state, status="review")
-    if state.final_path:
-        write_record(
-            folder,
-            notes=state.notes,
-            status="done",
-            finished=time.time(),
-            final=state.final_path,
-            reports=[r.model_dump(mode="json") for r in state.reports],
-        )
-    else:
-        write_record(folder, status="paused", paused_after=stop_after)
-        return RunResult(rid, folder, None, state, status="paused")
-    return RunResult(rid, folder, state.final_path, state)
+        final = "review" if snapshot.interrupts else ("done" if snapshot.values.get("final_path") else "paused")
+        tele.close(final)
+    return snapshot
 
 
-def _telemetry(settings: Settings, request: GenerationRequest, policy: Policy):
+def _telemetry(request: GenerationRequest, policy: Policy):
     from recgen.telemetry import RunTelemetry
 
     return RunTelemetry(
@@ -205,22 +210,13 @@ def _telemetry(settings: Settings, request: GenerationRequest, policy: Policy):
     )
 
 
-def _resume_inputs(graph, config, folder: Path, inputs, decision: ReviewEdits | None):
-    """What to feed the graph when resuming: nothing (go on from the checkpoint), the review decision, or
-    the finished run's result. Refusals here leave the run's record untouched (a run waiting for review
-    keeps waiting)."""
-    rid = folder.name
-    snapshot = graph.get_state(config)
-    if not snapshot.next:
-        if snapshot.values:
-            state = VideoState.model_validate(snapshot.values)
-            return RunResult(rid, folder, state.final_path, state)
-        raise RunStoreError(f"run {rid} has no checkpoint to resume from")
+def _resume_inputs(snapshot, rid: str, decision: ReviewEdits | None):
+    """What to feed a paused graph: nothing (go on from the checkpoint), or the review decision."""
     waiting = bool(snapshot.interrupts)
     if decision is not None and not waiting:
         raise InputError(f"run {rid} is not waiting for review; a review decision cannot be applied")
     if not waiting:
-        return inputs
+        return None
     if decision is None:
         raise InputError(f"run {rid} is waiting for review: approve or edit it (decision=...)")
     check_edits(decision, VideoState.model_validate(snapshot.values).brief)

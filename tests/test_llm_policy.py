@@ -48,6 +48,12 @@ class ScriptedModel:
         return AIMessage(content="```json\n" + json.dumps(self.plans[role]) + "\n```")
 
 
+def replay(rec_dir, settings, runs_dir):
+    """The reference case again, answered only from a recording, in another run store."""
+    s = settings.model_copy(update={"runs_dir": runs_dir})
+    return generate_video("0", "playful-pastel", settings=s, seed=1, policy=LLMPolicy(replay_dir=rec_dir))
+
+
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory, cache_dir):
     from .conftest import small_settings
@@ -101,13 +107,7 @@ def test_record_then_replay_reproduces_the_plan_offline(small, reference, tmp_pa
     names = [f.name.split("_", 1)[1] for f in files]
     assert names[:5] == ["instruction.json", "visual.json", "audio.json", "effects.json", "critic.json"]
     assert json.loads(files[0].read_text())["messages"][0]["type"] == "system"
-    b = generate_video(
-        "0",
-        "playful-pastel",
-        settings=small.model_copy(update={"runs_dir": tmp_path / "b"}),
-        seed=1,
-        policy=LLMPolicy(replay_dir=rec_dir),
-    )
+    b = replay(rec_dir, small, tmp_path / "b")
     for key in reference:
         assert getattr(a.state, key) == getattr(b.state, key)
     assert a.state.reports == b.state.reports
@@ -178,13 +178,7 @@ def test_tool_calls_are_masked_refused_and_reported(small, reference, tmp_path):
     # the tool exchange is part of the recording, and replays offline to the same plan
     audio_files = sorted(rec.glob("*_audio.json"))
     assert len(audio_files) == 2 and json.loads(audio_files[0].read_text())["response"]["tool_calls"][0]["id"] == "c1"
-    b = generate_video(
-        "0",
-        "playful-pastel",
-        settings=small.model_copy(update={"runs_dir": tmp_path / "b"}),
-        seed=1,
-        policy=LLMPolicy(replay_dir=rec),
-    )
+    b = replay(rec, small, tmp_path / "b")
     assert b.state.audio_plan == r.state.audio_plan and b.state.effects == r.state.effects
     assert any(c.tool == "text_to_video" and not c.ok for c in b.state.tool_calls)
 

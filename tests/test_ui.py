@@ -1,6 +1,7 @@
 """The trace UI over HTTP (no browser): list and filters, one run's data flow, live events, review and
 regenerate from the page, and the security bar (no path traversal, user text escaped)."""
 
+import json
 import os
 import re
 from html import unescape
@@ -26,7 +27,7 @@ def store(tmp_path_factory, cache_dir):
         "review": generate_video("0", "calm-luxury", settings=settings, run_id="r3-review", review=True),
         "revised": generate_video("0", "calm-luxury", settings=settings, run_id="r0-revised", seed=0),
     }
-    runs["revised"].state.reports[1]  # this case is revised once by the critic (low subtitle contrast)
+    assert len(runs["revised"].state.reports) == 2  # this case is revised once by the critic (low contrast)
     (settings.runs_dir / "secret.txt").write_text("outside any run")
     return settings, runs
 
@@ -119,9 +120,14 @@ def test_events_stream_the_finished_nodes_then_end(client):
     with client.stream("GET", "/runs/r1-serum-fresh/events") as r:
         assert r.headers["content-type"].startswith("text/event-stream")
         body = "".join(r.iter_text())
-    nodes = re.findall(r'"node": ?"(\w+)"', body)
+    events = []
+    for block in body.strip().split("\n\n"):
+        kind = re.search(r"^event: (\w+)", block, re.M).group(1)
+        events.append((kind, json.loads(re.search(r"^data: (.*)$", block, re.M).group(1))))
+    nodes = [d["node"] for kind, d in events if kind == "node"]
     assert nodes[:3] == ["decode_sids", "instruct", "visual"] and nodes[-1] == "critic"
-    assert body.rstrip().endswith('data: {"status":"done"}') or '"status": "done"' in body.split("event: end")[-1]
+    assert [d["progress"] for kind, d in events if kind == "node"][-1] == 1.0
+    assert events[-1] == ("end", {"status": "done"})
 
 
 def test_review_from_the_page_resumes_the_run(client, store):

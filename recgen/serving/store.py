@@ -15,6 +15,7 @@ import numpy as np
 from recgen.errors import RunStoreError
 from recgen.plandiff import FieldChange, field_changes
 from recgen.runs import read_record, run_dir
+from recgen.schemas import DSID
 from recgen.trace import read_events
 
 STATUS_LABELS = {
@@ -27,6 +28,11 @@ STATUS_LABELS = {
 }
 # nodes a run passes through once (render_shot counts once per shot); used for the progress bar
 PIPELINE = ("decode_sids", "instruct", "visual", "render_shot", "audio", "effects", "compose", "critic")
+
+
+def progress(nodes_seen: set[str]) -> float:
+    """Share of the pipeline's stages a run has passed."""
+    return round(sum(n in nodes_seen for n in PIPELINE) / len(PIPELINE), 3)
 
 
 @dataclass
@@ -85,8 +91,7 @@ class RunView:
         """Share of the pipeline's stages this run has passed (1.0 when finished)."""
         if self.summary.status == "done":
             return 1.0
-        seen = {e["node"] for e in self.events}
-        return round(sum(n in seen for n in PIPELINE) / len(PIPELINE), 3)
+        return progress({e["node"] for e in self.events})
 
 
 class RunStore:
@@ -131,7 +136,7 @@ class RunStore:
             status=str(rec.get("status", "unknown")),
             product_id=str(prod.get("id", "")),
             product_title=str(prod.get("title", "")),
-            dsid=_dsid_text(dsid),
+            dsid=str(DSID.model_validate(dsid)) if dsid else "",
             creative=str(rec.get("creative", "")),
             score=max((r.get("total", 0.0) for r in reports), default=None),
             thumbnail="shots/shot_00_key.png" if thumb.is_file() else None,
@@ -263,17 +268,7 @@ def _read_json(path: Path) -> dict | None:
         return None
 
 
-def _dsid_text(d: dict) -> str:
-    c, s = d.get("content") or [], d.get("creative") or []
-    return "c" + ".".join(map(str, c)) + "/s" + ".".join(map(str, s))
-
-
 def _creative_match(query: str, s: RunSummary) -> bool:
+    """A full D-SID prefix ('c1.2/s3'), a creative-code prefix ('s3.0'), or the preset name."""
     q = query.strip().lower()
-    creative_part = s.dsid.split("/", 1)[-1]
-    return (
-        s.dsid.lower().startswith(q)
-        or creative_part.startswith(q)
-        or (q.startswith("c") and s.dsid.startswith(q))
-        or q == s.creative.lower()
-    )
+    return s.dsid.startswith(q) or s.dsid.split("/", 1)[-1].startswith(q) or q == s.creative.lower()

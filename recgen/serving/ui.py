@@ -8,7 +8,6 @@ events; every asset ships in the package, so it works offline and needs no build
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -21,10 +20,12 @@ from fastapi.templating import Jinja2Templates
 
 from recgen.errors import InputError, RecgenError, RunStoreError
 from recgen.runs import new_run_id, read_record
-from recgen.schemas import ReviewEdits
+from recgen.schemas import Product, ReviewEdits
 from recgen.serving.jobs import Jobs
-from recgen.serving.store import PIPELINE, RunStore, RunView
+from recgen.serving.store import RunStore, RunView, progress
 from recgen.settings import Settings
+from recgen.sid.creative import PRESETS
+from recgen.sid.semantics import load_sid_space
 from recgen.trace import read_events
 
 _HERE = resources.files("recgen.serving")
@@ -35,13 +36,11 @@ def waveform_svg(peaks, width: int = 960, height: int = 120) -> str:
     """The mix's peak envelope as an SVG path (mirrored around the centre line)."""
     if peaks is None or len(peaks) == 0:
         return ""
-    top = max(float(peaks.max()), 1e-6)
     mid = height / 2
-    xs = [i * width / (len(peaks) - 1 or 1) for i in range(len(peaks))]
-    upper = " ".join(f"L{x:.1f},{mid - p / top * (mid - 2):.1f}" for x, p in zip(xs, peaks, strict=True))
-    lower = " ".join(
-        f"L{x:.1f},{mid + p / top * (mid - 2):.1f}" for x, p in zip(reversed(xs), peaks[::-1], strict=True)
-    )
+    amp = peaks / max(float(peaks.max()), 1e-6) * (mid - 2)
+    pts = [(i * width / (len(peaks) - 1 or 1), a) for i, a in enumerate(amp)]
+    upper = " ".join(f"L{x:.1f},{mid - a:.1f}" for x, a in pts)
+    lower = " ".join(f"L{x:.1f},{mid + a:.1f}" for x, a in reversed(pts))
     return f"M0,{mid:.1f} {upper} {lower} Z"
 
 
@@ -80,7 +79,6 @@ def create_app(settings: Settings | None = None, jobs: Jobs | None = None) -> Fa
     app.state.store, app.state.jobs = store, jobs
     templates = Jinja2Templates(directory=str(_HERE / "templates"))
     templates.env.filters["fmt"] = lambda v, nd=2: "–" if v is None else f"{float(v):.{nd}f}"
-    templates.env.filters["tojson_pretty"] = lambda v: json.dumps(v, indent=2, ensure_ascii=False)
     app.mount("/static", StaticFiles(directory=str(_HERE / "static")), name="static")
 
     def page(request: Request, name: str, status_code: int = 200, **ctx) -> HTMLResponse:
@@ -104,8 +102,6 @@ def create_app(settings: Settings | None = None, jobs: Jobs | None = None) -> Fa
             if jobs.busy(run_id):
                 return page(request, "starting.html", run_id=run_id)
             return error_page(request, e, 404)
-        from recgen.sid.creative import PRESETS
-
         return page(
             request,
             "run.html",
@@ -113,7 +109,6 @@ def create_app(settings: Settings | None = None, jobs: Jobs | None = None) -> Fa
             wave=waveform_svg(store.waveform(run_id)),
             busy=jobs.busy(run_id),
             presets=sorted(PRESETS),
-            pipeline=PIPELINE,
         )
 
     @app.get("/runs/{run_id}/files/{rel:path}")
@@ -140,9 +135,8 @@ def create_app(settings: Settings | None = None, jobs: Jobs | None = None) -> Fa
             events, offset = read_events(folder, offset)
             for ev in events:
                 seen.add(ev["node"])
-                done = sum(n in seen for n in PIPELINE) / len(PIPELINE)
                 yield ServerSentEvent(
-                    event="node", id=str(offset), data={"node": ev["node"], "t": ev["t"], "progress": round(done, 3)}
+                    event="node", id=str(offset), data={"node": ev["node"], "t": ev["t"], "progress": progress(seen)}
                 )
             status = read_record(folder).get("status", "unknown")
             if status in FINISHED and not jobs.busy(run_id) and not events:
@@ -171,10 +165,7 @@ def create_app(settings: Settings | None = None, jobs: Jobs | None = None) -> Fa
     def regenerate(request: Request, run_id: str, creative: str = Form(...)) -> Response:
         """A new run: the same product and seed with another creative code (preset name or D-SID)."""
         try:
-            rec = store.view(run_id).record
-            from recgen.schemas import Product
-            from recgen.sid.semantics import load_sid_space
-
+            rec = read_record(store.folder(run_id))
             product = Product.model_validate(rec["request"]["product"])
             space = load_sid_space(settings.data_dir, settings.cache_dir, seed=0)
             space.dsid_for(product, creative.strip())  # validates the code before a run starts
