@@ -52,7 +52,8 @@ def run_grm(name: str, codes: np.ndarray, split, a, log) -> dict:
         n_layer=a.layers,
         n_head=4,
         d_model=a.d_model,
-        dropout=0.2,
+        dropout=a.dropout,
+        item_ids=len(full) if a.item_ids else 0,
     )
     torch.manual_seed(0)
     model, tok = GRM(cfg), Tokenizer(cfg, full)
@@ -66,6 +67,7 @@ def run_grm(name: str, codes: np.ndarray, split, a, log) -> dict:
             f"[{name}] epoch {e}: " + ", ".join(f"{k} {v:.4f}" for k, v in r.items() if k != "epoch")
         ),
     )
+    model.save(a.out / f"{name.replace(' ', '_').lower()}.pt", {"codes": full.tolist()})
     trie = CodeTrie(full)
     t = time.perf_counter()
     test = evaluate(model, tok, trie, split.test_history, split.test_target, beam=a.beam)
@@ -98,7 +100,11 @@ def main() -> None:
     ap.add_argument("--d-model", type=int, default=128)
     ap.add_argument("--layers", type=int, default=4)
     ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--dropout", type=float, default=0.2)
     ap.add_argument("--beam", type=int, default=20)
+    ap.add_argument(
+        "--item-ids", action="store_true", help="history items also carry an item-id embedding (GRMConfig.item_ids)"
+    )
     ap.add_argument("--out", type=Path, default=Path("bench_out"))
     ap.add_argument("--skip", nargs="*", default=[], help="any of: sasrec text ours")
     ap.add_argument(

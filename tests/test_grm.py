@@ -101,24 +101,62 @@ def test_checkpoint_round_trip(trained, tmp_path):
     assert np.array_equal(a, b) and extra == {"note": "test"}
 
 
-def test_cached_beam_scores_equal_a_full_recompute(trained):
-    """The KV-cached decoding must give exactly the log-probability a plain forward pass gives the path."""
-    model, tok, split, _ = trained
-    hist = list(split.test_history[:5])
+def _assert_cached_beams_equal_full_recompute(model: GRM, tok: Tokenizer, hist: list[np.ndarray]) -> None:
     paths, scores = beam_search(model, tok, hist, 6, "retrieval", item_trie=CodeTrie(tok.item_codes))
     c = model.config
     for b, h in enumerate(hist):
         for j in (0, 3):
-            t, lv, pos = (torch.from_numpy(a)[None] for a in tok.encode_history(h))
+            t, lv, pos, ids = (torch.from_numpy(a)[None] for a in tok.encode_history(h))
             total = 0.0
             for level, code in enumerate(paths[b, j]):
-                hidden = model(t, lv, pos)[:, -1]
+                hidden = model(t, lv, pos, ids)[:, -1]
                 logp = torch.log_softmax(model.logits_for(hidden, torch.tensor([level])), -1)
                 total += float(logp[0, c.offsets[level] + code].detach())
                 t = torch.cat([t, torch.tensor([[c.offsets[level] + code]])], 1)
                 lv = torch.cat([lv, torch.tensor([[level]])], 1)
                 pos = torch.cat([pos, torch.tensor([[c.max_items + 1]])], 1)
+                ids = torch.cat([ids, torch.tensor([[0]])], 1)
             assert total == pytest.approx(float(scores[b, j]), abs=1e-4)
+
+
+def test_cached_beam_scores_equal_a_full_recompute(trained):
+    """The KV-cached decoding must give exactly the log-probability a plain forward pass gives the path."""
+    model, tok, split, _ = trained
+    _assert_cached_beams_equal_full_recompute(model, tok, list(split.test_history[:5]))
+
+
+@pytest.fixture(scope="module")
+def trained_with_ids():
+    torch.manual_seed(0)
+    split = leave_one_out(_pattern_data())
+    cfg = GRMConfig(
+        level_sizes=(8, 5, 3), content_levels=2, max_items=8, n_layer=2, n_head=2, d_model=48, dropout=0.0, item_ids=N
+    )
+    model, tok = GRM(cfg), Tokenizer(cfg, _codes())
+    train_grm(model, tok, split, TrainConfig(epochs=12, batch_size=32, lr=3e-3, patience=20, eval_users=100, beam=10))
+    return model, tok, split
+
+
+def test_item_ids_never_show_an_item_while_its_codes_are_written(trained_with_ids):
+    """Teacher forcing feeds the target item's tokens; its id must not reach the positions predicting them."""
+    model, tok, _ = trained_with_ids
+    L = model.config.levels
+    t, lv, pos, ids = (torch.from_numpy(a)[None] for a in tok.encode_history(np.array([3, 4, 5]), max_items=9))
+    other = ids.clone()
+    other[0, -1] = 17 + 1  # the last item (the one being written) is now another item
+    assert not torch.equal(ids, other)
+    a, b = model(t, lv, pos, ids), model(t, lv, pos, other)
+    writing = slice(0, t.shape[1] - 1)  # every position that predicts one of the last item's codes
+    assert torch.allclose(a[:, writing], b[:, writing])
+    assert not torch.allclose(a[:, -1], b[:, -1])  # the id does reach what follows the item
+    assert int((ids[0] > 0).sum()) == 3 and (ids[0, L::L] > 0).all()
+
+
+def test_item_ids_grm_learns_and_its_beam_cache_is_exact(trained_with_ids):
+    model, tok, split = trained_with_ids
+    grm = evaluate(model, tok, CodeTrie(tok.item_codes), split.test_history, split.test_target, beam=10, ks=(1,))
+    assert grm["recall@1"] > 0.8
+    _assert_cached_beams_equal_full_recompute(model, tok, list(split.test_history[:5]))
 
 
 def test_sasrec_learns_the_pattern_and_beats_popularity():

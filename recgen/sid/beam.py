@@ -61,9 +61,9 @@ def beam_search(
         raise ValueError(f"mode is 'retrieval' or 'generation', got {mode!r}")
     model.eval()
     dev = next(model.parameters()).device  # the same code runs on CPU and GPU
-    tokens, levels, pos = (t.to(dev) for t in tok.batch(histories))
+    tokens, levels, pos, items = (t.to(dev) for t in tok.batch(histories))
     B = len(histories)
-    hidden, hist, hist_pad = model.prefill(tokens, levels, pos)
+    hidden, hist, hist_pad = model.prefill(tokens, levels, pos, items)
     scores = torch.zeros(B, 1, device=dev)
     paths = np.zeros((B, 1, 0), dtype=np.int64)
     gen = None

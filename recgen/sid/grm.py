@@ -1,8 +1,12 @@
 """The generative recommender: a decoder-only transformer over item D-SID tokens (nanoGPT-sized and shaped).
 
-A user's history is the flat token sequence of its items' codes, [c1 c2 … | s1 s2 …] per item, followed by
-BOS; the model then writes the next item's codes one level at a time. Every level has its own code-token
+A user's history is BOS followed by the flat token sequence of its items' codes, [c1 c2 … | s1 s2 …] per
+item; the model then writes the next item's codes one level at a time. Every level has its own code-token
 embeddings (token id = level offset + code), and logits are restricted to the level being written.
+
+Optionally (`item_ids`) a history item's last token also carries an embedding of the item itself: codes are
+lossy (items share paths), the id is exact. Only the last token carries it, so while an item's own codes are
+being written its id is never visible — the model predicts codes, never reads them off the answer.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ class GRMConfig:
     n_head: int = 4
     d_model: int = 128
     dropout: float = 0.2
+    item_ids: int = 0  # > 0: number of catalog items whose id embedding joins their history tokens
 
     @property
     def levels(self) -> int:
@@ -111,6 +116,7 @@ class GRM(nn.Module):
         self.tok = nn.Embedding(c.vocab, c.d_model, padding_idx=PAD)
         self.level_emb = nn.Embedding(c.levels + 1, c.d_model)  # + 1 for BOS (and PAD)
         self.item_pos = nn.Embedding(c.max_items + 2, c.d_model)
+        self.item_emb = nn.Embedding(c.item_ids + 1, c.d_model, padding_idx=0) if c.item_ids else None
         self.drop = nn.Dropout(c.dropout)
         self.blocks = nn.ModuleList(Block(c.d_model, c.n_head, c.dropout) for _ in range(c.n_layer))
         self.ln = nn.LayerNorm(c.d_model)
@@ -126,25 +132,38 @@ class GRM(nn.Module):
     def _init(m: nn.Module) -> None:
         if isinstance(m, nn.Linear | nn.Embedding):
             nn.init.normal_(m.weight, std=0.02)
+        if isinstance(m, nn.Embedding) and m.padding_idx is not None:
+            with torch.no_grad():
+                m.weight[m.padding_idx].zero_()  # "no item" must add nothing, as in cached decoding
         if isinstance(m, nn.Linear) and m.bias is not None:
             nn.init.zeros_(m.bias)
 
-    def forward(self, tokens: torch.Tensor, levels: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
-        """Hidden states (B, T, d); `levels` is each token's level (BOS = L), `positions` its item index."""
+    def forward(
+        self, tokens: torch.Tensor, levels: torch.Tensor, positions: torch.Tensor, items: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Hidden states (B, T, d); `levels` is each token's level (BOS = L), `positions` its item index,
+        `items` the item id + 1 on an item's last token (0 elsewhere; used when config.item_ids)."""
         pad = tokens == PAD
-        x = self.drop(self._embed(tokens, levels, positions))
+        x = self.drop(self._embed(tokens, levels, positions, items))
         for b in self.blocks:
             x = b(x, pad)
         return self.ln(x)
 
-    def _embed(self, tokens: torch.Tensor, levels: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
-        return self.tok(tokens) + self.level_emb(levels) + self.item_pos(positions)
+    def _embed(
+        self, tokens: torch.Tensor, levels: torch.Tensor, positions: torch.Tensor, items: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        x = self.tok(tokens) + self.level_emb(levels) + self.item_pos(positions)
+        if self.item_emb is not None and items is not None:
+            x = x + self.item_emb(items)
+        return x
 
     @torch.no_grad()
-    def prefill(self, tokens: torch.Tensor, levels: torch.Tensor, positions: torch.Tensor):
+    def prefill(
+        self, tokens: torch.Tensor, levels: torch.Tensor, positions: torch.Tensor, items: torch.Tensor | None = None
+    ):
         """Encode histories once: last hidden state per row, each layer's (keys, values), and the pad mask."""
         pad = tokens == PAD
-        x = self._embed(tokens, levels, positions)
+        x = self._embed(tokens, levels, positions, items)
         cache: list = []
         for b in self.blocks:
             x = b(x, pad, cache)
@@ -206,7 +225,7 @@ class Tokenizer:
         self._offsets = np.asarray(c.offsets)
 
     def encode_history(self, history: np.ndarray, max_items: int | None = None) -> tuple[np.ndarray, ...]:
-        """BOS, then the last max_items items' tokens: (tokens, levels, item positions).
+        """BOS, then the last max_items items' tokens: (tokens, levels, item positions, item ids).
 
         Positions are right-aligned (as in SASRec): the item to be written is always position
         config.max_items + 1, the latest history item the one before, so training windows and longer test
@@ -221,15 +240,22 @@ class Tokenizer:
         lv = np.tile(np.arange(c.levels), len(items))
         last = c.max_items + (1 if n_max > c.max_items else 0)  # a training window ends on its target
         pos = np.repeat(np.arange(last - len(items) + 1, last + 1), c.levels)
-        return np.concatenate([[BOS], toks]), np.concatenate([[c.levels], lv]), np.concatenate([[0], pos])
+        ids = np.zeros((len(items), c.levels), dtype=np.int64)
+        ids[:, -1] = items + 1
+        return (
+            np.concatenate([[BOS], toks]),
+            np.concatenate([[c.levels], lv]),
+            np.concatenate([[0], pos]),
+            np.concatenate([[0], ids.reshape(-1)]),
+        )
 
     def batch(self, histories: list[np.ndarray], max_items: int | None = None) -> tuple[torch.Tensor, ...]:
         """Left-padded batch of encoded histories, so every row's next token is written at the same place."""
         enc = [self.encode_history(h, max_items) for h in histories]
         T = max(len(e[0]) for e in enc)
-        out = [np.zeros((len(enc), T), np.int64) for _ in range(3)]
+        out = [np.zeros((len(enc), T), np.int64) for _ in range(4)]
         for r, e in enumerate(enc):
-            for j in range(3):
+            for j in range(4):
                 out[j][r, T - len(e[j]) :] = e[j]
         return tuple(torch.from_numpy(o) for o in out)  # type: ignore[return-value]
 

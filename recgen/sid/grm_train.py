@@ -58,8 +58,8 @@ def lm_loss(model: GRM, tok: Tokenizer, windows: list[np.ndarray]) -> torch.Tens
     """Cross-entropy of every next code token, each scored only against its own level's codebook."""
     c = model.config
     dev = next(model.parameters()).device
-    tokens, levels, pos = (t.to(dev) for t in tok.batch(windows, max_items=c.max_items + 1))
-    hidden = model(tokens[:, :-1], levels[:, :-1], pos[:, :-1])
+    tokens, levels, pos, items = (t.to(dev) for t in tok.batch(windows, max_items=c.max_items + 1))
+    hidden = model(tokens[:, :-1], levels[:, :-1], pos[:, :-1], items[:, :-1])
     target, next_level = tokens[:, 1:], levels[:, 1:]
     valid = (target != PAD) & (target != BOS)  # BOS follows left padding; it is never predicted
     weight = model.tok.weight
