@@ -101,6 +101,33 @@ def test_checkpoint_round_trip(trained, tmp_path):
     assert np.array_equal(a, b) and extra == {"note": "test"}
 
 
+def test_trie_tensor_masks_and_steps_agree_with_its_prefix_table():
+    rng = np.random.default_rng(3)
+    codes = rng.integers(0, [4, 6, 3], size=(60, 3))
+    codes[1] = codes[0]  # a shared full path
+    trie = CodeTrie(codes)
+    frontier = {(): 0}
+    for lv in range(3):
+        prefixes = list(frontier)
+        nodes = torch.tensor([frontier[p] for p in prefixes] + [-1])  # + one dead beam
+        mask = trie.mask(lv, nodes, 7)
+        assert torch.isinf(mask[-1]).all()
+        nxt = {}
+        for row, p in zip(mask[:-1], prefixes, strict=True):
+            ok = np.flatnonzero(torch.isfinite(row).numpy())
+            assert ok.tolist() == trie.allowed(p).tolist()
+            for code in range(7):
+                child = int(trie.step(lv, torch.tensor([frontier[p]]), torch.tensor([code]))[0])
+                assert (child >= 0) == (code in ok)
+                if child >= 0:
+                    nxt[(*p, code)] = child
+        assert len(set(nxt.values())) == len(nxt)  # distinct prefixes, distinct nodes
+        frontier = nxt
+    assert set(frontier) == {tuple(r) for r in codes.tolist()}
+    with pytest.raises(ValueError, match="more than its 2 logits"):
+        trie.mask(0, torch.tensor([0]), 2)
+
+
 def _assert_cached_beams_equal_full_recompute(model: GRM, tok: Tokenizer, hist: list[np.ndarray]) -> None:
     paths, scores = beam_search(model, tok, hist, 6, "retrieval", item_trie=CodeTrie(tok.item_codes))
     c = model.config

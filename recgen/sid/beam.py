@@ -17,7 +17,12 @@ from recgen.sid.grm import GRM, Tokenizer
 
 
 class CodeTrie:
-    """Valid next codes for every prefix of a set of code paths, and the items at each full path."""
+    """Valid next codes for every prefix of a set of code paths, and the items at each full path.
+
+    Besides the dictionaries (for single lookups), every level is kept as sorted edge arrays (parent node,
+    code, child node), so beam search masks and advances all beams of a batch with a few tensor operations,
+    on whatever device the model is on, in memory proportional to the number of distinct prefixes.
+    """
 
     def __init__(self, codes: np.ndarray) -> None:
         codes = np.asarray(codes, dtype=np.int64)
@@ -29,12 +34,51 @@ class CodeTrie:
                 nxt[tuple(row[:lv])].add(row[lv])
             self.leaf[tuple(row)].append(i)
         self.next = {k: np.asarray(sorted(v), dtype=np.int64) for k, v in nxt.items()}
+        self.width = [int(codes[:, lv].max()) + 1 if len(codes) else 1 for lv in range(self.depth)]
+        self._levels: list[tuple[np.ndarray, ...]] = []
+        parents = np.zeros(len(codes), dtype=np.int64)  # every path starts at the root, node 0
+        for lv in range(self.depth):
+            edges, first, child = np.unique(codes[:, : lv + 1], axis=0, return_index=True, return_inverse=True)
+            parent = parents[first]
+            ptr = np.searchsorted(parent, np.arange(parent.max() + 2 if len(parent) else 1))
+            self._levels.append((ptr, edges[:, lv], parent * self.width[lv] + edges[:, lv], np.arange(len(edges))))
+            parents = child.reshape(-1)
+        self._on: dict[torch.device, list[tuple[torch.Tensor, ...]]] = {}
 
     def allowed(self, prefix: tuple[int, ...]) -> np.ndarray:
         return self.next.get(prefix, np.zeros(0, dtype=np.int64))
 
     def __contains__(self, path: tuple[int, ...]) -> bool:
         return tuple(path) in self.leaf
+
+    def _level(self, lv: int, device: torch.device) -> tuple[torch.Tensor, ...]:
+        if device not in self._on:
+            self._on[device] = [tuple(torch.from_numpy(a).to(device) for a in arrays) for arrays in self._levels]
+        return self._on[device][lv]
+
+    def mask(self, lv: int, nodes: torch.Tensor, width: int) -> torch.Tensor:
+        """(len(nodes), width): 0 where a code may follow that node at level lv, −inf elsewhere; node −1 = dead."""
+        if width < self.width[lv]:
+            raise ValueError(f"level {lv} has codes up to {self.width[lv] - 1}, more than its {width} logits")
+        ptr, code, _, _ = self._level(lv, nodes.device)
+        alive = (nodes >= 0) & (nodes < len(ptr) - 1)
+        n = torch.where(alive, nodes, 0)
+        counts = torch.where(alive, ptr[n + 1] - ptr[n], 0)
+        rows = torch.repeat_interleave(torch.arange(len(nodes), device=nodes.device), counts)
+        starts = torch.repeat_interleave(ptr[n] - (torch.cumsum(counts, 0) - counts), counts)
+        out = torch.full((len(nodes), width), float("-inf"), device=nodes.device)
+        out[rows, code[starts + torch.arange(len(rows), device=nodes.device)]] = 0.0
+        return out
+
+    def step(self, lv: int, nodes: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
+        """The node each (node, code) edge at level lv leads to; −1 where there is no such edge."""
+        _, _, keys, child = self._level(lv, nodes.device)
+        if len(keys) == 0:
+            return torch.full_like(nodes, -1)
+        key = nodes * self.width[lv] + codes
+        e = torch.searchsorted(keys, key).clamp(max=len(keys) - 1)
+        valid = (nodes >= 0) & (codes >= 0) & (codes < self.width[lv])
+        return torch.where(valid & (keys[e] == key), child[e], -1)
 
 
 @torch.no_grad()
@@ -66,33 +110,31 @@ def beam_search(
     hidden, hist, hist_pad = model.prefill(tokens, levels, pos, items)
     scores = torch.zeros(B, 1, device=dev)
     paths = np.zeros((B, 1, 0), dtype=np.int64)
+    node = torch.zeros(B, 1, dtype=torch.long, device=dev)  # each beam's place in the trie of its level
     gen = None
     offsets = c.offsets
     for lv in range(L):
         nb = scores.shape[1]
+        if mode == "retrieval":
+            trie, tlv = item_trie, lv
+        elif lv < split:
+            trie, tlv = content_trie, lv
+        else:
+            trie, tlv = creative_trie, lv - split
+            if lv == split:  # the creative part starts from its own trie's root
+                node = torch.where(node >= 0, 0, -1)
         logp = torch.log_softmax(model.logits_for(hidden, torch.full((len(hidden),), lv, device=dev)), -1)
         logp = logp[:, offsets[lv] : offsets[lv] + c.level_sizes[lv]].view(B, nb, -1)
-        allowed = torch.full(logp.shape, float("-inf"))
-        alive = torch.isfinite(scores).cpu()
-        for b in range(B):
-            for j in range(nb):
-                if not alive[b, j]:
-                    continue
-                prefix = tuple(paths[b, j].tolist())
-                if mode == "retrieval":
-                    ok = item_trie.allowed(prefix)
-                elif lv < split:
-                    ok = content_trie.allowed(prefix)
-                else:
-                    ok = creative_trie.allowed(prefix[split:])
-                allowed[b, j, torch.from_numpy(ok)] = 0.0
-        cand = (scores[:, :, None] + logp + allowed.to(dev)).view(B, -1)
+        allowed = trie.mask(tlv, node.view(-1), logp.shape[2]).view(logp.shape)  # type: ignore[union-attr]
+        cand = (scores[:, :, None] + logp + allowed).view(B, -1)
         k = min(beam, cand.shape[1])
         top, idx = cand.topk(k, dim=1)
         parent, code = idx // logp.shape[2], idx % logp.shape[2]
         paths = np.concatenate(
             [np.take_along_axis(paths, parent.cpu().numpy()[:, :, None], 1), code.cpu().numpy()[:, :, None]], axis=2
         )
+        node = trie.step(tlv, node.gather(1, parent), code)  # type: ignore[union-attr]
+        node = torch.where(torch.isfinite(top), node, -1)
         scores = top
         if lv + 1 == L:
             break
