@@ -177,6 +177,9 @@ def test_item_ids_never_show_an_item_while_its_codes_are_written(trained_with_id
     assert torch.allclose(a[:, writing], b[:, writing])
     assert not torch.allclose(a[:, -1], b[:, -1])  # the id does reach what follows the item
     assert int((ids[0] > 0).sum()) == 3 and (ids[0, L::L] > 0).all()
+    small = GRMConfig(level_sizes=(8, 5, 3), content_levels=2, item_ids=N - 1)
+    with pytest.raises(SIDError, match="embeds 39 item ids but the catalog has 40"):
+        Tokenizer(small, _codes())
 
 
 def test_item_ids_grm_learns_and_its_beam_cache_is_exact(trained_with_ids):

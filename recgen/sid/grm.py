@@ -222,6 +222,8 @@ class Tokenizer:
             raise SIDError(f"item codes must have {c.levels} levels, got shape {self.item_codes.shape}")
         if (self.item_codes < 0).any() or (self.item_codes >= np.asarray(c.level_sizes)).any():
             raise SIDError("an item code is outside its level's codebook")
+        if 0 < c.item_ids < len(self.item_codes):
+            raise SIDError(f"the model embeds {c.item_ids} item ids but the catalog has {len(self.item_codes)} items")
         self._offsets = np.asarray(c.offsets)
 
     def encode_history(self, history: np.ndarray, max_items: int | None = None) -> tuple[np.ndarray, ...]:
