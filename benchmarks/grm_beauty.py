@@ -62,7 +62,15 @@ def run_grm(name: str, codes: np.ndarray, split, a, log) -> dict:
         model,
         tok,
         split,
-        TrainConfig(epochs=a.epochs, batch_size=256, lr=a.lr, patience=a.patience, eval_users=a.eval_users, beam=20),
+        TrainConfig(
+            epochs=a.epochs,
+            batch_size=256,
+            lr=a.lr,
+            patience=a.patience,
+            eval_users=a.eval_users,
+            beam=20,
+            label_smoothing=a.label_smoothing,
+        ),
         on_epoch=lambda e, r: log(
             f"[{name}] epoch {e}: " + ", ".join(f"{k} {v:.4f}" for k, v in r.items() if k != "epoch")
         ),
@@ -101,6 +109,7 @@ def main() -> None:
     ap.add_argument("--layers", type=int, default=4)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--dropout", type=float, default=0.2)
+    ap.add_argument("--label-smoothing", type=float, default=0.0)
     ap.add_argument("--beam", type=int, default=20)
     ap.add_argument(
         "--item-ids", action="store_true", help="history items also carry an item-id embedding (GRMConfig.item_ids)"

@@ -9,7 +9,7 @@ from recgen.sid.baselines import Popularity
 from recgen.sid.beam import CodeTrie, beam_search, recommend_items
 from recgen.sid.data import Interactions, leave_one_out
 from recgen.sid.grm import GRM, GRMConfig, Tokenizer
-from recgen.sid.grm_train import TrainConfig, evaluate, train_grm
+from recgen.sid.grm_train import TrainConfig, evaluate, lm_loss, train_grm
 from recgen.sid.metrics import rank_metrics
 
 N = 40
@@ -99,6 +99,25 @@ def test_checkpoint_round_trip(trained, tmp_path):
     a = recommend_items(model, tok, CodeTrie(tok.item_codes), h, 5)
     b = recommend_items(again, tok, CodeTrie(tok.item_codes), h, 5)
     assert np.array_equal(a, b) and extra == {"note": "test"}
+
+
+def test_label_smoothing_spreads_only_over_the_level_being_written(trained):
+    model, tok, split, _ = trained
+    model.eval()
+    window = [split.train[0][:4]]
+    eps = 0.2
+    with torch.no_grad():
+        got = float(lm_loss(model, tok, window, label_smoothing=eps))
+        plain = float(lm_loss(model, tok, window))
+        t, lv, pos, ids = (torch.from_numpy(a)[None] for a in tok.encode_history(window[0], max_items=9))
+        hidden = model(t[:, :-1], lv[:, :-1], pos[:, :-1], ids[:, :-1])[0]
+        c, terms = model.config, []
+        for i, (target, level) in enumerate(zip(t[0, 1:].tolist(), lv[0, 1:].tolist(), strict=True)):
+            off, size = c.offsets[level], c.level_sizes[level]
+            logp = torch.log_softmax(hidden[i] @ model.tok.weight[off : off + size].T, -1)
+            terms.append(-(1 - eps) * float(logp[target - off]) - eps * float(logp.mean()))
+    assert got == pytest.approx(np.mean(terms), rel=1e-5)
+    assert got != pytest.approx(plain, rel=1e-3)
 
 
 def test_trie_tensor_masks_and_steps_agree_with_its_prefix_table():

@@ -29,6 +29,7 @@ class TrainConfig:
     eval_every: int = 1
     beam: int = 20
     seed: int = 0
+    label_smoothing: float = 0.0  # spread over the codes of the level being written
 
 
 @dataclass
@@ -54,7 +55,7 @@ def training_windows(train: tuple[np.ndarray, ...], max_items: int) -> list[np.n
     return out
 
 
-def lm_loss(model: GRM, tok: Tokenizer, windows: list[np.ndarray]) -> torch.Tensor:
+def lm_loss(model: GRM, tok: Tokenizer, windows: list[np.ndarray], label_smoothing: float = 0.0) -> torch.Tensor:
     """Cross-entropy of every next code token, each scored only against its own level's codebook."""
     c = model.config
     dev = next(model.parameters()).device
@@ -70,7 +71,7 @@ def lm_loss(model: GRM, tok: Tokenizer, windows: list[np.ndarray]) -> torch.Tens
         if n == 0:
             continue
         logits = hidden[sel] @ weight[off : off + size].T
-        total = total + F.cross_entropy(logits, target[sel] - off, reduction="sum")
+        total = total + F.cross_entropy(logits, target[sel] - off, reduction="sum", label_smoothing=label_smoothing)
         count += n
     return total / max(count, 1)
 
@@ -123,7 +124,7 @@ def train_grm(
             batch = [windows[i] for i in batches[b]]
             for g in opt.param_groups:
                 g["lr"] = cosine_lr(step, total, cfg.lr)
-            loss = lm_loss(model, tok, batch)
+            loss = lm_loss(model, tok, batch, cfg.label_smoothing)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
