@@ -19,34 +19,27 @@ from recgen.sid.grm import GRM, Tokenizer
 class CodeTrie:
     """Valid next codes for every prefix of a set of code paths, and the items at each full path.
 
-    Besides the dictionaries (for single lookups), every level is kept as sorted edge arrays (parent node,
-    code, child node), so beam search masks and advances all beams of a batch with a few tensor operations,
-    on whatever device the model is on, in memory proportional to the number of distinct prefixes.
+    Every level is kept as sorted edges (parent node, code); an edge's index is the id of the node it leads
+    to, so beam search masks and advances all beams of a batch with a few tensor operations, on whatever
+    device the model is on, in memory proportional to the number of distinct prefixes.
     """
 
     def __init__(self, codes: np.ndarray) -> None:
         codes = np.asarray(codes, dtype=np.int64)
         self.depth = codes.shape[1]
-        nxt: dict[tuple[int, ...], set[int]] = defaultdict(set)
         self.leaf: dict[tuple[int, ...], list[int]] = defaultdict(list)
         for i, row in enumerate(codes.tolist()):
-            for lv in range(self.depth):
-                nxt[tuple(row[:lv])].add(row[lv])
             self.leaf[tuple(row)].append(i)
-        self.next = {k: np.asarray(sorted(v), dtype=np.int64) for k, v in nxt.items()}
         self.width = [int(codes[:, lv].max()) + 1 if len(codes) else 1 for lv in range(self.depth)]
-        self._levels: list[tuple[np.ndarray, ...]] = []
-        parents = np.zeros(len(codes), dtype=np.int64)  # every path starts at the root, node 0
+        self._levels: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        node = np.zeros(len(codes), dtype=np.int64)  # each path's node at the current level (root = 0)
         for lv in range(self.depth):
             edges, first, child = np.unique(codes[:, : lv + 1], axis=0, return_index=True, return_inverse=True)
-            parent = parents[first]
+            parent, code = node[first], edges[:, lv]
             ptr = np.searchsorted(parent, np.arange(parent.max() + 2 if len(parent) else 1))
-            self._levels.append((ptr, edges[:, lv], parent * self.width[lv] + edges[:, lv], np.arange(len(edges))))
-            parents = child.reshape(-1)
+            self._levels.append((ptr, code, parent * self.width[lv] + code))  # edges sorted by (parent, code)
+            node = child.reshape(-1)
         self._on: dict[torch.device, list[tuple[torch.Tensor, ...]]] = {}
-
-    def allowed(self, prefix: tuple[int, ...]) -> np.ndarray:
-        return self.next.get(prefix, np.zeros(0, dtype=np.int64))
 
     def __contains__(self, path: tuple[int, ...]) -> bool:
         return tuple(path) in self.leaf
@@ -60,7 +53,7 @@ class CodeTrie:
         """(len(nodes), width): 0 where a code may follow that node at level lv, −inf elsewhere; node −1 = dead."""
         if width < self.width[lv]:
             raise ValueError(f"level {lv} has codes up to {self.width[lv] - 1}, more than its {width} logits")
-        ptr, code, _, _ = self._level(lv, nodes.device)
+        ptr, code, _ = self._level(lv, nodes.device)
         alive = (nodes >= 0) & (nodes < len(ptr) - 1)
         n = torch.where(alive, nodes, 0)
         counts = torch.where(alive, ptr[n + 1] - ptr[n], 0)
@@ -72,13 +65,13 @@ class CodeTrie:
 
     def step(self, lv: int, nodes: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
         """The node each (node, code) edge at level lv leads to; −1 where there is no such edge."""
-        _, _, keys, child = self._level(lv, nodes.device)
+        _, _, keys = self._level(lv, nodes.device)
         if len(keys) == 0:
             return torch.full_like(nodes, -1)
         key = nodes * self.width[lv] + codes
         e = torch.searchsorted(keys, key).clamp(max=len(keys) - 1)
         valid = (nodes >= 0) & (codes >= 0) & (codes < self.width[lv])
-        return torch.where(valid & (keys[e] == key), child[e], -1)
+        return torch.where(valid & (keys[e] == key), e, -1)
 
 
 @torch.no_grad()
