@@ -43,7 +43,9 @@ def collision_rate(codes: np.ndarray) -> float:
 
 
 def run_grm(name: str, codes: np.ndarray, split, a, log) -> dict:
-    full = disambiguate(codes) if collision_rate(codes) > 0 else codes
+    popularity = np.bincount(np.concatenate(split.train), minlength=len(codes))
+    priority = popularity if a.disambiguate == "popularity" else None
+    full = disambiguate(codes, priority) if collision_rate(codes) > 0 else codes
     sizes = tuple(int(full[:, lv].max()) + 1 for lv in range(full.shape[1]))
     cfg = GRMConfig(
         level_sizes=sizes,
@@ -67,6 +69,7 @@ def run_grm(name: str, codes: np.ndarray, split, a, log) -> dict:
             batch_size=256,
             lr=a.lr,
             patience=a.patience,
+            min_epochs=a.min_epochs if a.min_epochs is not None else a.epochs // 2,
             eval_users=a.eval_users,
             beam=20,
             label_smoothing=a.label_smoothing,
@@ -104,6 +107,7 @@ def main() -> None:
     ap.add_argument("--users", type=int, default=0, help="use only the first N users (0 = all)")
     ap.add_argument("--epochs", type=int, default=40)
     ap.add_argument("--patience", type=int, default=6)
+    ap.add_argument("--min-epochs", type=int, default=None, help="no early stop before this epoch (default: half)")
     ap.add_argument("--eval-users", type=int, default=2000)
     ap.add_argument("--d-model", type=int, default=128)
     ap.add_argument("--layers", type=int, default=4)
@@ -111,6 +115,12 @@ def main() -> None:
     ap.add_argument("--dropout", type=float, default=0.2)
     ap.add_argument("--label-smoothing", type=float, default=0.0)
     ap.add_argument("--beam", type=int, default=20)
+    ap.add_argument(
+        "--disambiguate",
+        choices=["popularity", "index"],
+        default="index",
+        help="how items sharing a code are numbered: by training popularity, or by item id",
+    )
     ap.add_argument(
         "--item-ids", action="store_true", help="history items also carry an item-id embedding (GRMConfig.item_ids)"
     )

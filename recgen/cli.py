@@ -336,6 +336,9 @@ def grm_train(
         int, typer.Option(help="Most epochs; training stops early on validation (full Beauty: ~40 s each on 2 cores).")
     ] = 40,
     patience: Annotated[int, typer.Option(help="Epochs without a better validation NDCG@10 before stopping.")] = 6,
+    min_epochs: Annotated[
+        int | None, typer.Option(help="No early stop before this epoch (default: half of --epochs).")
+    ] = None,
     d_model: int = 128,
     layers: int = 4,
     lr: float = 2e-3,
@@ -374,7 +377,14 @@ def grm_train(
                 codes,
                 users,  # type: ignore[arg-type]
                 {"d_model": d_model, "n_layer": layers},
-                TrainConfig(epochs=epochs, patience=patience, lr=lr, batch_size=batch_size, seed=seed),
+                TrainConfig(
+                    epochs=epochs,
+                    patience=patience,
+                    min_epochs=epochs // 2 if min_epochs is None else min_epochs,
+                    lr=lr,
+                    batch_size=batch_size,
+                    seed=seed,
+                ),
                 on_epoch,
                 creative=creative,
                 cache_dir=s.cache_dir,

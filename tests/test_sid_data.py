@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from recgen.errors import CatalogError
+from recgen.errors import CatalogError, SIDError
 from recgen.sid.baselines import Popularity
 from recgen.sid.data import disambiguate, leave_one_out, load_code_table, load_interactions
 from recgen.sid.metrics import rank_metrics, top_k_from_scores
@@ -81,6 +81,15 @@ def test_code_table_and_disambiguation(tmp_path):
     assert len({tuple(r) for r in full}) == 3
     with pytest.raises(CatalogError, match="have no code"):
         load_code_table(_write(tmp_path, {"0": [1, 2]}, "c2.json"), 3)
+
+
+def test_disambiguation_numbers_each_group_by_priority():
+    table = np.array([[1, 2], [1, 2], [0, 3], [1, 2], [0, 3]])
+    # group (1, 2): item 1 and item 3 tie on priority 5 (lower index first), item 0 is least popular
+    assert disambiguate(table, priority=np.array([1, 5, 9, 5, 2]))[:, -1].tolist() == [2, 0, 0, 1, 1]
+    assert disambiguate(table)[:, -1].tolist() == [0, 1, 0, 2, 1]
+    with pytest.raises(SIDError, match="priority has 2 entries for 5 items"):
+        disambiguate(table, priority=np.array([1, 2]))
 
 
 def test_popularity_ranks_by_training_counts():

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recgen.errors import CatalogError
+from recgen.errors import CatalogError, SIDError
 
 
 @dataclass(frozen=True)
@@ -121,14 +121,25 @@ def load_code_table(path: Path, n_items: int) -> np.ndarray:
     return table
 
 
-def disambiguate(codes: np.ndarray) -> np.ndarray:
-    """Append a token that numbers items sharing a full code (0, 1, 2, …), as TIGER does for retrieval."""
-    order = np.lexsort(codes.T[::-1])
-    extra = np.zeros(len(codes), dtype=np.int64)
-    for k in range(1, len(order)):
-        a, b = order[k - 1], order[k]
-        if np.array_equal(codes[a], codes[b]):
-            extra[b] = extra[a] + 1
+def disambiguate(codes: np.ndarray, priority: np.ndarray | None = None) -> np.ndarray:
+    """Append a token that numbers items sharing a full code (0, 1, 2, …), as TIGER does for retrieval.
+
+    With `priority` (e.g. training popularity) each group is numbered from its highest-priority item, so the
+    token means the same thing in every group ("the most popular one") instead of an arbitrary item order.
+    """
+    codes = np.asarray(codes)
+    keys = [np.arange(len(codes))]
+    if priority is not None:
+        if len(priority) != len(codes):
+            raise SIDError(f"priority has {len(priority)} entries for {len(codes)} items")
+        keys.append(-np.asarray(priority, dtype=np.float64))
+    order = np.lexsort([*keys, *codes.T[::-1]])
+    sorted_codes = codes[order]
+    new_group = np.ones(len(codes), dtype=bool)
+    new_group[1:] = (sorted_codes[1:] != sorted_codes[:-1]).any(axis=1)
+    starts = np.maximum.accumulate(np.where(new_group, np.arange(len(codes)), 0))
+    extra = np.empty(len(codes), dtype=np.int64)
+    extra[order] = np.arange(len(codes)) - starts
     return np.concatenate([codes, extra[:, None]], axis=1)
 
 

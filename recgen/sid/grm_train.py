@@ -25,6 +25,9 @@ class TrainConfig:
     lr: float = 1e-3
     weight_decay: float = 0.05
     patience: int = 6  # epochs without a better validation NDCG@10 before stopping
+    # no stopping before this epoch: validation on a sample is noisy, and an early spike at a still-high
+    # learning rate would otherwise end a run long before the schedule has annealed
+    min_epochs: int = 0
     eval_users: int = 2000  # validation sample per epoch (the full set for the final test)
     eval_every: int = 1
     beam: int = 20
@@ -143,7 +146,7 @@ def train_grm(
         report.history.append(row)
         if on_epoch:
             on_epoch(epoch, row)
-        if stale >= cfg.patience:
+        if stale >= cfg.patience and epoch >= cfg.min_epochs:
             break
     if best_state is not None:
         model.load_state_dict(best_state)
