@@ -124,6 +124,11 @@ def main() -> None:
     ap.add_argument(
         "--item-ids", action="store_true", help="history items also carry an item-id embedding (GRMConfig.item_ids)"
     )
+    ap.add_argument(
+        "--unique-codes",
+        action="store_true",
+        help="our codes: items sharing a prefix get distinct last codes (RQKMeans.encode(unique=True))",
+    )
     ap.add_argument("--out", type=Path, default=Path("bench_out"))
     ap.add_argument("--skip", nargs="*", default=[], help="any of: sasrec text ours")
     ap.add_argument(
@@ -190,8 +195,8 @@ def main() -> None:
             emb = CollaborativeEncoder(dim=64).fit(split.train, data.n_items)
             key = "GRM, our codes"
         rq = RQKMeans((256, 256, 256), seed=0).fit(emb)
-        ours = rq.encode(emb)
-        rep = rq.report(emb)
+        ours = rq.encode(emb, unique=a.unique_codes)
+        rep = rq.report(emb, unique=a.unique_codes)
         log(f"our codes: RQ-KMeans 3×256 over {a.ours_from} embeddings in {time.perf_counter() - t:.1f}s: {rep}")
         results[key] = {**run_grm("GRM ours", ours, split, a, log), "sid_report": rep}
         log(f"{key}: {results[key]}")

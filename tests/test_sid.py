@@ -31,6 +31,37 @@ def test_rqkmeans_decode_of_codes_is_the_sum_of_centroids():
     assert np.array_equal(rq.encode(rq.decode(codes)), codes)  # a centroid sum re-encodes to its own code
 
 
+def test_unique_encoding_separates_colliding_items_at_least_total_distance():
+    from itertools import permutations
+
+    # one first-level code for everything; second level: four centroids; items 0-2 sit near centroid 0
+    rq = RQKMeans.from_arrays(
+        {"codebook0": np.zeros((1, 2)), "codebook1": np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [3.0, 3.0]])}
+    )
+    # nearest-free-centroid in item order would give item 0 centroid 0 and item 1 a far one; the optimum swaps
+    x = np.array([[0.45, 0.0], [0.0, 0.0], [0.0, 0.2], [2.9, 3.1]])
+    plain, unique = rq.encode(x), rq.encode(x, unique=True)
+    assert plain[:3, 1].tolist() == [0, 0, 0]
+    assert rq.report(x)["collision_rate"] == 0.75 and rq.report(x, unique=True)["collision_rate"] == 0.0
+    cost = ((x[:, None, :] - rq.codebooks[1][None]) ** 2).sum(-1)
+    best = min(sum(cost[i, c] for i, c in enumerate(p)) for p in permutations(range(4), 4))
+    assert np.isclose(sum(cost[i, c] for i, c in enumerate(unique[:, 1])), best)
+    assert unique[:, 1].tolist() == [1, 0, 2, 3]
+
+
+def test_unique_encoding_keeps_collision_free_prefixes_and_first_levels():
+    x = np.random.default_rng(4).normal(size=(400, 6))
+    x[:40] = x[0] + 0.01 * np.random.default_rng(5).normal(size=(40, 6))  # a tight cluster that collides
+    rq = RQKMeans((4, 128), seed=0).fit(x)
+    plain, unique = rq.encode(x), rq.encode(x, unique=True)
+    assert rq.report(x)["collision_rate"] > 0.1 and rq.report(x, unique=True)["collision_rate"] == 0.0
+    assert np.array_equal(plain[:, 0], unique[:, 0])
+    for prefix in np.unique(plain[:, 0]):
+        members = plain[:, 0] == prefix
+        if len(np.unique(plain[members, 1])) == members.sum():
+            assert np.array_equal(plain[members], unique[members])
+
+
 def test_rqkmeans_rejects_bad_codes_and_sizes():
     rq = RQKMeans((4, 4), seed=0).fit(np.random.default_rng(0).normal(size=(50, 3)))
     with pytest.raises(SIDError, match="outside 0..3"):

@@ -43,6 +43,24 @@ def kmeans(x: np.ndarray, k: int, rng: np.random.Generator, iters: int = 50) -> 
     return centroids
 
 
+def _assign_within_prefixes(codes: np.ndarray, dists: np.ndarray) -> None:
+    """Give items that share codes[:, :-1] distinct last codes by a minimum-cost assignment (in place)."""
+    from scipy.optimize import linear_sum_assignment
+
+    k = dists.shape[1]
+    if codes.shape[1] == 1:
+        groups = [np.arange(len(codes))]
+    else:
+        _, inv, counts = np.unique(codes[:, :-1], axis=0, return_inverse=True, return_counts=True)
+        inv = inv.ravel()
+        order = np.argsort(inv, kind="stable")
+        groups = np.split(order, np.cumsum(counts)[:-1])
+    for members in groups:
+        if 1 < len(members) <= k and len(np.unique(codes[members, -1])) < len(members):
+            rows, cols = linear_sum_assignment(dists[members])
+            codes[members[rows], -1] = cols
+
+
 @dataclass
 class RQKMeans:
     """Fit/encode/decode residual k-means codes; deterministic given the seed."""
@@ -67,14 +85,22 @@ class RQKMeans:
     def dim(self) -> int:
         return self.codebooks[0].shape[1]
 
-    def encode(self, x: np.ndarray) -> np.ndarray:
+    def encode(self, x: np.ndarray, unique: bool = False) -> np.ndarray:
+        """Nearest centroid per level. `unique` encodes x as one catalog: items sharing every code but the
+        last get distinct last codes (least total distance), so they need no disambiguation token unless a
+        prefix holds more items than the last codebook has codes. Items that collide under plain encoding
+        sit where the residual is small and all fall on the same near-zero centroid; assignment spreads them
+        over the centroids nearest each one, so the last code still says something about the item."""
         x = np.atleast_2d(np.asarray(x, dtype=np.float64))
         if x.shape[1] != self.dim:
             raise SIDError(f"expected {self.dim}-dimensional embeddings, got {x.shape[1]}")
         codes = np.empty((len(x), len(self.codebooks)), dtype=np.int64)
         residual = x.copy()
         for level, cb in enumerate(self.codebooks):
-            codes[:, level] = _sq_dists(residual, cb).argmin(1)
+            d = _sq_dists(residual, cb)
+            codes[:, level] = d.argmin(1)
+            if unique and level == len(self.codebooks) - 1:
+                _assign_within_prefixes(codes, d)
             residual -= cb[codes[:, level]]
         return codes
 
@@ -91,9 +117,9 @@ class RQKMeans:
             if bad.any():
                 raise SIDError(f"code {int(codes[bad][0, lv])} at level {lv + 1} is outside 0..{len(cb) - 1}")
 
-    def report(self, x: np.ndarray) -> dict[str, float]:
+    def report(self, x: np.ndarray, unique: bool = False) -> dict[str, float]:
         """Collision rate (items sharing a full code), code usage per level, relative L2 reconstruction error."""
-        codes = self.encode(x)
+        codes = self.encode(x, unique)
         _, counts = np.unique(codes, axis=0, return_counts=True)
         collided = counts[counts > 1].sum()
         err = np.linalg.norm(x - self.decode(codes), axis=1).sum() / max(np.linalg.norm(x, axis=1).sum(), 1e-12)
