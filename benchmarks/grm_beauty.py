@@ -57,7 +57,7 @@ def run_grm(name: str, codes: np.ndarray, split, a, log) -> dict:
         dropout=a.dropout,
         item_ids=len(full) if a.item_ids else 0,
     )
-    torch.manual_seed(0)
+    torch.manual_seed(a.seed)
     model, tok = GRM(cfg), Tokenizer(cfg, full)
     log(f"[{name}] levels {sizes}, {param_count(model) / 1e6:.2f} M parameters")
     rep = train_grm(
@@ -73,6 +73,7 @@ def run_grm(name: str, codes: np.ndarray, split, a, log) -> dict:
             eval_users=a.eval_users,
             beam=20,
             label_smoothing=a.label_smoothing,
+            seed=a.seed,
         ),
         on_epoch=lambda e, r: log(
             f"[{name}] epoch {e}: " + ", ".join(f"{k} {v:.4f}" for k, v in r.items() if k != "epoch")
@@ -115,6 +116,7 @@ def main() -> None:
     ap.add_argument("--dropout", type=float, default=0.2)
     ap.add_argument("--label-smoothing", type=float, default=0.0)
     ap.add_argument("--beam", type=int, default=20)
+    ap.add_argument("--seed", type=int, default=0, help="GRM initialisation, batch order and validation sample")
     ap.add_argument(
         "--disambiguate",
         choices=["popularity", "index"],
