@@ -23,7 +23,7 @@ import torch
 from recgen.settings import Settings
 from recgen.sid.baselines import Popularity, SASRec
 from recgen.sid.beam import CodeTrie, recommend_items
-from recgen.sid.data import disambiguate, leave_one_out, load_code_table, load_interactions
+from recgen.sid.data import collision_rate, disambiguate, leave_one_out, load_code_table, load_interactions
 from recgen.sid.encoders import CollaborativeEncoder, TableItemEncoder
 from recgen.sid.grm import GRM, GRMConfig, Tokenizer, param_count
 from recgen.sid.grm_train import TrainConfig, evaluate, train_grm
@@ -35,11 +35,6 @@ PUBLISHED = {
     "TIGER (repro)": {"recall@5": 0.0376, "recall@10": 0.0582, "ndcg@5": 0.0252, "ndcg@10": 0.0319},
     "SASRec (repro)": {"recall@5": 0.0320, "recall@10": 0.0516, "ndcg@5": 0.0209, "ndcg@10": 0.0272},
 }
-
-
-def collision_rate(codes: np.ndarray) -> float:
-    _, counts = np.unique(codes, axis=0, return_counts=True)
-    return float(counts[counts > 1].sum() / len(codes))
 
 
 def run_grm(name: str, codes: np.ndarray, split, a, log) -> dict:
@@ -69,7 +64,7 @@ def run_grm(name: str, codes: np.ndarray, split, a, log) -> dict:
             batch_size=256,
             lr=a.lr,
             patience=a.patience,
-            min_epochs=a.min_epochs if a.min_epochs is not None else a.epochs // 2,
+            min_epochs=a.min_epochs,
             eval_users=a.eval_users,
             beam=20,
             label_smoothing=a.label_smoothing,

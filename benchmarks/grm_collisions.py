@@ -16,7 +16,7 @@ import torch
 
 from recgen.settings import Settings
 from recgen.sid.beam import CodeTrie, recommend_items
-from recgen.sid.data import leave_one_out, load_interactions
+from recgen.sid.data import collision_rate, leave_one_out, load_interactions
 from recgen.sid.encoders import CollaborativeEncoder
 from recgen.sid.grm import GRM, Tokenizer
 from recgen.sid.metrics import rank_metrics
@@ -42,28 +42,32 @@ def main() -> None:
     codes = np.asarray(extra["codes"])
     data = load_interactions(Settings().data_dir / "amazon-beauty" / "tiger-repro" / "inter.json")
     split = leave_one_out(data)
-    # the last column numbers the members of a group when the table was disambiguated; otherwise no groups
-    semantic = codes[:, :-1] if codes[:, -1].max() > 0 and codes.shape[1] > 1 else codes
-    _, group, size = np.unique(semantic, axis=0, return_inverse=True, return_counts=True)
+    # a disambiguation token numbers the members of each group sharing the other codes 0..size-1 (in any
+    # order); a table without one (e.g. --unique-codes) has no collision groups
+    _, group, size = np.unique(codes[:, :-1], axis=0, return_inverse=True, return_counts=True)
     group = group.ravel()
+    if collision_rate(codes) > 0 or not (codes[:, -1] < size[group]).all():
+        group, size = np.arange(len(codes)), np.ones(len(codes), dtype=np.int64)
+    semantic = codes[:, :-1] if size.max() > 1 else codes
     members = size[group]
     popularity = np.bincount(np.concatenate(split.train), minlength=len(codes))
     n = a.users or len(split.test_target)
     targets = split.test_target[:n]
     print(f"items in a collision group: {(members > 1).mean():.1%} ({(size > 1).sum()} groups, largest {size.max()})")
-    print(
-        f"median training interactions: {np.median(popularity[members > 1]):.0f} for colliding items, "
-        f"{np.median(popularity[members == 1]):.0f} for the rest"
-    )
+    if (members > 1).any():
+        print(
+            f"median training interactions: {np.median(popularity[members > 1]):.0f} for colliding items, "
+            f"{np.median(popularity[members == 1]):.0f} for the rest"
+        )
     in_group = members[targets] > 1
-    mean_size = members[targets][in_group].mean()
-    print(f"test targets in a collision group: {in_group.mean():.1%} (mean group size {mean_size:.1f})")
+    mean_size = f" (mean group size {members[targets][in_group].mean():.1f})" if in_group.any() else ""
+    print(f"test targets in a collision group: {in_group.mean():.1%}{mean_size}")
     if a.ppmi:
         emb = CollaborativeEncoder(dim=64).fit(split.train, data.n_items)
         rq = RQKMeans((256, 256, 256), seed=0).fit(emb)
         refit = rq.encode(emb)
         print(f"refit codes equal the checkpoint's: {np.array_equal(refit, semantic)}")
-        residual = np.linalg.norm(emb - rq.decode(refit) + rq.codebooks[-1][refit[:, -1]], axis=1)
+        residual = np.linalg.norm(emb - sum(cb[refit[:, lv]] for lv, cb in enumerate(rq.codebooks[:-1])), axis=1)
         print(
             f"residual before the last level: {residual[members > 1].mean():.2f} (colliding) vs {residual.mean():.2f}"
         )

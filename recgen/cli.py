@@ -380,7 +380,7 @@ def grm_train(
                 TrainConfig(
                     epochs=epochs,
                     patience=patience,
-                    min_epochs=epochs // 2 if min_epochs is None else min_epochs,
+                    min_epochs=min_epochs,
                     lr=lr,
                     batch_size=batch_size,
                     seed=seed,

@@ -47,12 +47,12 @@ def test_early_stopping_waits_for_min_epochs():
     split = leave_one_out(_pattern_data(users=40))
     cfg = GRMConfig(level_sizes=(8, 5, 3), content_levels=2, max_items=8, n_layer=1, n_head=2, d_model=16)
     runs = []
-    for min_epochs in (0, 3):
+    for min_epochs in (0, 3, None):
         model = GRM(cfg)
         # patience 0: every epoch counts as "no better", so only min_epochs keeps the run going
         tc = TrainConfig(epochs=5, batch_size=32, patience=0, min_epochs=min_epochs, eval_users=20, beam=5)
         runs.append(train_grm(model, Tokenizer(cfg, _codes()), split, tc).epochs_run)
-    assert runs == [1, 3]
+    assert runs == [1, 3, 2]  # None: half of the 5 epochs
 
 
 def test_grm_learns_the_pattern_and_beats_popularity(trained):

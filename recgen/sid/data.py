@@ -121,6 +121,14 @@ def load_code_table(path: Path, n_items: int) -> np.ndarray:
     return table
 
 
+def collision_rate(codes: np.ndarray) -> float:
+    """Share of items whose full code some other item also has."""
+    if len(codes) == 0:
+        return 0.0
+    _, counts = np.unique(np.asarray(codes), axis=0, return_counts=True)
+    return float(counts[counts > 1].sum() / len(codes))
+
+
 def disambiguate(codes: np.ndarray, priority: np.ndarray | None = None) -> np.ndarray:
     """Append a token that numbers items sharing a full code (0, 1, 2, …), as TIGER does for retrieval.
 

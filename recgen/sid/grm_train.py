@@ -25,9 +25,9 @@ class TrainConfig:
     lr: float = 1e-3
     weight_decay: float = 0.05
     patience: int = 6  # epochs without a better validation NDCG@10 before stopping
-    # no stopping before this epoch: validation on a sample is noisy, and an early spike at a still-high
-    # learning rate would otherwise end a run long before the schedule has annealed
-    min_epochs: int = 0
+    # no stopping before this epoch (None: half of `epochs`): validation on a sample is noisy, and an early
+    # spike at a still-high learning rate would otherwise end a run long before the schedule has annealed
+    min_epochs: int | None = None
     eval_users: int = 2000  # validation sample per epoch (the full set for the final test)
     eval_every: int = 1
     beam: int = 20
@@ -111,6 +111,7 @@ def train_grm(
     v_hist = tuple(split.valid_history[i] for i in sample)
     v_tgt = split.valid_target[sample]
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.98))
+    min_epochs = cfg.epochs // 2 if cfg.min_epochs is None else cfg.min_epochs
     steps_per_epoch = (len(windows) + cfg.batch_size - 1) // cfg.batch_size
     total = steps_per_epoch * cfg.epochs
     best, best_state, best_epoch, stale = -1.0, None, 0, 0
@@ -146,7 +147,7 @@ def train_grm(
         report.history.append(row)
         if on_epoch:
             on_epoch(epoch, row)
-        if stale >= cfg.patience and epoch >= cfg.min_epochs:
+        if stale >= cfg.patience and epoch >= min_epochs:
             break
     if best_state is not None:
         model.load_state_dict(best_state)

@@ -19,6 +19,7 @@ from recgen.sid.beam import CodeTrie, beam_search, recommend_items
 from recgen.sid.data import (
     Interactions,
     Split,
+    collision_rate,
     disambiguate,
     leave_one_out,
     load_code_table,
@@ -56,8 +57,7 @@ def fit_item_codes(
         if code_path is None:
             raise CatalogError("text-derived codes need their code table")
         table = load_code_table(code_path, data.n_items)
-        _, counts = np.unique(table, axis=0, return_counts=True)
-        report = {"collision_rate": float(counts[counts > 1].sum() / len(table)), "source": str(code_path)}
+        report = {"collision_rate": collision_rate(table), "source": str(code_path)}
     else:
         emb = CollaborativeEncoder(dim=64).fit(split.train, data.n_items)
         rq = RQKMeans(levels, seed=seed).fit(emb)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from recgen.errors import SIDError
+from recgen.sid.data import collision_rate
 
 
 def _sq_dists(x: np.ndarray, c: np.ndarray) -> np.ndarray:
@@ -121,10 +122,8 @@ class RQKMeans:
     def report(self, x: np.ndarray, unique: bool = False) -> dict[str, float]:
         """Collision rate (items sharing a full code), code usage per level, relative L2 reconstruction error."""
         codes = self.encode(x, unique)
-        _, counts = np.unique(codes, axis=0, return_counts=True)
-        collided = counts[counts > 1].sum()
         err = np.linalg.norm(x - self.decode(codes), axis=1).sum() / max(np.linalg.norm(x, axis=1).sum(), 1e-12)
-        out = {"collision_rate": float(collided / len(x)), "reconstruction_error": float(err)}
+        out = {"collision_rate": collision_rate(codes), "reconstruction_error": float(err)}
         for lv, cb in enumerate(self.codebooks):
             out[f"usage_level{lv + 1}"] = float(len(np.unique(codes[:, lv])) / len(cb))
         return out
