@@ -40,7 +40,8 @@ PUBLISHED = {
 def run_grm(name: str, codes: np.ndarray, split, a, log) -> dict:
     popularity = np.bincount(np.concatenate(split.train), minlength=len(codes))
     priority = popularity if a.disambiguate == "popularity" else None
-    full = disambiguate(codes, priority) if collision_rate(codes) > 0 else codes
+    own = a.disambiguate == "item"
+    full = disambiguate(codes, priority, item_tokens=own) if collision_rate(codes) > 0 else codes
     sizes = tuple(int(full[:, lv].max()) + 1 for lv in range(full.shape[1]))
     cfg = GRMConfig(
         level_sizes=sizes,
@@ -51,6 +52,7 @@ def run_grm(name: str, codes: np.ndarray, split, a, log) -> dict:
         d_model=a.d_model,
         dropout=a.dropout,
         item_ids=len(full) if a.item_ids else 0,
+        constrained=a.constrained,
     )
     torch.manual_seed(a.seed)
     model, tok = GRM(cfg), Tokenizer(cfg, full)
@@ -114,12 +116,18 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0, help="GRM initialisation, batch order and validation sample")
     ap.add_argument(
         "--disambiguate",
-        choices=["popularity", "index"],
+        choices=["popularity", "index", "item"],
         default="index",
-        help="how items sharing a code are numbered: by training popularity, or by item id",
+        help="how items sharing a code are told apart: numbered by training popularity or by item id, or "
+        "each by a token of its own (disambiguate(item_tokens=True))",
     )
     ap.add_argument(
         "--item-ids", action="store_true", help="history items also carry an item-id embedding (GRMConfig.item_ids)"
+    )
+    ap.add_argument(
+        "--constrained",
+        action="store_true",
+        help="softmax over only the codes the item trie allows, in training and beam search (GRMConfig.constrained)",
     )
     ap.add_argument(
         "--unique-codes",

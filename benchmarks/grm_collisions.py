@@ -43,10 +43,14 @@ def main() -> None:
     data = load_interactions(Settings().data_dir / "amazon-beauty" / "tiger-repro" / "inter.json")
     split = leave_one_out(data)
     # a disambiguation token numbers the members of each group sharing the other codes 0..size-1 (in any
-    # order); a table without one (e.g. --unique-codes) has no collision groups
+    # order), or gives each member a distinct token ≥ 1 and every other item 0 (--disambiguate item); a table
+    # without one (e.g. --unique-codes) has no collision groups
     _, group, size = np.unique(codes[:, :-1], axis=0, return_inverse=True, return_counts=True)
     group = group.ravel()
-    if collision_rate(codes) > 0 or not (codes[:, -1] < size[group]).all():
+    shared, last = size[group] > 1, codes[:, -1]
+    numbered = (last < size[group]).all()
+    own = (last[~shared] == 0).all() and (last[shared] > 0).all() and len(np.unique(last[shared])) == shared.sum()
+    if collision_rate(codes) > 0 or not (numbered or own):
         group, size = np.arange(len(codes)), np.ones(len(codes), dtype=np.int64)
     semantic = codes[:, :-1] if size.max() > 1 else codes
     members = size[group]

@@ -230,3 +230,39 @@ def test_sasrec_learns_the_pattern_and_beats_popularity():
     m = rank_metrics(sas.recommend(split.test_history, 5), split.test_target, (1, 5))
     pop = rank_metrics(Popularity().fit(split.train, N).recommend(split.test_history, 5), split.test_target, (1, 5))
     assert m["recall@5"] > pop["recall@5"] + 0.5
+
+
+def test_constrained_grm_normalises_over_the_codes_the_trie_allows():
+    """Training loss and beam scores of a `constrained` model are a distribution over existing items only."""
+    rng = np.random.default_rng(5)
+    codes = np.unique(rng.integers(0, [4, 6, 5], size=(30, 3)), axis=0)  # sparse: most prefixes lack codes
+    cfg = GRMConfig(level_sizes=(4, 6, 5), content_levels=3, max_items=8, n_layer=1, n_head=2, d_model=16)
+    torch.manual_seed(0)
+    plain = GRM(cfg).eval()
+    for p in plain.parameters():
+        p.data.mul_(5)  # far from uniform, so normalising over fewer codes changes the numbers
+    constrained = GRM(GRMConfig(**{**cfg.__dict__, "constrained": True})).eval()
+    constrained.load_state_dict(plain.state_dict())
+    tok = Tokenizer(cfg, codes)
+    history = np.array([0, 3, 7, 2])
+    with torch.no_grad():
+        t, lv, pos, ids = (torch.from_numpy(a)[None] for a in tok.encode_history(history, max_items=9))
+        hidden = plain(t[:, :-1], lv[:, :-1], pos[:, :-1], ids[:, :-1])[0]
+        terms = []
+        for i, (target, level) in enumerate(zip(t[0, 1:].tolist(), lv[0, 1:].tolist(), strict=True)):
+            off, size = cfg.offsets[level], cfg.level_sizes[level]
+            item = codes[history[i // cfg.levels]]
+            prefix = codes[(codes[:, :level] == item[:level]).all(1)]  # brute force: the codes after the prefix
+            allowed = np.unique(prefix[:, level])
+            logits = hidden[i] @ plain.tok.weight[off : off + size].T
+            terms.append(-float(torch.log_softmax(logits[allowed], -1)[allowed.tolist().index(target - off)]))
+        got = float(lm_loss(constrained, tok, [history]))
+        assert got == pytest.approx(np.mean(terms), rel=1e-5)
+        assert got < float(lm_loss(plain, tok, [history])) - 0.1
+    trie = CodeTrie(codes)
+    _, s_con = beam_search(constrained, tok, [history[:3]], len(codes), "retrieval", item_trie=trie)
+    _, s_plain = beam_search(plain, tok, [history[:3]], len(codes), "retrieval", item_trie=trie)
+    assert np.exp(s_con[0]).sum() == pytest.approx(1.0, abs=1e-5)
+    assert np.exp(s_plain[0]).sum() < 0.9
+    with pytest.raises(ValueError, match="label smoothing"):
+        lm_loss(constrained, tok, [history], label_smoothing=0.1)

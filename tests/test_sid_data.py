@@ -92,6 +92,14 @@ def test_disambiguation_numbers_each_group_by_priority():
         disambiguate(table, priority=np.array([1, 2]))
 
 
+def test_item_tokens_give_each_colliding_item_its_own_token():
+    table = np.array([[1, 2], [1, 2], [0, 3], [1, 2], [0, 3], [4, 4]])
+    # colliding items get 1, 2, … across the catalog (groups in code order, members by index); unique codes 0
+    assert disambiguate(table, item_tokens=True)[:, -1].tolist() == [3, 4, 1, 5, 2, 0]
+    # priority orders the members inside a group
+    assert disambiguate(table, np.array([1, 5, 9, 5, 2, 0]), item_tokens=True)[:, -1].tolist() == [5, 3, 1, 4, 2, 0]
+
+
 def test_popularity_ranks_by_training_counts():
     pop = Popularity().fit((np.array([1, 1, 2]), np.array([1, 3])), 5)
     assert pop.recommend((np.array([0]),), 3).tolist() == [[1, 2, 3]]

@@ -119,6 +119,8 @@ def beam_search(
         logp = torch.log_softmax(model.logits_for(hidden, torch.full((len(hidden),), lv, device=dev)), -1)
         logp = logp[:, offsets[lv] : offsets[lv] + c.level_sizes[lv]].view(B, nb, -1)
         allowed = trie.mask(tlv, node.view(-1), logp.shape[2]).view(logp.shape)  # type: ignore[union-attr]
+        if c.constrained:  # renormalised over the allowed codes, as the model was trained
+            logp = torch.log_softmax(logp + allowed, -1).nan_to_num(nan=float("-inf"))
         cand = (scores[:, :, None] + logp + allowed).view(B, -1)
         k = min(beam, cand.shape[1])
         top, idx = cand.topk(k, dim=1)

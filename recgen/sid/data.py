@@ -129,11 +129,14 @@ def collision_rate(codes: np.ndarray) -> float:
     return float(counts[counts > 1].sum() / len(codes))
 
 
-def disambiguate(codes: np.ndarray, priority: np.ndarray | None = None) -> np.ndarray:
+def disambiguate(codes: np.ndarray, priority: np.ndarray | None = None, item_tokens: bool = False) -> np.ndarray:
     """Append a token that numbers items sharing a full code (0, 1, 2, …), as TIGER does for retrieval.
 
     With `priority` (e.g. training popularity) each group is numbered from its highest-priority item, so the
     token means the same thing in every group ("the most popular one") instead of an arbitrary item order.
+    With `item_tokens` every item in a collision group gets a token of its own (1, 2, … across the catalog;
+    0 for items whose code is unique): a shared "n-th member" token means nothing about the item, while an
+    own token is an item embedding the model can learn for exactly the items the codes cannot tell apart.
     """
     codes = np.asarray(codes)
     keys = [np.arange(len(codes))]
@@ -148,6 +151,11 @@ def disambiguate(codes: np.ndarray, priority: np.ndarray | None = None) -> np.nd
     starts = np.maximum.accumulate(np.where(new_group, np.arange(len(codes)), 0))
     extra = np.empty(len(codes), dtype=np.int64)
     extra[order] = np.arange(len(codes)) - starts
+    if item_tokens:
+        _, inverse, counts = np.unique(codes, axis=0, return_inverse=True, return_counts=True)
+        shared = order[counts[inverse.reshape(-1)][order] > 1]
+        extra[:] = 0
+        extra[shared] = np.arange(1, len(shared) + 1)
     return np.concatenate([codes, extra[:, None]], axis=1)
 
 

@@ -33,6 +33,9 @@ class GRMConfig:
     d_model: int = 128
     dropout: float = 0.2
     item_ids: int = 0  # > 0: number of catalog items whose id embedding joins their history tokens
+    # each level's softmax only over the codes the trie allows after the prefix (training and beam search
+    # alike): the model never spends probability on paths no item has
+    constrained: bool = False
 
     @property
     def levels(self) -> int:

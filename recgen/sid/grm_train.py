@@ -58,14 +58,43 @@ def training_windows(train: tuple[np.ndarray, ...], max_items: int) -> list[np.n
     return out
 
 
-def lm_loss(model: GRM, tok: Tokenizer, windows: list[np.ndarray], label_smoothing: float = 0.0) -> torch.Tensor:
-    """Cross-entropy of every next code token, each scored only against its own level's codebook."""
+def trie_parents(tokens: torch.Tensor, levels: torch.Tensor, offsets: list[int], trie: CodeTrie) -> torch.Tensor:
+    """Each token's parent node in the trie (the node of the item's codes before it; root 0 for level 0)."""
+    is_code = (tokens != PAD) & (tokens != BOS)
+    code = tokens - torch.as_tensor(offsets + [0], device=tokens.device)[levels]
+    node = torch.full_like(tokens, -1)
+    parent = torch.zeros_like(tokens)
+    for lv in range(trie.depth):
+        sel = is_code & (levels == lv)
+        if lv:
+            parent[sel] = F.pad(node[:, :-1], (1, 0), value=-1)[sel]
+        node[sel] = trie.step(lv, parent[sel], code[sel])
+    return parent
+
+
+def lm_loss(
+    model: GRM,
+    tok: Tokenizer,
+    windows: list[np.ndarray],
+    label_smoothing: float = 0.0,
+    trie: CodeTrie | None = None,
+) -> torch.Tensor:
+    """Cross-entropy of every next code token, each scored only against its own level's codebook — or, for
+    a `constrained` model, only against the codes the item trie allows after the item's previous codes."""
     c = model.config
+    if c.constrained and label_smoothing:
+        raise ValueError("label smoothing would put probability on codes a constrained model excludes")
     dev = next(model.parameters()).device
     tokens, levels, pos, items = (t.to(dev) for t in tok.batch(windows, max_items=c.max_items + 1))
     hidden = model(tokens[:, :-1], levels[:, :-1], pos[:, :-1], items[:, :-1])
     target, next_level = tokens[:, 1:], levels[:, 1:]
     valid = (target != PAD) & (target != BOS)  # BOS follows left padding; it is never predicted
+    parent = None
+    if c.constrained:
+        trie = trie or CodeTrie(tok.item_codes)
+        parent = trie_parents(tokens, levels, c.offsets, trie)[:, 1:]
+        if (parent[valid] < 0).any():
+            raise ValueError("a training item's codes are not in the trie")
     weight = model.tok.weight
     total, count = hidden.new_zeros(()), 0
     for lv, (off, size) in enumerate(zip(c.offsets, c.level_sizes, strict=True)):
@@ -74,6 +103,8 @@ def lm_loss(model: GRM, tok: Tokenizer, windows: list[np.ndarray], label_smoothi
         if n == 0:
             continue
         logits = hidden[sel] @ weight[off : off + size].T
+        if parent is not None and trie is not None:
+            logits = logits + trie.mask(lv, parent[sel], size)
         total = total + F.cross_entropy(logits, target[sel] - off, reduction="sum", label_smoothing=label_smoothing)
         count += n
     return total / max(count, 1)
@@ -128,7 +159,7 @@ def train_grm(
             batch = [windows[i] for i in batches[b]]
             for g in opt.param_groups:
                 g["lr"] = cosine_lr(step, total, cfg.lr)
-            loss = lm_loss(model, tok, batch, cfg.label_smoothing)
+            loss = lm_loss(model, tok, batch, cfg.label_smoothing, trie)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
