@@ -6,7 +6,7 @@ import torch
 
 from recgen.errors import SIDError
 from recgen.sid.baselines import Popularity
-from recgen.sid.beam import CodeTrie, beam_search, recommend_items
+from recgen.sid.beam import CodeTrie, beam_search, recommend_items, score_paths
 from recgen.sid.data import Interactions, leave_one_out
 from recgen.sid.grm import GRM, GRMConfig, Tokenizer
 from recgen.sid.grm_train import TrainConfig, evaluate, lm_loss, train_grm
@@ -266,3 +266,22 @@ def test_constrained_grm_normalises_over_the_codes_the_trie_allows():
     assert np.exp(s_plain[0]).sum() < 0.9
     with pytest.raises(ValueError, match="label smoothing"):
         lm_loss(constrained, tok, [history], label_smoothing=0.1)
+
+
+def test_score_paths_gives_the_beam_search_scores(trained):
+    """Teacher-forced scoring of given paths must agree with the scores beam search gave the same paths."""
+    model, tok, split, _ = trained
+    hist = list(split.test_history[:6])
+    trie = CodeTrie(tok.item_codes)
+    paths, scores = beam_search(model, tok, hist, 7, "retrieval", item_trie=trie)
+    shuffled = paths[:, ::-1].copy()
+    shuffled[0, 0] = -1  # a padding row scores −inf
+    got = score_paths(model, tok, hist, shuffled)
+    assert got[0, 0] == float("-inf")
+    assert np.allclose(got[:, 1:], scores[:, ::-1][:, 1:], atol=1e-4)
+    constrained = GRM(GRMConfig(**{**model.config.__dict__, "constrained": True})).eval()
+    constrained.load_state_dict(model.state_dict())
+    paths, scores = beam_search(constrained, tok, hist, 7, "retrieval", item_trie=trie)
+    assert np.allclose(score_paths(constrained, tok, hist, paths, trie), scores, atol=1e-4)
+    with pytest.raises(ValueError, match="item trie"):
+        score_paths(constrained, tok, hist, paths)

@@ -148,6 +148,47 @@ def beam_search(
     return paths, scores.cpu().numpy()
 
 
+@torch.no_grad()
+def score_paths(
+    model: GRM, tok: Tokenizer, histories: list[np.ndarray], paths: np.ndarray, trie: CodeTrie | None = None
+) -> np.ndarray:
+    """Log-probability (B, n) of given code paths (B, n, L) after each history, as beam search scores them;
+    −1 rows pad. How another model's candidates are scored, e.g. to combine GRMs over one candidate set."""
+    c = model.config
+    if c.constrained and trie is None:
+        raise ValueError("a constrained model scores paths against the item trie; pass it")
+    model.eval()
+    dev = next(model.parameters()).device
+    B, n, L = paths.shape
+    tokens, levels, pos, items = (t.to(dev) for t in tok.batch(histories))
+    hidden, hist, hist_pad = model.prefill(tokens, levels, pos, items)
+    hidden = hidden.repeat_interleave(n, 0)
+    codes = torch.from_numpy(np.ascontiguousarray(paths, dtype=np.int64)).to(dev).view(B * n, L)
+    pad = (codes < 0).any(1)
+    codes = codes.clamp(min=0)
+    total = torch.zeros(B * n, device=dev)
+    node = torch.zeros(B * n, dtype=torch.long, device=dev)
+    gen = None
+    for lv in range(L):
+        logits = model.logits_for(hidden, torch.full((B * n,), lv, device=dev))
+        logits = logits[:, c.offsets[lv] : c.offsets[lv] + c.level_sizes[lv]]
+        if c.constrained and trie is not None:
+            logits = logits + trie.mask(lv, node, logits.shape[1])
+            node = trie.step(lv, node, codes[:, lv])
+        total += torch.log_softmax(logits, -1).gather(1, codes[:, lv : lv + 1])[:, 0]
+        if lv + 1 < L:
+            hidden, gen = model.decode_step(
+                codes[:, lv] + c.offsets[lv],
+                torch.full((B * n,), lv, device=dev),
+                torch.full((B * n,), c.max_items + 1, device=dev),
+                hist,
+                hist_pad,
+                gen,
+                n,
+            )
+    return total.masked_fill(pad, float("-inf")).view(B, n).cpu().numpy()
+
+
 def recommend_items(
     model: GRM,
     tok: Tokenizer,
