@@ -168,8 +168,8 @@ def _assert_cached_beams_equal_full_recompute(model: GRM, tok: Tokenizer, hist: 
             total = 0.0
             for level, code in enumerate(paths[b, j]):
                 hidden = model(t, lv, pos, ids)[:, -1]
-                logp = torch.log_softmax(model.logits_for(hidden, torch.tensor([level])), -1)
-                total += float(logp[0, c.offsets[level] + code].detach())
+                logp = torch.log_softmax(hidden @ model.tok.weight[c.offsets[level] :][: c.level_sizes[level]].T, -1)
+                total += float(logp[0, code].detach())
                 t = torch.cat([t, torch.tensor([[c.offsets[level] + code]])], 1)
                 lv = torch.cat([lv, torch.tensor([[level]])], 1)
                 pos = torch.cat([pos, torch.tensor([[c.max_items + 1]])], 1)

@@ -116,12 +116,9 @@ def beam_search(
             trie, tlv = creative_trie, lv - split
             if lv == split:  # the creative part starts from its own trie's root
                 node = torch.where(node >= 0, 0, -1)
-        logp = torch.log_softmax(model.logits_for(hidden, torch.full((len(hidden),), lv, device=dev)), -1)
-        logp = logp[:, offsets[lv] : offsets[lv] + c.level_sizes[lv]].view(B, nb, -1)
-        allowed = trie.mask(tlv, node.view(-1), logp.shape[2]).view(logp.shape)  # type: ignore[union-attr]
-        if c.constrained:  # renormalised over the allowed codes, as the model was trained
-            logp = torch.log_softmax(logp + allowed, -1).nan_to_num(nan=float("-inf"))
-        cand = (scores[:, :, None] + logp + allowed).view(B, -1)
+        allowed = trie.mask(tlv, node.view(-1), c.level_sizes[lv])  # type: ignore[union-attr]
+        logp = model.level_log_probs(hidden, lv, allowed).view(B, nb, -1)
+        cand = (scores[:, :, None] + logp + allowed.view(logp.shape)).view(B, -1)
         k = min(beam, cand.shape[1])
         top, idx = cand.topk(k, dim=1)
         parent, code = idx // logp.shape[2], idx % logp.shape[2]
@@ -170,12 +167,11 @@ def score_paths(
     node = torch.zeros(B * n, dtype=torch.long, device=dev)
     gen = None
     for lv in range(L):
-        logits = model.logits_for(hidden, torch.full((B * n,), lv, device=dev))
-        logits = logits[:, c.offsets[lv] : c.offsets[lv] + c.level_sizes[lv]]
-        if c.constrained and trie is not None:
-            logits = logits + trie.mask(lv, node, logits.shape[1])
+        allowed = None
+        if trie is not None and c.constrained:
+            allowed = trie.mask(lv, node, c.level_sizes[lv])
             node = trie.step(lv, node, codes[:, lv])
-        total += torch.log_softmax(logits, -1).gather(1, codes[:, lv : lv + 1])[:, 0]
+        total += model.level_log_probs(hidden, lv, allowed).gather(1, codes[:, lv : lv + 1])[:, 0]
         if lv + 1 < L:
             hidden, gen = model.decode_step(
                 codes[:, lv] + c.offsets[lv],

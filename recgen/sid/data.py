@@ -149,13 +149,13 @@ def disambiguate(codes: np.ndarray, priority: np.ndarray | None = None, item_tok
     new_group = np.ones(len(codes), dtype=bool)
     new_group[1:] = (sorted_codes[1:] != sorted_codes[:-1]).any(axis=1)
     starts = np.maximum.accumulate(np.where(new_group, np.arange(len(codes)), 0))
-    extra = np.empty(len(codes), dtype=np.int64)
-    extra[order] = np.arange(len(codes)) - starts
+    token = np.arange(len(codes)) - starts  # rank inside the group, in sorted order
     if item_tokens:
-        _, inverse, counts = np.unique(codes, axis=0, return_inverse=True, return_counts=True)
-        shared = order[counts[inverse.reshape(-1)][order] > 1]
-        extra[:] = 0
-        extra[shared] = np.arange(1, len(shared) + 1)
+        group = np.cumsum(new_group) - 1
+        shared = np.bincount(group)[group] > 1
+        token = np.where(shared, np.cumsum(shared), 0)
+    extra = np.empty(len(codes), dtype=np.int64)
+    extra[order] = token
     return np.concatenate([codes, extra[:, None]], axis=1)
 
 

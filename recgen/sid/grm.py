@@ -125,10 +125,6 @@ class GRM(nn.Module):
         self.ln = nn.LayerNorm(c.d_model)
         self.head = nn.Linear(c.d_model, c.vocab, bias=False)
         self.head.weight = self.tok.weight  # tied
-        mask = torch.full((c.levels, c.vocab), float("-inf"))
-        for lv, (off, size) in enumerate(zip(c.offsets, c.level_sizes, strict=True)):
-            mask[lv, off : off + size] = 0.0
-        self.register_buffer("level_mask", mask, persistent=False)
         self.apply(self._init)
 
     @staticmethod
@@ -191,9 +187,18 @@ class GRM(nn.Module):
             new_gen.append(kv)
         return self.ln(x)[:, 0], new_gen
 
-    def logits_for(self, hidden: torch.Tensor, next_level: torch.Tensor) -> torch.Tensor:
-        """Logits of the next token, restricted to the vocabulary of the level it belongs to."""
-        return self.head(hidden) + self.level_mask[next_level]
+    def level_logits(self, hidden: torch.Tensor, level: int) -> torch.Tensor:
+        """Logits over the codes of one level only (the tied embeddings of that level's tokens)."""
+        off, size = self.config.offsets[level], self.config.level_sizes[level]
+        return hidden @ self.head.weight[off : off + size].T
+
+    def level_log_probs(self, hidden: torch.Tensor, level: int, allowed: torch.Tensor | None = None) -> torch.Tensor:
+        """Log-probabilities over one level's codes; a `constrained` model renormalises over `allowed`
+        (0 where the trie allows a code, −inf elsewhere; a row with nothing allowed is all −inf)."""
+        logits = self.level_logits(hidden, level)
+        if self.config.constrained and allowed is not None:
+            logits = logits + allowed
+        return torch.log_softmax(logits, -1).nan_to_num(nan=float("-inf"))
 
     def save(self, path: Path, extra: dict | None = None) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -95,14 +95,13 @@ def lm_loss(
         parent = trie_parents(tokens, levels, c.offsets, trie)[:, 1:]
         if (parent[valid] < 0).any():
             raise ValueError("a training item's codes are not in the trie")
-    weight = model.tok.weight
     total, count = hidden.new_zeros(()), 0
     for lv, (off, size) in enumerate(zip(c.offsets, c.level_sizes, strict=True)):
         sel = valid & (next_level == lv)
         n = int(sel.sum())
         if n == 0:
             continue
-        logits = hidden[sel] @ weight[off : off + size].T
+        logits = model.level_logits(hidden[sel], lv)
         if parent is not None and trie is not None:
             logits = logits + trie.mask(lv, parent[sel], size)
         total = total + F.cross_entropy(logits, target[sel] - off, reduction="sum", label_smoothing=label_smoothing)
