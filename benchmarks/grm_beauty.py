@@ -53,6 +53,8 @@ def run_grm(name: str, codes: np.ndarray, split, a, log) -> dict:
         dropout=a.dropout,
         item_ids=len(full) if a.item_ids else 0,
         constrained=a.constrained,
+        history=a.history,
+        decoder_layers=a.decoder_layers,
     )
     torch.manual_seed(a.seed)
     model, tok = GRM(cfg), Tokenizer(cfg, full)
@@ -130,9 +132,21 @@ def main() -> None:
         help="softmax over only the codes the item trie allows, in training and beam search (GRMConfig.constrained)",
     )
     ap.add_argument(
+        "--history",
+        choices=["tokens", "items"],
+        default="tokens",
+        help="the GRM reads one position per code token, or one per history item (GRMConfig.history)",
+    )
+    ap.add_argument("--decoder-layers", type=int, default=1, help="item decoder blocks for --history items")
+    ap.add_argument(
         "--unique-codes",
         action="store_true",
         help="our codes: items sharing a prefix get distinct last codes (RQKMeans.encode(unique=True))",
+    )
+    ap.add_argument(
+        "--balanced",
+        action="store_true",
+        help="our codes: balanced RQ-KMeans, at most ceil(n/256) items per code and level (RQKMeans.balanced)",
     )
     ap.add_argument("--out", type=Path, default=Path("bench_out"))
     ap.add_argument("--skip", nargs="*", default=[], help="any of: sasrec text ours")
@@ -199,9 +213,9 @@ def main() -> None:
         else:
             emb = CollaborativeEncoder(dim=64).fit(split.train, data.n_items)
             key = "GRM, our codes"
-        rq = RQKMeans((256, 256, 256), seed=0).fit(emb)
-        ours = rq.encode(emb, unique=a.unique_codes)
-        rep = rq.report(emb, unique=a.unique_codes)
+        rq = RQKMeans((256, 256, 256), seed=0, balanced=a.balanced).fit(emb)
+        ours = rq.encode(emb, unique=a.unique_codes, balanced=a.balanced)
+        rep = rq.report(emb, unique=a.unique_codes, balanced=a.balanced)
         log(f"our codes: RQ-KMeans 3×256 over {a.ours_from} embeddings in {time.perf_counter() - t:.1f}s: {rep}")
         results[key] = {**run_grm("GRM ours", ours, split, a, log), "sid_report": rep}
         log(f"{key}: {results[key]}")

@@ -341,6 +341,13 @@ def grm_train(
     ] = None,
     d_model: int = 128,
     layers: int = 4,
+    history: Annotated[
+        str,
+        typer.Option(
+            help="'tokens': the GRM reads every code token of the history; 'items': one position per history "
+            "item and a small item decoder writes the next item's codes (same accuracy on Beauty, 2.2× faster)."
+        ),
+    ] = "tokens",
     lr: float = 2e-3,
     batch_size: int = 256,
     seed: int = 0,
@@ -376,7 +383,7 @@ def grm_train(
                 out,
                 codes,
                 users,  # type: ignore[arg-type]
-                {"d_model": d_model, "n_layer": layers},
+                {"d_model": d_model, "n_layer": layers, "history": history},
                 TrainConfig(
                     epochs=epochs,
                     patience=patience,

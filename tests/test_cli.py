@@ -93,6 +93,21 @@ def test_grm_train_eval_recommend(tmp_path, cache_dir):
     assert r.exit_code == 2 and "no GRM checkpoint" in r.output
 
 
+def test_grm_train_with_item_level_history(tmp_path, cache_dir):
+    from recgen.sid.grm import GRM
+
+    env = _env(tmp_path, cache_dir)
+    ckpt = tmp_path / "grm_items.pt"
+    small = ["--codes", "text", "--users", "150", "--epochs", "1", "--d-model", "32", "--layers", "1"]
+    r = runner.invoke(app, ["grm", "train", *small, "--history", "items", "--out", str(ckpt)], env=env)
+    assert r.exit_code == 0, r.output
+    assert GRM.load(ckpt)[0].config.history == "items"
+    r = runner.invoke(app, ["grm", "recommend", "--user", "3", "--k", "3", "--checkpoint", str(ckpt)], env=env)
+    assert r.exit_code == 0 and r.stdout.count("SID") == 3
+    r = runner.invoke(app, ["grm", "train", *small, "--history", "item", "--out", str(ckpt)], env=env)
+    assert r.exit_code == 2 and "'tokens' or 'items'" in r.output
+
+
 def test_sid_fit_reports_code_quality(tmp_path, cache_dir):
     r = runner.invoke(app, ["sid", "fit", "--sample"], env=_env(tmp_path, cache_dir))
     assert r.exit_code == 0, r.output

@@ -6,7 +6,7 @@ from recgen.schemas import DSID
 from recgen.sid.catalog import classify, clean_text, load_sample_catalog
 from recgen.sid.creative import PRESETS, preset_style
 from recgen.sid.encoders import style_features, style_from_features
-from recgen.sid.rqkmeans import RQKMeans
+from recgen.sid.rqkmeans import RQKMeans, balanced_assign
 from recgen.sid.semantics import load_sid_space
 
 from .conftest import DATA_DIR
@@ -60,6 +60,31 @@ def test_unique_encoding_keeps_collision_free_prefixes_and_first_levels():
         members = plain[:, 0] == prefix
         if len(np.unique(plain[members, 1])) == members.sum():
             assert np.array_equal(plain[members], unique[members])
+
+
+def test_balanced_assignment_respects_capacity_and_keeps_the_closest():
+    # every row is nearest to column 0, which holds two: the two closest rows keep it
+    d = np.array([[0.3, 5.0, 9.0], [0.1, 4.0, 9.0], [0.2, 1.0, 9.0], [0.4, 6.0, 2.0], [0.5, 3.0, 8.0]])
+    assert balanced_assign(d, 2).tolist() == [1, 0, 0, 2, 1]
+    x = np.random.default_rng(6).normal(size=(50, 7))
+    assert np.array_equal(balanced_assign(x, 50), x.argmin(1))  # room for all: plain nearest
+    counts = np.bincount(balanced_assign(x, 8), minlength=7)
+    assert counts.sum() == 50 and counts.max() <= 8
+    with pytest.raises(SIDError, match="cannot hold"):
+        balanced_assign(x, 7)
+
+
+def test_balanced_rqkmeans_spreads_a_dense_cluster_over_codes():
+    x = np.random.default_rng(4).normal(size=(400, 6))
+    x[:120] = x[0] + 0.05 * np.random.default_rng(5).normal(size=(120, 6))  # popular items, densely packed
+    plain = RQKMeans((8, 64), seed=0).fit(x).encode(x)
+    bal = RQKMeans((8, 64), seed=0, balanced=True).fit(x)
+    codes = bal.encode(x, balanced=True)
+    assert len(np.unique(plain[:120, 0])) == 1  # plain k-means gives the whole cluster one first code
+    assert len(np.unique(codes[:120, 0])) >= 3 and np.bincount(codes[:, 0]).max() <= 50
+    assert np.bincount(codes[:, 1]).max() <= 7  # ceil(400 / 64)
+    again = RQKMeans((8, 64), seed=0, balanced=True).fit(x).encode(x, balanced=True)
+    assert np.array_equal(codes, again)
 
 
 def test_rqkmeans_rejects_bad_codes_and_sizes():

@@ -98,14 +98,11 @@ def beam_search(
         raise ValueError(f"mode is 'retrieval' or 'generation', got {mode!r}")
     model.eval()
     dev = next(model.parameters()).device  # the same code runs on CPU and GPU
-    tokens, levels, pos, items = (t.to(dev) for t in tok.batch(histories))
     B = len(histories)
-    hidden, hist, hist_pad = model.prefill(tokens, levels, pos, items)
+    hidden, state = model.begin(tok, histories)
     scores = torch.zeros(B, 1, device=dev)
     paths = np.zeros((B, 1, 0), dtype=np.int64)
     node = torch.zeros(B, 1, dtype=torch.long, device=dev)  # each beam's place in the trie of its level
-    gen = None
-    offsets = c.offsets
     for lv in range(L):
         nb = scores.shape[1]
         if mode == "retrieval":
@@ -131,17 +128,8 @@ def beam_search(
         if lv + 1 == L:
             break
         flat_parent = (parent + torch.arange(B, device=dev)[:, None] * nb).view(-1)
-        if gen is not None:
-            gen = [(gk[flat_parent], gv[flat_parent]) for gk, gv in gen]
-        hidden, gen = model.decode_step(
-            (code + offsets[lv]).view(-1),
-            torch.full((B * k,), lv, device=dev),
-            torch.full((B * k,), c.max_items + 1, device=dev),
-            hist,
-            hist_pad,
-            gen,
-            k,
-        )
+        prefix = torch.from_numpy(paths.reshape(B * k, lv + 1)).to(dev)
+        hidden, state = model.advance(state, flat_parent, prefix, k)
     return paths, scores.cpu().numpy()
 
 
@@ -157,15 +145,14 @@ def score_paths(
     model.eval()
     dev = next(model.parameters()).device
     B, n, L = paths.shape
-    tokens, levels, pos, items = (t.to(dev) for t in tok.batch(histories))
-    hidden, hist, hist_pad = model.prefill(tokens, levels, pos, items)
+    hidden, state = model.begin(tok, histories)
     hidden = hidden.repeat_interleave(n, 0)
     codes = torch.from_numpy(np.ascontiguousarray(paths, dtype=np.int64)).to(dev).view(B * n, L)
     pad = (codes < 0).any(1)
     codes = codes.clamp(min=0)
     total = torch.zeros(B * n, device=dev)
     node = torch.zeros(B * n, dtype=torch.long, device=dev)
-    gen = None
+    rows = torch.arange(B * n, device=dev)
     for lv in range(L):
         allowed = None
         if trie is not None and c.constrained:
@@ -173,15 +160,7 @@ def score_paths(
             node = trie.step(lv, node, codes[:, lv])
         total += model.level_log_probs(hidden, lv, allowed).gather(1, codes[:, lv : lv + 1])[:, 0]
         if lv + 1 < L:
-            hidden, gen = model.decode_step(
-                codes[:, lv] + c.offsets[lv],
-                torch.full((B * n,), lv, device=dev),
-                torch.full((B * n,), c.max_items + 1, device=dev),
-                hist,
-                hist_pad,
-                gen,
-                n,
-            )
+            hidden, state = model.advance(state, rows, codes[:, : lv + 1], n)
     return total.masked_fill(pad, float("-inf")).view(B, n).cpu().numpy()
 
 

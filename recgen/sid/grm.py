@@ -7,6 +7,12 @@ embeddings (token id = level offset + code), and logits are restricted to the le
 Optionally (`item_ids`) a history item's last token also carries an embedding of the item itself: codes are
 lossy (items share paths), the id is exact. Only the last token carries it, so while an item's own codes are
 being written its id is never visible — the model predicts codes, never reads them off the answer.
+
+With `history="items"` the transformer reads one position per history item (the sum of its code-token
+embeddings) instead of one per code token: a quarter of the sequence length, so training is several times
+faster. Every position's output then writes the next item's codes through a small causal *item decoder*
+over [that output, the item's codes so far] — so every history item is still a training target, and beam
+search still writes one level at a time.
 """
 
 from __future__ import annotations
@@ -36,6 +42,12 @@ class GRMConfig:
     # each level's softmax only over the codes the trie allows after the prefix (training and beam search
     # alike): the model never spends probability on paths no item has
     constrained: bool = False
+    history: str = "tokens"  # "tokens": one position per code token; "items": one per history item
+    decoder_layers: int = 1  # the item decoder's blocks (history="items" only)
+
+    def __post_init__(self) -> None:
+        if self.history not in ("tokens", "items"):
+            raise SIDError(f"history is 'tokens' or 'items', got {self.history!r}")
 
     @property
     def levels(self) -> int:
@@ -119,6 +131,12 @@ class GRM(nn.Module):
         self.tok = nn.Embedding(c.vocab, c.d_model, padding_idx=PAD)
         self.level_emb = nn.Embedding(c.levels + 1, c.d_model)  # + 1 for BOS (and PAD)
         self.item_pos = nn.Embedding(c.max_items + 2, c.d_model)
+        self.decoder = (
+            nn.ModuleList(Block(c.d_model, c.n_head, c.dropout) for _ in range(c.decoder_layers))
+            if c.history == "items"
+            else None
+        )
+        self.dec_ln = nn.LayerNorm(c.d_model) if self.decoder is not None else None
         self.item_emb = nn.Embedding(c.item_ids + 1, c.d_model, padding_idx=0) if c.item_ids else None
         self.drop = nn.Dropout(c.dropout)
         self.blocks = nn.ModuleList(Block(c.d_model, c.n_head, c.dropout) for _ in range(c.n_layer))
@@ -155,6 +173,71 @@ class GRM(nn.Module):
         if self.item_emb is not None and items is not None:
             x = x + self.item_emb(items)
         return x
+
+    def encode_items(self, tokens: torch.Tensor, positions: torch.Tensor, items: torch.Tensor | None = None):
+        """history="items": hidden states (B, T, d), one per history item; `tokens` (B, T, L) are each item's
+        code tokens (all PAD for left padding), `positions` its right-aligned place, `items` its id + 1."""
+        pad = tokens[..., 0] == PAD
+        x = self.tok(tokens).sum(2) + self.item_pos(positions)
+        if self.item_emb is not None and items is not None:
+            x = x + self.item_emb(items)
+        x = self.drop(x)
+        for b in self.blocks:
+            x = b(x, pad)
+        return self.ln(x)
+
+    def item_decode(self, context: torch.Tensor, prefix: torch.Tensor) -> torch.Tensor:
+        """history="items": (N, m + 1, d) states of the item decoder over [context, prefix tokens (N, m)];
+        state j writes level j of the item."""
+        if self.decoder is None or self.dec_ln is None:
+            raise SIDError("item_decode belongs to a GRM with history='items'")
+        m = prefix.shape[1]
+        lv = torch.arange(m, device=prefix.device).expand_as(prefix)
+        head = context[:, None] + self.level_emb.weight[self.config.levels]
+        x = torch.cat([head, self.tok(prefix) + self.level_emb(lv)], 1)
+        x = self.drop(x)
+        no_pad = torch.zeros(x.shape[:2], dtype=torch.bool, device=x.device)
+        for b in self.decoder:
+            x = b(x, no_pad)
+        return self.dec_ln(x)
+
+    @torch.no_grad()
+    def begin(self, tok: Tokenizer, histories: list[np.ndarray]) -> tuple[torch.Tensor, DecodeState]:
+        """Read the histories once: the state that writes level 0 of the next item (B, d), and what later
+        levels need (the history key/value cache, or each user's item-level output)."""
+        dev = next(self.parameters()).device
+        if self.config.history == "items":
+            tokens, pos, items = (t.to(dev) for t in tok.item_batch(histories))
+            user = self.encode_items(tokens, pos, items)[:, -1]
+            empty = torch.zeros(len(histories), 0, dtype=torch.long, device=dev)
+            return self.item_decode(user, empty)[:, 0], DecodeState(user=user)
+        tokens, levels, pos, items = (t.to(dev) for t in tok.batch(histories))
+        hidden, hist, hist_pad = self.prefill(tokens, levels, pos, items)
+        return hidden, DecodeState(hist=hist, hist_pad=hist_pad)
+
+    @torch.no_grad()
+    def advance(
+        self, state: DecodeState, parents: torch.Tensor, prefix: torch.Tensor, beams: int
+    ) -> tuple[torch.Tensor, DecodeState]:
+        """States (B * beams, d) that write the next level after each beam's code `prefix` (B * beams, lv + 1);
+        `parents` (B * beams) is the row of the previous step each beam grew from."""
+        c, lv = self.config, prefix.shape[1] - 1
+        tokens = prefix + torch.as_tensor(c.offsets[: lv + 1], device=prefix.device)
+        if c.history == "items":
+            hidden = self.item_decode(state.user.repeat_interleave(beams, 0), tokens)[:, -1]  # type: ignore[union-attr]
+            return hidden, state
+        gen = None if state.gen is None else [(k[parents], v[parents]) for k, v in state.gen]
+        n = len(parents)
+        hidden, gen = self.decode_step(
+            tokens[:, -1],
+            torch.full((n,), lv, device=prefix.device),
+            torch.full((n,), c.max_items + 1, device=prefix.device),
+            state.hist,
+            state.hist_pad,
+            gen,
+            beams,
+        )
+        return hidden, DecodeState(hist=state.hist, hist_pad=state.hist_pad, gen=gen)
 
     @torch.no_grad()
     def prefill(
@@ -217,6 +300,17 @@ class GRM(nn.Module):
 
 
 @dataclass
+class DecodeState:
+    """What beam search carries between levels: the history cache and the beams' own keys/values (tokens
+    mode), or each user's item-level output (items mode)."""
+
+    hist: list | None = None
+    hist_pad: torch.Tensor | None = None
+    gen: list | None = None
+    user: torch.Tensor | None = None
+
+
+@dataclass
 class Tokenizer:
     """Item codes ↔ token sequences for a GRMConfig."""
 
@@ -243,9 +337,7 @@ class Tokenizer:
         """
         c = self.config
         n_max = max_items or c.max_items
-        items = np.asarray(history, dtype=np.int64)[-n_max:]
-        if items.size and (items.min() < 0 or items.max() >= len(self.item_codes)):
-            raise SIDError(f"history has an item id outside 0..{len(self.item_codes) - 1}")
+        items = self._items(history, n_max)
         toks = (self.item_codes[items] + self._offsets).reshape(-1)
         lv = np.tile(np.arange(c.levels), len(items))
         last = c.max_items + (1 if n_max > c.max_items else 0)  # a training window ends on its target
@@ -258,6 +350,31 @@ class Tokenizer:
             np.concatenate([[0], pos]),
             np.concatenate([[0], ids.reshape(-1)]),
         )
+
+    def _items(self, history: np.ndarray, n_max: int) -> np.ndarray:
+        items = np.asarray(history, dtype=np.int64)[-n_max:]
+        if items.size and (items.min() < 0 or items.max() >= len(self.item_codes)):
+            raise SIDError(f"history has an item id outside 0..{len(self.item_codes) - 1}")
+        return items
+
+    def item_batch(self, histories: list[np.ndarray], max_items: int | None = None) -> tuple[torch.Tensor, ...]:
+        """history="items": left-padded (code tokens (B, T, L), positions (B, T), item ids + 1 (B, T)),
+        positions right-aligned as in encode_history."""
+        c = self.config
+        n_max = max_items or c.max_items
+        rows = [self._items(h, n_max) for h in histories]
+        T = max([1] + [len(r) for r in rows])  # an empty history reads as one padded item
+        last = c.max_items + (1 if n_max > c.max_items else 0)
+        tokens = np.zeros((len(rows), T, c.levels), np.int64)
+        pos = np.zeros((len(rows), T), np.int64)
+        ids = np.zeros((len(rows), T), np.int64)
+        for r, items in enumerate(rows):
+            n = len(items)
+            if n:
+                tokens[r, T - n :] = self.item_codes[items] + self._offsets
+                pos[r, T - n :] = np.arange(last - n + 1, last + 1)
+                ids[r, T - n :] = items + 1
+        return torch.from_numpy(tokens), torch.from_numpy(pos), torch.from_numpy(ids)
 
     def batch(self, histories: list[np.ndarray], max_items: int | None = None) -> tuple[torch.Tensor, ...]:
         """Left-padded batch of encoded histories, so every row's next token is written at the same place."""

@@ -85,6 +85,8 @@ def lm_loss(
     if c.constrained and label_smoothing:
         raise ValueError("label smoothing would put probability on codes a constrained model excludes")
     dev = next(model.parameters()).device
+    if c.history == "items":
+        return _item_level_loss(model, tok, windows, label_smoothing, trie)
     tokens, levels, pos, items = (t.to(dev) for t in tok.batch(windows, max_items=c.max_items + 1))
     hidden = model(tokens[:, :-1], levels[:, :-1], pos[:, :-1], items[:, :-1])
     target, next_level = tokens[:, 1:], levels[:, 1:]
@@ -107,6 +109,36 @@ def lm_loss(
         total = total + F.cross_entropy(logits, target[sel] - off, reduction="sum", label_smoothing=label_smoothing)
         count += n
     return total / max(count, 1)
+
+
+def _item_level_loss(
+    model: GRM, tok: Tokenizer, windows: list[np.ndarray], label_smoothing: float, trie: CodeTrie | None
+) -> torch.Tensor:
+    """history="items": every item after the first is written by the item decoder from the output of the
+    history item before it; the same per-level (or trie-constrained) cross-entropy as the token model."""
+    c = model.config
+    dev = next(model.parameters()).device
+    tokens, pos, items = (t.to(dev) for t in tok.item_batch(windows, max_items=c.max_items + 1))
+    hidden = model.encode_items(tokens[:, :-1], pos[:, :-1], items[:, :-1])
+    target = tokens[:, 1:]
+    valid = (target[..., 0] != PAD) & (tokens[:, :-1, 0] != PAD)  # a row's first item has nothing to follow
+    target = target[valid]  # (N, L) code tokens of the items to write
+    states = model.item_decode(hidden[valid], target[:, :-1])
+    offsets = torch.as_tensor(c.offsets, device=dev)
+    codes = target - offsets
+    if c.constrained:
+        trie = trie or CodeTrie(tok.item_codes)
+        node = torch.zeros(len(codes), dtype=torch.long, device=dev)
+    total = hidden.new_zeros(())
+    for lv, size in enumerate(c.level_sizes):
+        logits = model.level_logits(states[:, lv], lv)
+        if c.constrained and trie is not None:
+            logits = logits + trie.mask(lv, node, size)
+            node = trie.step(lv, node, codes[:, lv])
+            if (node < 0).any():
+                raise ValueError("a training item's codes are not in the trie")
+        total = total + F.cross_entropy(logits, codes[:, lv], reduction="sum", label_smoothing=label_smoothing)
+    return total / max(codes.numel(), 1)
 
 
 def evaluate(

@@ -44,6 +44,48 @@ def kmeans(x: np.ndarray, k: int, rng: np.random.Generator, iters: int = 50) -> 
     return centroids
 
 
+def balanced_assign(d: np.ndarray, capacity: int) -> np.ndarray:
+    """Each row to a column, no column taking more than `capacity` rows, near the least total distance:
+    in rounds, every unplaced row proposes to its nearest column with room, and each column keeps its
+    closest proposers up to its room (every round places at least one row per column proposed to)."""
+    n, k = d.shape
+    if capacity * k < n:
+        raise SIDError(f"{k} codes of capacity {capacity} cannot hold {n} items")
+    assign = np.full(n, -1, dtype=np.int64)
+    room = np.full(k, capacity, dtype=np.int64)
+    while (open_rows := np.flatnonzero(assign < 0)).size:
+        sub = d[open_rows]
+        sub[:, room == 0] = np.inf
+        choice = sub.argmin(1)
+        order = np.lexsort((sub[np.arange(len(open_rows)), choice], choice))  # by column, then distance
+        col = choice[order]
+        rank = np.arange(len(col)) - np.searchsorted(col, col, side="left")
+        keep = rank < room[col]
+        assign[open_rows[order[keep]]] = col[keep]
+        room -= np.bincount(col[keep], minlength=k)
+    return assign
+
+
+def balanced_kmeans(x: np.ndarray, k: int, rng: np.random.Generator, iters: int = 30) -> tuple[np.ndarray, np.ndarray]:
+    """k-means whose clusters hold at most ceil(n / k) points each, started from plain k-means: dense
+    regions get as many centroids as sparse ones get points, so popular items stop piling onto one code."""
+    centroids = kmeans(x, k, rng, iters=10)
+    k, capacity = len(centroids), -(-len(x) // len(centroids))
+    assign = balanced_assign(_sq_dists(x, centroids), capacity)
+    for _ in range(iters):
+        new = np.zeros_like(centroids)
+        np.add.at(new, assign, x)
+        counts = np.bincount(assign, minlength=k)
+        new[counts > 0] /= counts[counts > 0, None]
+        new[counts == 0] = centroids[counts == 0]
+        converged = np.allclose(new, centroids)
+        centroids = new
+        assign = balanced_assign(_sq_dists(x, centroids), capacity)
+        if converged:
+            break
+    return centroids, assign
+
+
 def _assign_within_prefixes(codes: np.ndarray, dists: np.ndarray) -> None:
     """Give items that share codes[:, :-1] distinct last codes by a minimum-cost assignment (in place)."""
     from scipy.optimize import linear_sum_assignment
@@ -69,6 +111,9 @@ class RQKMeans:
     levels: tuple[int, ...]  # codes per level, e.g. (8, 4)
     seed: int = 0
     codebooks: list[np.ndarray] = field(default_factory=list)
+    # balanced k-means per level: every code holds at most ceil(n / K) of the fitted items, fitting and
+    # encoding a catalog alike (encode(balanced=True)); fewer collisions where the items are dense
+    balanced: bool = False
 
     def fit(self, x: np.ndarray) -> RQKMeans:
         if x.ndim != 2 or len(x) < 2:
@@ -77,22 +122,27 @@ class RQKMeans:
         residual = x.astype(np.float64)
         self.codebooks = []
         for k in self.levels:
-            cb = kmeans(residual, k, rng)
+            if self.balanced:
+                cb, assign = balanced_kmeans(residual, k, rng)
+            else:
+                cb = kmeans(residual, k, rng)
+                assign = _sq_dists(residual, cb).argmin(1)
             self.codebooks.append(cb)
-            residual = residual - cb[_sq_dists(residual, cb).argmin(1)]
+            residual = residual - cb[assign]
         return self
 
     @property
     def dim(self) -> int:
         return self.codebooks[0].shape[1]
 
-    def encode(self, x: np.ndarray, unique: bool = False) -> np.ndarray:
+    def encode(self, x: np.ndarray, unique: bool = False, balanced: bool = False) -> np.ndarray:
         """Nearest centroid per level. `unique` encodes x as one catalog: items sharing every code but the
         last get distinct last codes (least total distance), so they need no disambiguation token unless a
         prefix holds more items than the last codebook has codes. Items that collide under plain encoding
         sit where the residual is small and all fall on the same near-zero centroid; assignment spreads them
         over the centroids nearest each one. (On Beauty the GRM ranked worse with these codes than with a
-        disambiguation token — README — so catalogs do not use it by default.)"""
+        disambiguation token — README — so catalogs do not use it by default.) `balanced` also encodes x as
+        one catalog: at every level no code takes more than ceil(len(x) / K) items, as in a balanced fit."""
         x = np.atleast_2d(np.asarray(x, dtype=np.float64))
         if x.shape[1] != self.dim:
             raise SIDError(f"expected {self.dim}-dimensional embeddings, got {x.shape[1]}")
@@ -100,7 +150,7 @@ class RQKMeans:
         residual = x.copy()
         for level, cb in enumerate(self.codebooks):
             d = _sq_dists(residual, cb)
-            codes[:, level] = d.argmin(1)
+            codes[:, level] = balanced_assign(d, -(-len(x) // len(cb))) if balanced else d.argmin(1)
             if unique and level == len(self.codebooks) - 1:
                 _assign_within_prefixes(codes, d)
             residual -= cb[codes[:, level]]
@@ -119,9 +169,9 @@ class RQKMeans:
             if bad.any():
                 raise SIDError(f"code {int(codes[bad][0, lv])} at level {lv + 1} is outside 0..{len(cb) - 1}")
 
-    def report(self, x: np.ndarray, unique: bool = False) -> dict[str, float]:
+    def report(self, x: np.ndarray, unique: bool = False, balanced: bool = False) -> dict[str, float]:
         """Collision rate (items sharing a full code), code usage per level, relative L2 reconstruction error."""
-        codes = self.encode(x, unique)
+        codes = self.encode(x, unique, balanced)
         err = np.linalg.norm(x - self.decode(codes), axis=1).sum() / max(np.linalg.norm(x, axis=1).sum(), 1e-12)
         out = {"collision_rate": collision_rate(codes), "reconstruction_error": float(err)}
         for lv, cb in enumerate(self.codebooks):
