@@ -340,7 +340,7 @@ class Tokenizer:
         items = self._items(history, n_max)
         toks = (self.item_codes[items] + self._offsets).reshape(-1)
         lv = np.tile(np.arange(c.levels), len(items))
-        last = c.max_items + (1 if n_max > c.max_items else 0)  # a training window ends on its target
+        last = self._last_position(n_max)
         pos = np.repeat(np.arange(last - len(items) + 1, last + 1), c.levels)
         ids = np.zeros((len(items), c.levels), dtype=np.int64)
         ids[:, -1] = items + 1
@@ -350,6 +350,11 @@ class Tokenizer:
             np.concatenate([[0], pos]),
             np.concatenate([[0], ids.reshape(-1)]),
         )
+
+    def _last_position(self, n_max: int) -> int:
+        """The last history item's position: max_items, or max_items + 1 for a training window (which ends
+        on its target)."""
+        return self.config.max_items + (1 if n_max > self.config.max_items else 0)
 
     def _items(self, history: np.ndarray, n_max: int) -> np.ndarray:
         items = np.asarray(history, dtype=np.int64)[-n_max:]
@@ -364,7 +369,7 @@ class Tokenizer:
         n_max = max_items or c.max_items
         rows = [self._items(h, n_max) for h in histories]
         T = max([1] + [len(r) for r in rows])  # an empty history reads as one padded item
-        last = c.max_items + (1 if n_max > c.max_items else 0)
+        last = self._last_position(n_max)
         tokens = np.zeros((len(rows), T, c.levels), np.int64)
         pos = np.zeros((len(rows), T), np.int64)
         ids = np.zeros((len(rows), T), np.int64)

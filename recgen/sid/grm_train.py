@@ -84,9 +84,9 @@ def lm_loss(
     c = model.config
     if c.constrained and label_smoothing:
         raise ValueError("label smoothing would put probability on codes a constrained model excludes")
-    dev = next(model.parameters()).device
     if c.history == "items":
         return _item_level_loss(model, tok, windows, label_smoothing, trie)
+    dev = next(model.parameters()).device
     tokens, levels, pos, items = (t.to(dev) for t in tok.batch(windows, max_items=c.max_items + 1))
     hidden = model(tokens[:, :-1], levels[:, :-1], pos[:, :-1], items[:, :-1])
     target, next_level = tokens[:, 1:], levels[:, 1:]

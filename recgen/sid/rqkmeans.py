@@ -29,11 +29,8 @@ def kmeans(x: np.ndarray, k: int, rng: np.random.Generator, iters: int = 50) -> 
     for _ in range(iters):
         d = _sq_dists(x, centroids)
         assign = d.argmin(1)
-        new = np.zeros_like(centroids)
-        np.add.at(new, assign, x)
-        counts = np.bincount(assign, minlength=k)
+        new, counts = _cluster_means(x, assign, k)
         empty = counts == 0
-        new[~empty] /= counts[~empty, None]
         if empty.any():
             worst = np.argsort(-d[np.arange(n), assign])[: empty.sum()]
             new[empty] = x[worst]
@@ -42,6 +39,15 @@ def kmeans(x: np.ndarray, k: int, rng: np.random.Generator, iters: int = 50) -> 
             break
         centroids = new
     return centroids
+
+
+def _cluster_means(x: np.ndarray, assign: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean of each cluster's points (zero for an empty cluster) and the cluster sizes."""
+    means = np.zeros((k, x.shape[1]), dtype=np.float64)
+    np.add.at(means, assign, x)
+    counts = np.bincount(assign, minlength=k)
+    means[counts > 0] /= counts[counts > 0, None]
+    return means, counts
 
 
 def balanced_assign(d: np.ndarray, capacity: int) -> np.ndarray:
@@ -73,10 +79,7 @@ def balanced_kmeans(x: np.ndarray, k: int, rng: np.random.Generator, iters: int 
     k, capacity = len(centroids), -(-len(x) // len(centroids))
     assign = balanced_assign(_sq_dists(x, centroids), capacity)
     for _ in range(iters):
-        new = np.zeros_like(centroids)
-        np.add.at(new, assign, x)
-        counts = np.bincount(assign, minlength=k)
-        new[counts > 0] /= counts[counts > 0, None]
+        new, counts = _cluster_means(x, assign, k)
         new[counts == 0] = centroids[counts == 0]
         converged = np.allclose(new, centroids)
         centroids = new
