@@ -403,7 +403,13 @@ def grm_train(
 
 
 @grm_app.command("eval")
-def grm_eval(checkpoint: Checkpoint = Path("runs/grm/grm.pt"), beam: int = 20) -> None:
+def grm_eval(
+    checkpoint: Checkpoint = Path("runs/grm/grm.pt"),
+    beam: int = 20,
+    exclude_seen: Annotated[
+        bool, typer.Option(help="Neither model may recommend an item of the user's own history.")
+    ] = False,
+) -> None:
     """Recall@5/10 and NDCG@5/10 on the test split, next to popularity, by the same evaluation code."""
     from rich.table import Table
 
@@ -411,7 +417,7 @@ def grm_eval(checkpoint: Checkpoint = Path("runs/grm/grm.pt"), beam: int = 20) -
 
     try:
         with err.status("evaluating on the test split…"):
-            results = evaluate_recommender(load_recommender(checkpoint), beam)
+            results = evaluate_recommender(load_recommender(checkpoint), beam, exclude_seen)
     except RecgenError as e:
         _fail(e)
     table = Table("model", "Recall@5", "Recall@10", "NDCG@5", "NDCG@10")
@@ -425,6 +431,9 @@ def grm_recommend(
     user: Annotated[str, typer.Option(help="User id of the interaction data.")],
     checkpoint: Checkpoint = Path("runs/grm/grm.pt"),
     k: int = 10,
+    include_seen: Annotated[
+        bool, typer.Option(help="Also list items the user already has (left out by default).")
+    ] = False,
 ) -> None:
     """The user's history and the GRM's top-k next items with their semantic IDs (retrieval mode)."""
     from recgen.sid.recommender import load_recommender
@@ -432,7 +441,7 @@ def grm_recommend(
     try:
         rec = load_recommender(checkpoint)
         hist = rec.history(user)
-        items = rec.recommend(user, k)
+        items = rec.recommend(user, k, exclude_seen=not include_seen)
     except RecgenError as e:
         _fail(e)
     err.print(f"user {user}: {len(hist)} items, latest {hist[-5:].tolist()}")

@@ -85,8 +85,19 @@ def test_grm_train_eval_recommend(tmp_path, cache_dir):
     assert ckpt.is_file()
     r = runner.invoke(app, ["grm", "eval", "--checkpoint", str(ckpt)], env=env)
     assert r.exit_code == 0 and "Popularity" in r.output and "Recall@10" in r.output
+    r = runner.invoke(app, ["grm", "eval", "--exclude-seen", "--checkpoint", str(ckpt)], env=env)
+    assert r.exit_code == 0 and "Popularity" in r.output
     r = runner.invoke(app, ["grm", "recommend", "--user", "3", "--k", "3", "--checkpoint", str(ckpt)], env=env)
     assert r.exit_code == 0 and r.stdout.count("SID") == 3
+    from recgen.sid.recommender import load_recommender
+
+    own = set(load_recommender(ckpt).history("3").tolist())
+    args = ["grm", "recommend", "--user", "3", "--k", "40", "--checkpoint", str(ckpt)]
+    r = runner.invoke(app, args, env=env)
+    listed = [int(line.split()[2]) for line in r.stdout.splitlines() if " SID " in line]
+    assert r.exit_code == 0 and len(listed) == 40 and not set(listed) & own  # what the user has is left out
+    r = runner.invoke(app, [*args, "--include-seen"], env=env)
+    assert r.exit_code == 0 and r.stdout.count(" SID ") == 40
     r = runner.invoke(app, ["grm", "recommend", "--user", "nobody", "--checkpoint", str(ckpt)], env=env)
     assert r.exit_code == 2 and "unknown user" in r.output
     r = runner.invoke(app, ["grm", "eval", "--checkpoint", str(tmp_path / "missing.pt")], env=env)

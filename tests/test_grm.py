@@ -55,6 +55,29 @@ def test_early_stopping_waits_for_min_epochs():
     assert runs == [1, 3, 2]  # None: half of the 5 epochs
 
 
+def test_ema_weights_are_the_ones_validated_and_returned():
+    split = leave_one_out(_pattern_data(users=80))
+    cfg = GRMConfig(level_sizes=(8, 5, 3), content_levels=2, max_items=8, n_layer=1, n_head=2, d_model=16)
+    tok = Tokenizer(cfg, _codes())
+
+    def run(epochs: int, ema: float) -> tuple[dict, list]:
+        torch.manual_seed(0)
+        model = GRM(cfg)
+        tc = TrainConfig(epochs=epochs, batch_size=16, lr=3e-3, patience=9, eval_users=40, beam=5, ema=ema)
+        report = train_grm(model, tok, split, tc)
+        return model.state_dict(), report.history
+
+    # decay 1: the average keeps the weights of the first step (torch's AveragedModel starts from a copy)
+    # however long the raw weights go on training, so one epoch and three return the same model
+    one, _ = run(1, 1.0)
+    three, hist = run(3, 1.0)
+    raw, raw_hist = run(3, 0.0)
+    assert [h["loss"] for h in hist] == pytest.approx([h["loss"] for h in raw_hist])  # the same training
+    assert all(torch.equal(one[k], three[k]) for k in one)
+    assert not all(torch.allclose(three[k], raw[k]) for k in raw)
+    assert len({h["valid_ndcg@10"] for h in hist}) == 1  # what is validated is the frozen average
+
+
 def test_grm_learns_the_pattern_and_beats_popularity(trained):
     model, tok, split, report = trained
     trie = CodeTrie(tok.item_codes)
@@ -285,3 +308,34 @@ def test_score_paths_gives_the_beam_search_scores(trained):
     assert np.allclose(score_paths(constrained, tok, hist, paths, trie), scores, atol=1e-4)
     with pytest.raises(ValueError, match="item trie"):
         score_paths(constrained, tok, hist, paths)
+
+
+def _without(rows: np.ndarray, histories: list[np.ndarray], k: int) -> np.ndarray:
+    """Each ranked row with its history's items taken out, cut to k."""
+    return np.stack([[i for i in row if i not in set(h.tolist())][:k] for row, h in zip(rows, histories, strict=True)])
+
+
+def test_every_model_can_leave_out_what_the_user_already_has(trained):
+    model, tok, split, _ = trained
+    trie = CodeTrie(tok.item_codes)
+    # histories that reach far back, so their own items rank high under the pattern's neighbours
+    hist = [np.r_[h, (h[-1] + 1) % N, (h[-1] + 2) % N] for h in split.test_history[:30]]
+    full = recommend_items(model, tok, trie, hist, N, beam=N)
+    seen = np.array([np.isin(r[:5], h).any() for r, h in zip(full, hist, strict=True)])
+    assert seen.mean() > 0.5  # without the rule, own items do come up
+    unseen = recommend_items(model, tok, trie, hist, 5, beam=N, exclude=hist)
+    assert np.array_equal(unseen, _without(full, hist, 5))  # the same order, the seen items skipped
+    with pytest.raises(ValueError, match="one id array per history"):
+        recommend_items(model, tok, trie, hist, 5, exclude=hist[:2])
+
+    pop = Popularity()
+    pop.counts = np.array([5, 4, 3, 2, 1], np.float32)
+    assert pop.recommend((np.array([0, 2]), np.array([4])), 3, exclude_seen=True).tolist() == [[1, 3, 4], [0, 1, 2]]
+    assert pop.recommend((np.array([0, 2]),), 3).tolist() == [[0, 1, 2]]
+
+    from recgen.sid.baselines import SASRec
+
+    torch.manual_seed(0)
+    sas = SASRec(N, max_len=8, d_model=16, dropout=0.0)
+    ranked = sas.recommend(tuple(hist), N)
+    assert np.array_equal(sas.recommend(tuple(hist), 5, exclude_seen=True), _without(ranked, hist, 5))

@@ -87,6 +87,23 @@ def test_balanced_rqkmeans_spreads_a_dense_cluster_over_codes():
     assert np.array_equal(codes, again)
 
 
+def test_weighted_rqkmeans_spends_codes_where_the_weight_is():
+    x = np.random.default_rng(6).uniform(0, 10, (400, 1))
+    heavy = np.where(x[:, 0] > 5, 100.0, 1.0)  # the right half: the items most interactions go to
+    plain = RQKMeans((8,), seed=0).fit(x).codebooks[0]
+    weighted = RQKMeans((8,), seed=0).fit(x, heavy).codebooks[0]
+    assert abs((plain[:, 0] > 5).sum() - 4) <= 1
+    assert (weighted[:, 0] > 5).sum() >= 6
+    right = x[x[:, 0] > 5]
+    err_plain, err_weighted = (np.abs(right - cb.T).min(1).mean() for cb in (plain, weighted))
+    assert err_weighted < 0.8 * err_plain  # finer codes for the heavy items
+    assert np.array_equal(weighted, RQKMeans((8,), seed=0).fit(x, heavy).codebooks[0])
+    with pytest.raises(SIDError, match="positive finite"):
+        RQKMeans((8,), seed=0).fit(x, np.r_[heavy[:-1], 0.0])
+    with pytest.raises(SIDError, match="one per vector"):
+        RQKMeans((8,), seed=0).fit(x, heavy[:10])
+
+
 def test_rqkmeans_rejects_bad_codes_and_sizes():
     rq = RQKMeans((4, 4), seed=0).fit(np.random.default_rng(0).normal(size=(50, 3)))
     with pytest.raises(SIDError, match="outside 0..3"):

@@ -22,8 +22,15 @@ class Popularity:
         self.counts = np.bincount(np.concatenate(train), minlength=n_items).astype(np.float32)
         return self
 
-    def recommend(self, histories: tuple[np.ndarray, ...], k: int) -> np.ndarray:
-        return top_k_from_scores(np.broadcast_to(self.counts, (len(histories), len(self.counts))), k)
+    def recommend(self, histories: tuple[np.ndarray, ...], k: int, exclude_seen: bool = False) -> np.ndarray:
+        """`exclude_seen`: never an item of the user's own history (each user's list differs then)."""
+        if not exclude_seen:
+            return top_k_from_scores(np.broadcast_to(self.counts, (len(histories), len(self.counts))), k)
+        out = [
+            top_k_from_scores(np.broadcast_to(self.counts, (len(chunk), len(self.counts))), k, list(chunk))
+            for chunk in (histories[i : i + 2048] for i in range(0, len(histories), 2048))
+        ]
+        return np.concatenate(out) if out else np.zeros((0, k), np.int64)
 
 
 class SASRec(torch.nn.Module):
@@ -77,12 +84,19 @@ class SASRec(torch.nn.Module):
         return F.cross_entropy(logits, target[sel] - 1)
 
     @torch.no_grad()
-    def recommend(self, histories: tuple[np.ndarray, ...], k: int, batch_size: int = 512) -> np.ndarray:
+    def recommend(
+        self, histories: tuple[np.ndarray, ...], k: int, batch_size: int = 512, exclude_seen: bool = False
+    ) -> np.ndarray:
+        """Top-k items per history; `exclude_seen`: never an item of the user's own history."""
         self.eval()
         out = []
         for i in range(0, len(histories), batch_size):
-            h = self.encode(self._pad(list(histories[i : i + batch_size])))[:, -1]
+            chunk = list(histories[i : i + batch_size])
+            h = self.encode(self._pad(chunk))[:, -1]
             scores = h @ self.item.weight[1:].T
+            if exclude_seen:
+                for row, seen in enumerate(chunk):
+                    scores[row, torch.as_tensor(seen, dtype=torch.long)] = float("-inf")
             out.append(scores.topk(k, dim=1).indices.numpy())
         return np.concatenate(out) if out else np.zeros((0, k), np.int64)
 

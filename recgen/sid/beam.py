@@ -172,18 +172,25 @@ def recommend_items(
     k: int,
     beam: int | None = None,
     batch_size: int = 256,
+    exclude: list[np.ndarray] | None = None,
 ) -> np.ndarray:
-    """Top-k existing items per history (retrieval mode); −1 pads when fewer items are reachable."""
+    """Top-k existing items per history (retrieval mode); −1 pads when fewer items are reachable.
+    `exclude` (one id array per history, e.g. the history itself): items never returned for that row; the
+    beam should then be wide enough to hold k others."""
     beam = max(beam or 0, k)
+    if exclude is not None and len(exclude) != len(histories):
+        raise ValueError(f"exclude needs one id array per history, got {len(exclude)} for {len(histories)}")
     out = np.full((len(histories), k), -1, dtype=np.int64)
     for start in range(0, len(histories), batch_size):
         chunk = histories[start : start + batch_size]
         paths, scores = beam_search(model, tok, chunk, beam, "retrieval", item_trie=item_trie)
         for b in range(len(chunk)):
             items: list[int] = []
+            skip = set() if exclude is None else set(np.asarray(exclude[start + b]).tolist())
             for j in np.argsort(-scores[b], kind="stable"):
                 if np.isfinite(scores[b, j]):
-                    items.extend(item_trie.leaf.get(tuple(paths[b, j].tolist()), []))
+                    found = item_trie.leaf.get(tuple(paths[b, j].tolist()), [])
+                    items.extend(i for i in found if i not in skip)
                 if len(items) >= k:
                     break
             out[start + b, : min(k, len(items))] = items[:k]

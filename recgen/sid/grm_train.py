@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 from torch.nn import functional as F
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from recgen.sid.beam import CodeTrie, recommend_items
 from recgen.sid.data import Split
@@ -33,6 +34,8 @@ class TrainConfig:
     beam: int = 20
     seed: int = 0
     label_smoothing: float = 0.0  # spread over the codes of the level being written
+    # > 0: validate, keep and return an exponential moving average of the weights (this decay per step)
+    ema: float = 0.0
 
 
 @dataclass
@@ -150,8 +153,12 @@ def evaluate(
     beam: int = 20,
     ks: tuple[int, ...] = (5, 10),
     batch_size: int = 256,
+    exclude_seen: bool = False,
 ) -> dict[str, float]:
-    ranked = recommend_items(model, tok, trie, list(histories), max(ks), beam=beam, batch_size=batch_size)
+    """Recall/NDCG of the beam's top items; `exclude_seen`: the user's own history items are skipped."""
+    hist = list(histories)
+    exclude = hist if exclude_seen else None
+    ranked = recommend_items(model, tok, trie, hist, max(ks), beam=beam, batch_size=batch_size, exclude=exclude)
     return rank_metrics(ranked, targets, ks)
 
 
@@ -177,6 +184,8 @@ def train_grm(
     steps_per_epoch = (len(windows) + cfg.batch_size - 1) // cfg.batch_size
     total = steps_per_epoch * cfg.epochs
     best, best_state, best_epoch, stale = -1.0, None, 0, 0
+    averaged = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema)) if cfg.ema > 0 else None
+    judged = model if averaged is None else averaged.module
     report = TrainReport(0, 0, {})
     t0, step = time.perf_counter(), 0
     lengths = np.array([len(w) for w in windows])
@@ -195,15 +204,17 @@ def train_grm(
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
+            if averaged is not None:
+                averaged.update_parameters(model)
             losses.append(float(loss.detach()))
             step += 1
         row = {"epoch": epoch, "loss": float(np.mean(losses))}
         if epoch % cfg.eval_every == 0 or epoch == cfg.epochs:
-            row.update({f"valid_{k}": v for k, v in evaluate(model, tok, trie, v_hist, v_tgt, cfg.beam).items()})
+            row.update({f"valid_{k}": v for k, v in evaluate(judged, tok, trie, v_hist, v_tgt, cfg.beam).items()})
             score = row["valid_ndcg@10"]
             if score > best:
                 best, best_epoch, stale = score, epoch, 0
-                best_state = copy.deepcopy(model.state_dict())
+                best_state = copy.deepcopy(judged.state_dict())
             else:
                 stale += 1
         report.history.append(row)

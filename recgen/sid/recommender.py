@@ -81,12 +81,17 @@ class Recommender:
     def history(self, user: str) -> np.ndarray:
         return self.data.sequences[self.data.index_of(user)]
 
-    def recommend(self, user: str, k: int = 10, beam: int = 20) -> list[tuple[int, tuple[int, ...]]]:
-        """Top-k existing items for a user's whole history, each with its semantic ID."""
+    def recommend(
+        self, user: str, k: int = 10, beam: int = 20, exclude_seen: bool = True
+    ) -> list[tuple[int, tuple[int, ...]]]:
+        """Top-k existing items for a user's whole history, each with its semantic ID; by default none of
+        the items the user already has (in any creative variant)."""
         hist = self.history(user)
         if hist.size == 0:
             raise CatalogError(f"user {user!r} has an empty history")
-        entries = recommend_items(self.model, self.tok, self.trie, [hist], k, beam=max(beam, k))[0]
+        exclude = [np.flatnonzero(np.isin(self.item_of_entry, self.item_of_entry[hist]))] if exclude_seen else None
+        wide = max(beam, k) + (k if exclude_seen else 0)  # room for k others after the skipped ones
+        entries = recommend_items(self.model, self.tok, self.trie, [hist], k, beam=wide, exclude=exclude)[0]
         return [(int(self.item_of_entry[e]), tuple(int(c) for c in self.tok.item_codes[e])) for e in entries if e >= 0]
 
     def item_for_content(self, content: tuple[int, ...]) -> int:
@@ -202,11 +207,13 @@ def load_recommender(path: Path) -> Recommender:
     )
 
 
-def evaluate_recommender(rec: Recommender, beam: int = 20) -> dict[str, dict[str, float]]:
-    """Test-split metrics of the GRM and of popularity, by the same code."""
+def evaluate_recommender(rec: Recommender, beam: int = 20, exclude_seen: bool = False) -> dict[str, dict[str, float]]:
+    """Test-split metrics of the GRM and of popularity, by the same code; `exclude_seen`: for both, the
+    user's own history items never count as recommendations."""
     split = leave_one_out(rec.data)
     pop = Popularity().fit(split.train, rec.data.n_items)
+    hist, tgt = split.test_history, split.test_target
     return {
-        "GRM": evaluate(rec.model, rec.tok, rec.trie, split.test_history, split.test_target, beam=beam),
-        "Popularity": rank_metrics(pop.recommend(split.test_history, 10), split.test_target),
+        "GRM": evaluate(rec.model, rec.tok, rec.trie, hist, tgt, beam=beam, exclude_seen=exclude_seen),
+        "Popularity": rank_metrics(pop.recommend(hist, 10, exclude_seen=exclude_seen), tgt),
     }

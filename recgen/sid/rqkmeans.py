@@ -14,25 +14,29 @@ def _sq_dists(x: np.ndarray, c: np.ndarray) -> np.ndarray:
     return (x * x).sum(1)[:, None] - 2.0 * x @ c.T + (c * c).sum(1)[None, :]
 
 
-def kmeans(x: np.ndarray, k: int, rng: np.random.Generator, iters: int = 50) -> np.ndarray:
-    """Lloyd's k-means with k-means++ seeding; empty clusters are re-seeded on the worst-fit point."""
+def kmeans(
+    x: np.ndarray, k: int, rng: np.random.Generator, iters: int = 50, weights: np.ndarray | None = None
+) -> np.ndarray:
+    """Lloyd's k-means with k-means++ seeding; empty clusters are re-seeded on the worst-fit point.
+    `weights` (one per point) make heavy points pull centroids, and seeds, towards them."""
     n = len(x)
     k = min(k, n)
+    w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
     centroids = np.empty((k, x.shape[1]), dtype=np.float64)
-    centroids[0] = x[rng.integers(n)]
+    centroids[0] = x[rng.integers(n) if weights is None else rng.choice(n, p=w / w.sum())]
     d2 = _sq_dists(x, centroids[:1]).min(1)
     for j in range(1, k):
-        p = np.clip(d2, 0, None)
+        p = np.clip(d2, 0, None) * w
         idx = rng.choice(n, p=p / p.sum()) if p.sum() > 0 else rng.integers(n)
         centroids[j] = x[idx]
         d2 = np.minimum(d2, _sq_dists(x, centroids[j : j + 1])[:, 0])
     for _ in range(iters):
         d = _sq_dists(x, centroids)
         assign = d.argmin(1)
-        new, counts = _cluster_means(x, assign, k)
+        new, counts = _cluster_means(x, assign, k, w)
         empty = counts == 0
         if empty.any():
-            worst = np.argsort(-d[np.arange(n), assign])[: empty.sum()]
+            worst = np.argsort(-d[np.arange(n), assign] * w)[: empty.sum()]
             new[empty] = x[worst]
         if np.allclose(new, centroids):
             centroids = new
@@ -41,13 +45,16 @@ def kmeans(x: np.ndarray, k: int, rng: np.random.Generator, iters: int = 50) -> 
     return centroids
 
 
-def _cluster_means(x: np.ndarray, assign: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Mean of each cluster's points (zero for an empty cluster) and the cluster sizes."""
+def _cluster_means(
+    x: np.ndarray, assign: np.ndarray, k: int, weights: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(Weighted) mean of each cluster's points (zero for an empty cluster) and the cluster sizes."""
+    w = np.ones(len(x)) if weights is None else weights
     means = np.zeros((k, x.shape[1]), dtype=np.float64)
-    np.add.at(means, assign, x)
-    counts = np.bincount(assign, minlength=k)
-    means[counts > 0] /= counts[counts > 0, None]
-    return means, counts
+    np.add.at(means, assign, x * w[:, None])
+    mass = np.bincount(assign, weights=w, minlength=k)
+    means[mass > 0] /= mass[mass > 0, None]
+    return means, np.bincount(assign, minlength=k)
 
 
 def balanced_assign(d: np.ndarray, capacity: int) -> np.ndarray:
@@ -118,9 +125,15 @@ class RQKMeans:
     # encoding a catalog alike (encode(balanced=True)); fewer collisions where the items are dense
     balanced: bool = False
 
-    def fit(self, x: np.ndarray) -> RQKMeans:
+    def fit(self, x: np.ndarray, weights: np.ndarray | None = None) -> RQKMeans:
+        """`weights` (one per item, > 0), e.g. interaction counts, spend codes where the weight is: heavy
+        regions get more and finer centroids at every level."""
         if x.ndim != 2 or len(x) < 2:
             raise SIDError(f"RQ-KMeans needs a 2-D array of at least 2 vectors, got shape {x.shape}")
+        if weights is not None:
+            weights = np.asarray(weights, dtype=np.float64)
+            if weights.shape != (len(x),) or not np.isfinite(weights).all() or (weights <= 0).any():
+                raise SIDError(f"weights must be {len(x)} positive finite numbers, one per vector")
         rng = np.random.default_rng(self.seed)
         residual = x.astype(np.float64)
         self.codebooks = []
@@ -128,7 +141,7 @@ class RQKMeans:
             if self.balanced:
                 cb, assign = balanced_kmeans(residual, k, rng)
             else:
-                cb = kmeans(residual, k, rng)
+                cb = kmeans(residual, k, rng, weights=weights)
                 assign = _sq_dists(residual, cb).argmin(1)
             self.codebooks.append(cb)
             residual = residual - cb[assign]
