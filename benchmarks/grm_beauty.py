@@ -121,6 +121,10 @@ def main() -> None:
     ap.add_argument(
         "--ema", type=float, default=0.0, help="validate and keep an EMA of the GRM weights, this decay per step"
     )
+    ap.add_argument("--ppmi-dim", type=int, default=64, help="our codes: collaborative embedding size")
+    ap.add_argument(
+        "--ppmi-window", type=int, default=3, help="our codes: items this many steps apart count as co-occurring"
+    )
     ap.add_argument("--seed", type=int, default=0, help="GRM initialisation, batch order and validation sample")
     ap.add_argument(
         "--disambiguate",
@@ -230,7 +234,7 @@ def main() -> None:
             emb = TableItemEncoder.from_sasrec(sas).encode_items(np.arange(data.n_items))
             key = "GRM, our codes (SASRec item table)"
         else:
-            emb = CollaborativeEncoder(dim=64).fit(split.train, data.n_items)
+            emb = CollaborativeEncoder(dim=a.ppmi_dim, window=a.ppmi_window).fit(split.train, data.n_items)
             key = "GRM, our codes"
         traffic = np.bincount(np.concatenate(split.train), minlength=data.n_items) + 1.0
         weights = traffic**a.weighted if a.weighted else None
