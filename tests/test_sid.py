@@ -180,6 +180,22 @@ def test_item_encoders_text_collaborative_and_both(small):
         rq.encode(both.encode_items(np.array([0])))  # wrong embedding size
 
 
+def test_collaborative_window_decides_which_items_co_occur():
+    """Items always two steps apart only become neighbours once the window reaches them."""
+    from recgen.sid.encoders import CollaborativeEncoder
+
+    rng = np.random.default_rng(0)
+    seqs = []
+    for _ in range(200):
+        a = int(rng.integers(0, 5))
+        seqs.append(np.array([a, 10 + rng.integers(0, 20), 5 + a]))  # a … 5+a, a random item between
+        seqs.append(np.array([30 + rng.integers(0, 10), 5 + rng.integers(0, 5), 30 + rng.integers(0, 10)]))
+    near, far = (CollaborativeEncoder(dim=8, window=w).fit(tuple(seqs), 40) for w in (2, 1))
+    assert near.shape == far.shape == (40, 8)
+    for a in range(5):
+        assert near[a] @ near[5 + a] > far[a] @ far[5 + a] + 0.1
+
+
 def test_item_table_encoder_from_a_trained_sequence_model():
     from recgen.sid.baselines import SASRec
     from recgen.sid.encoders import TableItemEncoder
