@@ -325,6 +325,8 @@ def test_every_model_can_leave_out_what_the_user_already_has(trained):
     assert seen.mean() > 0.5  # without the rule, own items do come up
     unseen = recommend_items(model, tok, trie, hist, 5, beam=N, exclude=hist)
     assert np.array_equal(unseen, _without(full, hist, 5))  # the same order, the seen items skipped
+    narrow = recommend_items(model, tok, trie, hist, 5, beam=5, exclude=hist)  # own items fill the beam
+    assert (narrow >= 0).all() and not any(np.isin(r, h).any() for r, h in zip(narrow, hist, strict=True))
     with pytest.raises(ValueError, match="one id array per history"):
         recommend_items(model, tok, trie, hist, 5, exclude=hist[:2])
 

@@ -24,10 +24,10 @@ class Popularity:
 
     def recommend(self, histories: tuple[np.ndarray, ...], k: int, exclude_seen: bool = False) -> np.ndarray:
         """`exclude_seen`: never an item of the user's own history (each user's list differs then)."""
-        if not exclude_seen:
-            return top_k_from_scores(np.broadcast_to(self.counts, (len(histories), len(self.counts))), k)
         out = [
-            top_k_from_scores(np.broadcast_to(self.counts, (len(chunk), len(self.counts))), k, list(chunk))
+            top_k_from_scores(
+                np.broadcast_to(self.counts, (len(chunk), len(self.counts))), k, list(chunk) if exclude_seen else None
+            )
             for chunk in (histories[i : i + 2048] for i in range(0, len(histories), 2048))
         ]
         return np.concatenate(out) if out else np.zeros((0, k), np.int64)

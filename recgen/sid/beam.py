@@ -175,23 +175,32 @@ def recommend_items(
     exclude: list[np.ndarray] | None = None,
 ) -> np.ndarray:
     """Top-k existing items per history (retrieval mode); −1 pads when fewer items are reachable.
-    `exclude` (one id array per history, e.g. the history itself): items never returned for that row; the
-    beam should then be wide enough to hold k others."""
+    `exclude` (one id array per history, e.g. the history itself): items never returned for that row; a row
+    the beam leaves short of k is searched again, wide enough to hold its excluded items and k others."""
     beam = max(beam or 0, k)
     if exclude is not None and len(exclude) != len(histories):
         raise ValueError(f"exclude needs one id array per history, got {len(exclude)} for {len(histories)}")
+    skips = [set()] * len(histories) if exclude is None else [set(np.asarray(e).tolist()) for e in exclude]
     out = np.full((len(histories), k), -1, dtype=np.int64)
     for start in range(0, len(histories), batch_size):
         chunk = histories[start : start + batch_size]
         paths, scores = beam_search(model, tok, chunk, beam, "retrieval", item_trie=item_trie)
         for b in range(len(chunk)):
-            items: list[int] = []
-            skip = set() if exclude is None else set(np.asarray(exclude[start + b]).tolist())
-            for j in np.argsort(-scores[b], kind="stable"):
-                if np.isfinite(scores[b, j]):
-                    found = item_trie.leaf.get(tuple(paths[b, j].tolist()), [])
-                    items.extend(i for i in found if i not in skip)
-                if len(items) >= k:
-                    break
-            out[start + b, : min(k, len(items))] = items[:k]
+            skip = skips[start + b]
+            items = _ranked_items(paths[b], scores[b], item_trie, skip, k)
+            if len(items) < k and skip and np.isfinite(scores[b]).all():  # a full beam, yet short: widen it
+                wider = beam_search(model, tok, [chunk[b]], beam + len(skip), "retrieval", item_trie=item_trie)
+                items = _ranked_items(wider[0][0], wider[1][0], item_trie, skip, k)
+            out[start + b, : len(items)] = items
     return out
+
+
+def _ranked_items(paths: np.ndarray, scores: np.ndarray, item_trie: CodeTrie, skip: set[int], k: int) -> list[int]:
+    """The first k items, not in `skip`, of one row's beam in score order."""
+    items: list[int] = []
+    for j in np.argsort(-scores, kind="stable"):
+        if np.isfinite(scores[j]):
+            items.extend(i for i in item_trie.leaf.get(tuple(paths[j].tolist()), []) if i not in skip)
+        if len(items) >= k:
+            break
+    return items[:k]

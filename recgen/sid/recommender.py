@@ -90,8 +90,7 @@ class Recommender:
         if hist.size == 0:
             raise CatalogError(f"user {user!r} has an empty history")
         exclude = [np.flatnonzero(np.isin(self.item_of_entry, self.item_of_entry[hist]))] if exclude_seen else None
-        wide = max(beam, k) + (k if exclude_seen else 0)  # room for k others after the skipped ones
-        entries = recommend_items(self.model, self.tok, self.trie, [hist], k, beam=wide, exclude=exclude)[0]
+        entries = recommend_items(self.model, self.tok, self.trie, [hist], k, beam=beam, exclude=exclude)[0]
         return [(int(self.item_of_entry[e]), tuple(int(c) for c in self.tok.item_codes[e])) for e in entries if e >= 0]
 
     def item_for_content(self, content: tuple[int, ...]) -> int:
