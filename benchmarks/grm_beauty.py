@@ -55,6 +55,7 @@ def run_grm(name: str, codes: np.ndarray, split, a, log) -> dict:
         constrained=a.constrained,
         history=a.history,
         decoder_layers=a.decoder_layers,
+        seen_bias=a.seen_bias,
     )
     torch.manual_seed(a.seed)
     model, tok = GRM(cfg), Tokenizer(cfg, full)
@@ -147,6 +148,12 @@ def main() -> None:
         default="tokens",
         help="the GRM reads one position per code token, or one per history item (GRMConfig.history)",
     )
+    ap.add_argument(
+        "--seen-bias",
+        action="store_true",
+        help="GRM and SASRec learn a weight on whether a candidate is (or leads to) the user's own history "
+        "items (GRMConfig.seen_bias); everything is still ranked",
+    )
     ap.add_argument("--decoder-layers", type=int, default=1, help="item decoder blocks for --history items")
     ap.add_argument(
         "--unique-codes",
@@ -203,7 +210,7 @@ def main() -> None:
     log(f"Popularity: {results['Popularity']}")
     if "sasrec" not in a.skip:
         torch.manual_seed(0)
-        sas = SASRec(data.n_items)
+        sas = SASRec(data.n_items, seen_bias=a.seen_bias)
         info = sas.fit(
             split,
             epochs=max(a.epochs * 3, 10),

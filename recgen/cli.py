@@ -348,6 +348,13 @@ def grm_train(
             "item and a small item decoder writes the next item's codes (same accuracy on Beauty, 2.2× faster)."
         ),
     ] = "tokens",
+    seen_bias: Annotated[
+        bool,
+        typer.Option(
+            help="Learn a weight on how much of each code's items the user already has, so the GRM learns from "
+            "the data whether users come back to items (Beauty: never). See README, 'seen bias'."
+        ),
+    ] = True,
     lr: float = 2e-3,
     batch_size: int = 256,
     seed: int = 0,
@@ -383,7 +390,7 @@ def grm_train(
                 out,
                 codes,
                 users,  # type: ignore[arg-type]
-                {"d_model": d_model, "n_layer": layers, "history": history},
+                {"d_model": d_model, "n_layer": layers, "history": history, "seen_bias": seen_bias},
                 TrainConfig(
                     epochs=epochs,
                     patience=patience,

@@ -82,7 +82,9 @@ def test_grm_train_eval_recommend(tmp_path, cache_dir):
         env=env,
     )
     assert r.exit_code == 0, r.output
-    assert ckpt.is_file()
+    from recgen.sid.grm import GRM
+
+    assert GRM.load(ckpt)[0].config.seen_bias  # on by default
     r = runner.invoke(app, ["grm", "eval", "--checkpoint", str(ckpt)], env=env)
     assert r.exit_code == 0 and "Popularity" in r.output and "Recall@10" in r.output
     r = runner.invoke(app, ["grm", "eval", "--exclude-seen", "--checkpoint", str(ckpt)], env=env)
@@ -110,9 +112,12 @@ def test_grm_train_with_item_level_history(tmp_path, cache_dir):
     env = _env(tmp_path, cache_dir)
     ckpt = tmp_path / "grm_items.pt"
     small = ["--codes", "text", "--users", "150", "--epochs", "1", "--d-model", "32", "--layers", "1"]
-    r = runner.invoke(app, ["grm", "train", *small, "--history", "items", "--out", str(ckpt)], env=env)
+    r = runner.invoke(
+        app, ["grm", "train", *small, "--history", "items", "--no-seen-bias", "--out", str(ckpt)], env=env
+    )
     assert r.exit_code == 0, r.output
-    assert GRM.load(ckpt)[0].config.history == "items"
+    config = GRM.load(ckpt)[0].config
+    assert config.history == "items" and not config.seen_bias
     r = runner.invoke(app, ["grm", "recommend", "--user", "3", "--k", "3", "--checkpoint", str(ckpt)], env=env)
     assert r.exit_code == 0 and r.stdout.count("SID") == 3
     r = runner.invoke(app, ["grm", "train", *small, "--history", "item", "--out", str(ckpt)], env=env)

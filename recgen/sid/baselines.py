@@ -13,6 +13,7 @@ from torch.nn import functional as F
 from recgen.sid.data import Split
 from recgen.sid.grm import Block
 from recgen.sid.metrics import rank_metrics, top_k_from_scores
+from recgen.sid.seen import seen_log_share
 
 
 class Popularity:
@@ -35,7 +36,8 @@ class Popularity:
 
 class SASRec(torch.nn.Module):
     """Self-attentive sequential recommendation (Kang & McAuley 2018), compact: right-aligned positions,
-    causal blocks, next-item cross-entropy over all items, full-ranking inference."""
+    causal blocks, next-item cross-entropy over all items, full-ranking inference. `seen_bias`: the same
+    learned seen-items feature as the GRM's (recgen.sid.seen), here simply whether the item is in the history."""
 
     def __init__(
         self,
@@ -45,6 +47,7 @@ class SASRec(torch.nn.Module):
         n_layer: int = 2,
         n_head: int = 1,
         dropout: float = 0.3,
+        seen_bias: bool = False,
     ) -> None:
         super().__init__()
         self.n_items, self.max_len = n_items, max_len
@@ -53,7 +56,16 @@ class SASRec(torch.nn.Module):
         self.drop = torch.nn.Dropout(dropout)
         self.blocks = torch.nn.ModuleList(Block(d_model, n_head, dropout) for _ in range(n_layer))
         self.ln = torch.nn.LayerNorm(d_model)
+        self.seen_weight = torch.nn.Parameter(torch.zeros(())) if seen_bias else None
         torch.nn.init.normal_(self.item.weight, std=0.02)
+
+    def _with_seen(self, logits: torch.Tensor, rows: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        """Add the learned seen-items term where row `rows[i]` has seen item `items[i]`."""
+        if self.seen_weight is None:
+            return logits
+        seen = torch.zeros_like(logits)
+        seen[rows, items] = 1.0
+        return logits + self.seen_weight * seen_log_share(seen)
 
     def _pad(self, seqs: list[np.ndarray]) -> torch.Tensor:
         """Right-aligned ids + 1, only as wide as the longest sequence of the batch (positions stay aligned)."""
@@ -81,6 +93,16 @@ class SASRec(torch.nn.Module):
         h = self.encode(inp)
         sel = target > 0
         logits = h[sel] @ self.item.weight[1:].T
+        if self.seen_weight is not None:  # each position has seen its own and every earlier input item
+            W = inp.shape[1]
+            row_of = (torch.cumsum(sel.reshape(-1), 0) - 1).view_as(sel)
+            pairs = (
+                sel[:, :, None]
+                & torch.ones(W, W, dtype=torch.bool, device=inp.device).tril()[None]
+                & (inp > 0)[:, None, :]
+            )
+            b, t, u = pairs.nonzero(as_tuple=True)
+            logits = self._with_seen(logits, row_of[b, t], inp[b, u] - 1)
         return F.cross_entropy(logits, target[sel] - 1)
 
     @torch.no_grad()
@@ -94,6 +116,9 @@ class SASRec(torch.nn.Module):
             chunk = list(histories[i : i + batch_size])
             h = self.encode(self._pad(chunk))[:, -1]
             scores = h @ self.item.weight[1:].T
+            if self.seen_weight is not None:  # the whole history has been seen, not only the model's window
+                rows = torch.cat([torch.full((len(seen),), r) for r, seen in enumerate(chunk)])
+                scores = self._with_seen(scores, rows, torch.as_tensor(np.concatenate(chunk), dtype=torch.long))
             if exclude_seen:
                 for row, seen in enumerate(chunk):
                     scores[row, torch.as_tensor(seen, dtype=torch.long)] = float("-inf")

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from recgen.sid.grm import GRM, Tokenizer
+from recgen.sid.seen import SeenItems
 
 
 class CodeTrie:
@@ -37,7 +38,8 @@ class CodeTrie:
             edges, first, child = np.unique(codes[:, : lv + 1], axis=0, return_index=True, return_inverse=True)
             parent, code = node[first], edges[:, lv]
             ptr = np.searchsorted(parent, np.arange(parent.max() + 2 if len(parent) else 1))
-            self._levels.append((ptr, code, parent * self.width[lv] + code))  # edges sorted by (parent, code)
+            size = np.bincount(child.reshape(-1), minlength=len(edges))  # items under each edge's node
+            self._levels.append((ptr, code, parent * self.width[lv] + code, size))  # edges sorted by (parent, code)
             node = child.reshape(-1)
         self._on: dict[torch.device, list[tuple[torch.Tensor, ...]]] = {}
 
@@ -51,21 +53,34 @@ class CodeTrie:
 
     def mask(self, lv: int, nodes: torch.Tensor, width: int) -> torch.Tensor:
         """(len(nodes), width): 0 where a code may follow that node at level lv, −inf elsewhere; node −1 = dead."""
+        rows, codes, _ = self._children(lv, nodes, width)
+        out = torch.full((len(nodes), width), float("-inf"), device=nodes.device)
+        out[rows, codes] = 0.0
+        return out
+
+    def sizes(self, lv: int, nodes: torch.Tensor, width: int) -> torch.Tensor:
+        """(len(nodes), width): how many items lie under each code that may follow that node (0: no such code)."""
+        rows, codes, edges = self._children(lv, nodes, width)
+        out = torch.zeros((len(nodes), width), dtype=torch.float32, device=nodes.device)
+        out[rows, codes] = self._level(lv, nodes.device)[3][edges].float()
+        return out
+
+    def _children(self, lv: int, nodes: torch.Tensor, width: int) -> tuple[torch.Tensor, ...]:
+        """Every edge out of each node at level lv, flat: (row in `nodes`, code, edge index)."""
         if width < self.width[lv]:
             raise ValueError(f"level {lv} has codes up to {self.width[lv] - 1}, more than its {width} logits")
-        ptr, code, _ = self._level(lv, nodes.device)
+        ptr, code = self._level(lv, nodes.device)[:2]
         alive = (nodes >= 0) & (nodes < len(ptr) - 1)
         n = torch.where(alive, nodes, 0)
         counts = torch.where(alive, ptr[n + 1] - ptr[n], 0)
         rows = torch.repeat_interleave(torch.arange(len(nodes), device=nodes.device), counts)
         starts = torch.repeat_interleave(ptr[n] - (torch.cumsum(counts, 0) - counts), counts)
-        out = torch.full((len(nodes), width), float("-inf"), device=nodes.device)
-        out[rows, code[starts + torch.arange(len(rows), device=nodes.device)]] = 0.0
-        return out
+        edges = starts + torch.arange(len(rows), device=nodes.device)
+        return rows, code[edges], edges
 
     def step(self, lv: int, nodes: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
         """The node each (node, code) edge at level lv leads to; −1 where there is no such edge."""
-        _, _, keys = self._level(lv, nodes.device)
+        keys = self._level(lv, nodes.device)[2]
         if len(keys) == 0:
             return torch.full_like(nodes, -1)
         key = nodes * self.width[lv] + codes
@@ -100,6 +115,12 @@ def beam_search(
     dev = next(model.parameters()).device  # the same code runs on CPU and GPU
     B = len(histories)
     hidden, state = model.begin(tok, histories)
+    # generation proposes new content × creative pairs: a seen product in a new creative is what it is for
+    seen = (
+        SeenItems.from_histories(item_trie, tok.item_codes, histories, dev)
+        if c.seen_bias and mode == "retrieval" and item_trie is not None
+        else None
+    )
     scores = torch.zeros(B, 1, device=dev)
     paths = np.zeros((B, 1, 0), dtype=np.int64)
     node = torch.zeros(B, 1, dtype=torch.long, device=dev)  # each beam's place in the trie of its level
@@ -114,7 +135,8 @@ def beam_search(
             if lv == split:  # the creative part starts from its own trie's root
                 node = torch.where(node >= 0, 0, -1)
         allowed = trie.mask(tlv, node.view(-1), c.level_sizes[lv])  # type: ignore[union-attr]
-        logp = model.level_log_probs(hidden, lv, allowed).view(B, nb, -1)
+        share = None if seen is None else seen.share(lv, node, c.level_sizes[lv]).view(B * nb, -1)
+        logp = model.level_log_probs(hidden, lv, allowed, share).view(B, nb, -1)
         cand = (scores[:, :, None] + logp + allowed.view(logp.shape)).view(B, -1)
         k = min(beam, cand.shape[1])
         top, idx = cand.topk(k, dim=1)
@@ -140,8 +162,8 @@ def score_paths(
     """Log-probability (B, n) of given code paths (B, n, L) after each history, as beam search scores them;
     −1 rows pad. How another model's candidates are scored, e.g. to combine GRMs over one candidate set."""
     c = model.config
-    if c.constrained and trie is None:
-        raise ValueError("a constrained model scores paths against the item trie; pass it")
+    if (c.constrained or c.seen_bias) and trie is None:
+        raise ValueError("a constrained or seen-bias model scores paths against the item trie; pass it")
     model.eval()
     dev = next(model.parameters()).device
     B, n, L = paths.shape
@@ -153,12 +175,16 @@ def score_paths(
     total = torch.zeros(B * n, device=dev)
     node = torch.zeros(B * n, dtype=torch.long, device=dev)
     rows = torch.arange(B * n, device=dev)
+    seen = SeenItems.from_histories(trie, tok.item_codes, histories, dev) if c.seen_bias and trie else None
     for lv in range(L):
-        allowed = None
+        allowed = share = None
+        if seen is not None:
+            share = seen.share(lv, node.view(B, n), c.level_sizes[lv]).view(B * n, -1)
         if trie is not None and c.constrained:
             allowed = trie.mask(lv, node, c.level_sizes[lv])
+        if trie is not None:
             node = trie.step(lv, node, codes[:, lv])
-        total += model.level_log_probs(hidden, lv, allowed).gather(1, codes[:, lv : lv + 1])[:, 0]
+        total += model.level_log_probs(hidden, lv, allowed, share).gather(1, codes[:, lv : lv + 1])[:, 0]
         if lv + 1 < L:
             hidden, state = model.advance(state, rows, codes[:, : lv + 1], n)
     return total.masked_fill(pad, float("-inf")).view(B, n).cpu().numpy()

@@ -13,6 +13,10 @@ embeddings) instead of one per code token: a quarter of the sequence length, so 
 faster. Every position's output then writes the next item's codes through a small causal *item decoder*
 over [that output, the item's codes so far] — so every history item is still a training target, and beam
 search still writes one level at a time.
+
+With `seen_bias`, each level's logits also get a learned weight × a feature of what the user already has
+(recgen.sid.seen): sequence models put the user's own items near the top although this data never repeats
+one, and the weight lets the model learn that from the training histories.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from recgen.errors import CatalogError, SIDError
+from recgen.sid.seen import seen_log_share
 
 
 @dataclass
@@ -44,6 +49,9 @@ class GRMConfig:
     constrained: bool = False
     history: str = "tokens"  # "tokens": one position per code token; "items": one per history item
     decoder_layers: int = 1  # the item decoder's blocks (history="items" only)
+    # each level's logits get a learned weight × log of the share of a code's items the user has not seen
+    # (recgen.sid.seen); applied in retrieval, where codes are items
+    seen_bias: bool = False
 
     def __post_init__(self) -> None:
         if self.history not in ("tokens", "items"):
@@ -143,6 +151,7 @@ class GRM(nn.Module):
         self.ln = nn.LayerNorm(c.d_model)
         self.head = nn.Linear(c.d_model, c.vocab, bias=False)
         self.head.weight = self.tok.weight  # tied
+        self.seen_weight = nn.Parameter(torch.zeros(c.levels)) if c.seen_bias else None
         self.apply(self._init)
 
     @staticmethod
@@ -270,15 +279,21 @@ class GRM(nn.Module):
             new_gen.append(kv)
         return self.ln(x)[:, 0], new_gen
 
-    def level_logits(self, hidden: torch.Tensor, level: int) -> torch.Tensor:
-        """Logits over the codes of one level only (the tied embeddings of that level's tokens)."""
+    def level_logits(self, hidden: torch.Tensor, level: int, seen: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits over the codes of one level only (the tied embeddings of that level's tokens); with
+        `seen_bias`, `seen` is the share of each code's items the user has already seen (SeenItems.share)."""
         off, size = self.config.offsets[level], self.config.level_sizes[level]
-        return hidden @ self.head.weight[off : off + size].T
+        logits = hidden @ self.head.weight[off : off + size].T
+        if self.seen_weight is not None and seen is not None:
+            logits = logits + self.seen_weight[level] * seen_log_share(seen)
+        return logits
 
-    def level_log_probs(self, hidden: torch.Tensor, level: int, allowed: torch.Tensor | None = None) -> torch.Tensor:
+    def level_log_probs(
+        self, hidden: torch.Tensor, level: int, allowed: torch.Tensor | None = None, seen: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Log-probabilities over one level's codes; a `constrained` model renormalises over `allowed`
         (0 where the trie allows a code, −inf elsewhere; a row with nothing allowed is all −inf)."""
-        logits = self.level_logits(hidden, level)
+        logits = self.level_logits(hidden, level, seen)
         if self.config.constrained and allowed is not None:
             logits = logits + allowed
         return torch.log_softmax(logits, -1).nan_to_num(nan=float("-inf"))

@@ -17,6 +17,7 @@ from recgen.sid.beam import CodeTrie, recommend_items
 from recgen.sid.data import Split
 from recgen.sid.grm import BOS, GRM, PAD, Tokenizer, cosine_lr
 from recgen.sid.metrics import rank_metrics
+from recgen.sid.seen import SeenItems
 
 
 @dataclass
@@ -100,13 +101,18 @@ def lm_loss(
         parent = trie_parents(tokens, levels, c.offsets, trie)[:, 1:]
         if (parent[valid] < 0).any():
             raise ValueError("a training item's codes are not in the trie")
+    shares = seen_shares(model, tok, windows, trie)
+    slot = torch.arange(target.shape[1], device=dev) // c.levels  # the window item each target token belongs to
+    if shares is not None and shares[0].shape[1] * c.levels != target.shape[1]:
+        raise ValueError("token and item batches of the same windows must line up")
     total, count = hidden.new_zeros(()), 0
     for lv, (off, size) in enumerate(zip(c.offsets, c.level_sizes, strict=True)):
         sel = valid & (next_level == lv)
         n = int(sel.sum())
         if n == 0:
             continue
-        logits = model.level_logits(hidden[sel], lv)
+        row, col = sel.nonzero(as_tuple=True)
+        logits = model.level_logits(hidden[sel], lv, None if shares is None else shares[lv][row, slot[col]])
         if parent is not None and trie is not None:
             logits = logits + trie.mask(lv, parent[sel], size)
         total = total + F.cross_entropy(logits, target[sel] - off, reduction="sum", label_smoothing=label_smoothing)
@@ -132,9 +138,10 @@ def _item_level_loss(
     if c.constrained:
         trie = trie or CodeTrie(tok.item_codes)
         node = torch.zeros(len(codes), dtype=torch.long, device=dev)
+    shares = seen_shares(model, tok, windows, trie)
     total = hidden.new_zeros(())
     for lv, size in enumerate(c.level_sizes):
-        logits = model.level_logits(states[:, lv], lv)
+        logits = model.level_logits(states[:, lv], lv, None if shares is None else shares[lv][:, 1:][valid])
         if c.constrained and trie is not None:
             logits = logits + trie.mask(lv, node, size)
             node = trie.step(lv, node, codes[:, lv])
@@ -142,6 +149,21 @@ def _item_level_loss(
                 raise ValueError("a training item's codes are not in the trie")
         total = total + F.cross_entropy(logits, codes[:, lv], reduction="sum", label_smoothing=label_smoothing)
     return total / max(codes.numel(), 1)
+
+
+def seen_shares(
+    model: GRM, tok: Tokenizer, windows: list[np.ndarray], trie: CodeTrie | None
+) -> list[torch.Tensor] | None:
+    """With `seen_bias`: per level, (B, window items, codes) — for each window item, the share of the items
+    under each code (after that item's own prefix) that the window's earlier items hold. None without it."""
+    c = model.config
+    if not c.seen_bias:
+        return None
+    dev = next(model.parameters()).device
+    tokens = tok.item_batch(windows, max_items=c.max_items + 1)[0].to(dev)
+    valid = tokens[..., 0] != PAD
+    seen = SeenItems(trie or CodeTrie(tok.item_codes), tokens - torch.as_tensor(c.offsets, device=dev), valid)
+    return [seen.share(lv, seen.parent[:, :, lv], size, causal=True) for lv, size in enumerate(c.level_sizes)]
 
 
 def evaluate(
