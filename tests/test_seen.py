@@ -106,3 +106,23 @@ def test_sasrec_learns_the_same_feature():
     assert sas.seen_weight > 0.2  # a target marked as seen would have pushed it the other way
     assert _seen_in_top(tops[True], split.test_history) < 0.5 * _seen_in_top(tops[False], split.test_history)
     assert recall[True] > recall[False] + 0.2
+
+
+def test_sasrec_seen_term_is_the_dense_formula_with_its_gradient():
+    """The sparse add touches only seen entries; a repeated (row, item) pair counts once, as a share of 1."""
+    from recgen.sid.seen import seen_log_share
+
+    sas = SASRec(N, max_len=12, d_model=16, seen_bias=True)
+    with torch.no_grad():
+        sas.seen_weight.fill_(0.7)
+    logits = torch.randn(3, N, requires_grad=True)
+    rows, items = torch.tensor([0, 0, 0, 2]), torch.tensor([4, 9, 4, 1])
+    dense = torch.zeros(3, N)
+    dense[rows, items] = 1.0
+    want = logits + sas.seen_weight * seen_log_share(dense)
+    got = sas._with_seen(logits, rows, items)
+    assert torch.equal(got, want)
+    assert (got != logits).sum() == 3  # (0, 4), (0, 9), (2, 1)
+    g_got = torch.autograd.grad(got.square().sum(), [logits, sas.seen_weight])
+    g_want = torch.autograd.grad(want.square().sum(), [logits, sas.seen_weight])
+    assert torch.allclose(g_got[0], g_want[0]) and torch.allclose(g_got[1], g_want[1], rtol=1e-5)

@@ -60,12 +60,13 @@ class SASRec(torch.nn.Module):
         torch.nn.init.normal_(self.item.weight, std=0.02)
 
     def _with_seen(self, logits: torch.Tensor, rows: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
-        """Add the learned seen-items term where row `rows[i]` has seen item `items[i]`."""
+        """Add the learned seen-items term where row `rows[i]` has seen item `items[i]`. An item's share is
+        1 or 0, so only the seen entries change: a sparse add, not a second dense (rows × catalog) tensor."""
         if self.seen_weight is None:
             return logits
-        seen = torch.zeros_like(logits)
-        seen[rows, items] = 1.0
-        return logits + self.seen_weight * seen_log_share(seen)
+        flat = torch.unique(rows * logits.shape[1] + items)
+        term = self.seen_weight * seen_log_share(torch.ones((), dtype=logits.dtype, device=logits.device))
+        return logits.reshape(-1).index_add(0, flat, term.expand(len(flat))).view_as(logits)
 
     def _pad(self, seqs: list[np.ndarray]) -> torch.Tensor:
         """Right-aligned ids + 1, only as wide as the longest sequence of the batch (positions stay aligned)."""
