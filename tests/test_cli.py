@@ -85,14 +85,15 @@ def test_grm_train_eval_recommend(tmp_path, cache_dir):
     from recgen.sid.grm import GRM
 
     assert GRM.load(ckpt)[0].config.seen_bias  # on by default
+    from recgen.sid.recommender import load_recommender
+
+    assert load_recommender(ckpt).info["train"]["ema"] == 0.0  # auto: a one-epoch slice is too short for it
     r = runner.invoke(app, ["grm", "eval", "--checkpoint", str(ckpt)], env=env)
     assert r.exit_code == 0 and "Popularity" in r.output and "Recall@10" in r.output
     r = runner.invoke(app, ["grm", "eval", "--exclude-seen", "--checkpoint", str(ckpt)], env=env)
     assert r.exit_code == 0 and "Popularity" in r.output
     r = runner.invoke(app, ["grm", "recommend", "--user", "3", "--k", "3", "--checkpoint", str(ckpt)], env=env)
     assert r.exit_code == 0 and r.stdout.count("SID") == 3
-    from recgen.sid.recommender import load_recommender
-
     own = set(load_recommender(ckpt).history("3").tolist())
     args = ["grm", "recommend", "--user", "3", "--k", "40", "--checkpoint", str(ckpt)]
     r = runner.invoke(app, args, env=env)
@@ -113,15 +114,22 @@ def test_grm_train_with_item_level_history(tmp_path, cache_dir):
     ckpt = tmp_path / "grm_items.pt"
     small = ["--codes", "text", "--users", "150", "--epochs", "1", "--d-model", "32", "--layers", "1"]
     r = runner.invoke(
-        app, ["grm", "train", *small, "--history", "items", "--no-seen-bias", "--out", str(ckpt)], env=env
+        app,
+        ["grm", "train", *small, "--history", "items", "--no-seen-bias", "--ema", "0.9", "--out", str(ckpt)],
+        env=env,
     )
     assert r.exit_code == 0, r.output
     config = GRM.load(ckpt)[0].config
     assert config.history == "items" and not config.seen_bias
+    from recgen.sid.recommender import load_recommender
+
+    assert load_recommender(ckpt).info["train"]["ema"] == 0.9  # an explicit decay is used as given
     r = runner.invoke(app, ["grm", "recommend", "--user", "3", "--k", "3", "--checkpoint", str(ckpt)], env=env)
     assert r.exit_code == 0 and r.stdout.count("SID") == 3
     r = runner.invoke(app, ["grm", "train", *small, "--history", "item", "--out", str(ckpt)], env=env)
     assert r.exit_code == 2 and "'tokens' or 'items'" in r.output
+    r = runner.invoke(app, ["grm", "train", *small, "--ema", "1", "--out", str(ckpt)], env=env)
+    assert r.exit_code == 2 and "--ema" in r.output  # a decay of 1 would never move off the initial weights
 
 
 def test_sid_fit_reports_code_quality(tmp_path, cache_dir):

@@ -35,8 +35,22 @@ class TrainConfig:
     beam: int = 20
     seed: int = 0
     label_smoothing: float = 0.0  # spread over the codes of the level being written
-    # > 0: validate, keep and return an exponential moving average of the weights (this decay per step)
-    ema: float = 0.0
+    # > 0: validate, keep and return an exponential moving average of the weights (this decay per step);
+    # None: AUTO_EMA when the run is long enough for the average to catch up (see `resolve_ema`), else off
+    ema: float | None = 0.0
+
+
+AUTO_EMA = 0.998  # +4–6 % on every metric over three seeds on full Beauty (README)
+# the average's half-life at 0.998 is ~350 steps: a run must be several of those long or the kept weights
+# stay close to the random start (full Beauty: 88 steps per epoch at batch 256, ~3,500 in 40 epochs)
+AUTO_EMA_MIN_STEPS = 1000
+
+
+def resolve_ema(ema: float | None, total_steps: int) -> float:
+    """The EMA decay a run actually uses: an explicit value as given, `None` by the length of the run."""
+    if ema is not None:
+        return ema
+    return AUTO_EMA if total_steps >= AUTO_EMA_MIN_STEPS else 0.0
 
 
 @dataclass
@@ -46,6 +60,7 @@ class TrainReport:
     best_valid: dict[str, float]
     history: list[dict[str, float]] = field(default_factory=list)
     seconds: float = 0.0
+    ema: float = 0.0  # the decay used (0: none)
 
 
 def training_windows(train: tuple[np.ndarray, ...], max_items: int) -> list[np.ndarray]:
@@ -206,9 +221,10 @@ def train_grm(
     steps_per_epoch = (len(windows) + cfg.batch_size - 1) // cfg.batch_size
     total = steps_per_epoch * cfg.epochs
     best, best_state, best_epoch, stale = -1.0, None, 0, 0
-    averaged = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema)) if cfg.ema > 0 else None
+    ema = resolve_ema(cfg.ema, total)
+    averaged = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(ema)) if ema > 0 else None
     judged = model if averaged is None else averaged.module
-    report = TrainReport(0, 0, {})
+    report = TrainReport(0, 0, {}, ema=ema)
     t0, step = time.perf_counter(), 0
     lengths = np.array([len(w) for w in windows])
     for epoch in range(1, cfg.epochs + 1):

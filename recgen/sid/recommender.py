@@ -180,6 +180,7 @@ def train_recommender(
             "best_epoch": report.best_epoch,
             "seconds": report.seconds,
             "best_valid": report.best_valid,
+            "ema": report.ema,
         },
     }
     model.save(
