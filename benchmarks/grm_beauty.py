@@ -177,6 +177,14 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("bench_out"))
     ap.add_argument("--skip", nargs="*", default=[], help="any of: sasrec text ours")
     ap.add_argument(
+        "--order",
+        choices=["tiger-repro", "letter"],
+        default="tiger-repro",
+        help="which file's within-user order of the same interactions sets the split: tiger-repro/inter.json "
+        "(the reproduction's, the default) or Beauty.inter.json (LETTER's; no text codes, they use the other "
+        "id mapping)",
+    )
+    ap.add_argument(
         "--ours-from",
         choices=["ppmi", "sasrec"],
         default="ppmi",
@@ -185,7 +193,9 @@ def main() -> None:
     a = ap.parse_args()
     torch.set_num_threads(max(1, torch.get_num_threads()))
     folder = Settings().data_dir / "amazon-beauty" / "tiger-repro"
-    data = load_interactions(folder / "inter.json")
+    if a.order == "letter" and "text" not in a.skip:
+        ap.error("--order letter needs --skip text: the text-derived codes use tiger-repro's item ids")
+    data = load_interactions(folder / "inter.json" if a.order == "tiger-repro" else folder.parent / "Beauty.inter.json")
     if a.users:
         data = data.head(a.users)
     split = leave_one_out(data)
@@ -199,7 +209,8 @@ def main() -> None:
 
     log(f"Beauty: {len(data)} users, {data.n_items} items, {sum(len(s) for s in data.sequences)} interactions")
     previous = a.out / "grm_beauty.json"
-    same_data = previous.is_file() and json.loads(previous.read_text())["args"]["users"] == a.users
+    last = json.loads(previous.read_text())["args"] if previous.is_file() else {}
+    same_data = last.get("users") == a.users and last.get("order", "tiger-repro") == a.order
     # models skipped in this run keep the figures of the last run on the same data
     results: dict[str, dict] = json.loads(previous.read_text())["results"] if same_data else {}
     pop = Popularity().fit(split.train, data.n_items)
