@@ -28,6 +28,7 @@ from recgen.sid.encoders import CollaborativeEncoder, TableItemEncoder
 from recgen.sid.grm import GRM, GRMConfig, Tokenizer, param_count
 from recgen.sid.grm_train import TrainConfig, evaluate, train_grm
 from recgen.sid.metrics import rank_metrics
+from recgen.sid.recommender import dataset_paths
 from recgen.sid.rqkmeans import RQKMeans
 
 PUBLISHED = {
@@ -192,10 +193,13 @@ def main() -> None:
     )
     a = ap.parse_args()
     torch.set_num_threads(max(1, torch.get_num_threads()))
-    folder = Settings().data_dir / "amazon-beauty" / "tiger-repro"
     if a.order == "letter" and "text" not in a.skip:
         ap.error("--order letter needs --skip text: the text-derived codes use tiger-repro's item ids")
-    data = load_interactions(folder / "inter.json" if a.order == "tiger-repro" else folder.parent / "Beauty.inter.json")
+    # the file the CLI trains "ours" on carries LETTER's order; tiger-repro's file comes with the text codes
+    inter_path, text_code_path = dataset_paths(Settings().data_dir, "text")
+    if a.order == "letter":
+        inter_path = dataset_paths(Settings().data_dir, "ours")[0]
+    data = load_interactions(inter_path)
     if a.users:
         data = data.head(a.users)
     split = leave_one_out(data)
@@ -209,10 +213,10 @@ def main() -> None:
 
     log(f"Beauty: {len(data)} users, {data.n_items} items, {sum(len(s) for s in data.sequences)} interactions")
     previous = a.out / "grm_beauty.json"
-    last = json.loads(previous.read_text())["args"] if previous.is_file() else {}
-    same_data = last.get("users") == a.users and last.get("order", "tiger-repro") == a.order
+    last = json.loads(previous.read_text()) if previous.is_file() else {"args": {}}
+    same_data = last["args"].get("users") == a.users and last["args"].get("order", "tiger-repro") == a.order
     # models skipped in this run keep the figures of the last run on the same data
-    results: dict[str, dict] = json.loads(previous.read_text())["results"] if same_data else {}
+    results: dict[str, dict] = last["results"] if same_data else {}
     pop = Popularity().fit(split.train, data.n_items)
     results["Popularity"] = {
         **rank_metrics(pop.recommend(split.test_history, 10), split.test_target),
@@ -241,7 +245,7 @@ def main() -> None:
         }
         log(f"SASRec: {results['SASRec']}")
     if "text" not in a.skip:
-        text_codes = load_code_table(folder / "index_rqkmeans.json", data.n_items)
+        text_codes = load_code_table(text_code_path, data.n_items)
         results["GRM, text-derived codes"] = run_grm("GRM text", text_codes, split, a, log)
         log(f"GRM text: {results['GRM, text-derived codes']}")
     if "ours" not in a.skip:

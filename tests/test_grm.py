@@ -55,7 +55,8 @@ def test_early_stopping_waits_for_min_epochs():
     assert runs == [1, 3, 2]  # None: half of the 5 epochs
 
 
-def test_auto_ema_only_on_runs_long_enough_for_the_average_to_catch_up():
+def test_auto_ema_only_on_runs_long_enough_for_the_average_to_catch_up(monkeypatch):
+    from recgen.sid import grm_train
     from recgen.sid.grm_train import AUTO_EMA, AUTO_EMA_MIN_STEPS, resolve_ema
 
     assert resolve_ema(None, AUTO_EMA_MIN_STEPS) == AUTO_EMA
@@ -65,6 +66,8 @@ def test_auto_ema_only_on_runs_long_enough_for_the_average_to_catch_up():
     cfg = GRMConfig(level_sizes=(8, 5, 3), content_levels=2, max_items=8, n_layer=1, n_head=2, d_model=16)
     tc = TrainConfig(epochs=1, batch_size=16, eval_users=10, beam=5, ema=None)
     assert train_grm(GRM(cfg), Tokenizer(cfg, _codes()), split, tc).ema == 0.0  # 3 steps: off
+    monkeypatch.setattr(grm_train, "AUTO_EMA_MIN_STEPS", 3)  # the same run now counts as long enough
+    assert train_grm(GRM(cfg), Tokenizer(cfg, _codes()), split, tc).ema == AUTO_EMA
 
 
 def test_ema_weights_are_the_ones_validated_and_returned():

@@ -42,7 +42,7 @@ class TrainConfig:
 
 AUTO_EMA = 0.998  # +4–6 % on every metric over three seeds on full Beauty (README)
 # the average's half-life at 0.998 is ~350 steps: a run must be several of those long or the kept weights
-# stay close to the random start (full Beauty: 88 steps per epoch at batch 256, ~3,500 in 40 epochs)
+# stay close to the random start (full Beauty: 93 steps per epoch at batch 256, ~3,700 in 40 epochs)
 AUTO_EMA_MIN_STEPS = 1000
 
 
