@@ -270,6 +270,25 @@ def test_sasrec_learns_the_pattern_and_beats_popularity():
     assert m["recall@5"] > pop["recall@5"] + 0.5
 
 
+def test_transitions_rank_what_followed_the_last_item_then_popularity():
+    from recgen.errors import CatalogError
+    from recgen.sid.baselines import Transitions
+
+    train = tuple(np.array(s) for s in ([0, 1, 2], [0, 1, 3], [0, 2], [4, 1, 2], [0, 5], [3, 4], [4]))
+    # followers: 0→1 ×2, 0→2, 0→5; 1→2 ×2, 1→3; 3→4; 4→1.  Popularity: 0 ×4, 1 2 4 ×3, 3 ×2, 5 ×1
+    tr = Transitions().fit(train, 6)
+    assert tr.recommend((np.array([4, 1]),), 3).tolist() == [[2, 3, 0]]  # 2 twice, 3 once, then the most popular
+    assert tr.recommend((np.array([0]),), 3).tolist() == [[1, 2, 5]]  # the 2–5 tie goes to the more popular 2
+    assert tr.recommend((np.array([0, 1]),), 3, exclude_seen=True).tolist() == [[2, 3, 4]]
+    assert tr.recommend((np.array([5]),), 1).tolist() == [[0]]  # nothing ever followed 5: popularity
+    with pytest.raises(CatalogError, match="last item"):
+        tr.recommend((np.array([0]), np.array([], np.int64)), 3)
+
+    split = leave_one_out(_pattern_data())  # next = previous + 1: one follower per item
+    m = rank_metrics(Transitions().fit(split.train, N).recommend(split.test_history, 1), split.test_target, (1,))
+    assert m["recall@1"] == 1.0
+
+
 def test_constrained_grm_normalises_over_the_codes_the_trie_allows():
     """Training loss and beam scores of a `constrained` model are a distribution over existing items only."""
     rng = np.random.default_rng(5)
