@@ -23,13 +23,45 @@ import torch
 from recgen.settings import Settings
 from recgen.sid.baselines import Popularity, SASRec, Transitions
 from recgen.sid.beam import CodeTrie, recommend_items
-from recgen.sid.data import collision_rate, disambiguate, leave_one_out, load_code_table, load_interactions
+from recgen.sid.data import (
+    Split,
+    collision_rate,
+    disambiguate,
+    leave_one_out,
+    load_code_table,
+    load_interactions,
+)
 from recgen.sid.encoders import CollaborativeEncoder, TableItemEncoder
 from recgen.sid.grm import GRM, GRMConfig, Tokenizer, param_count
 from recgen.sid.grm_train import TrainConfig, evaluate, train_grm
 from recgen.sid.metrics import rank_metrics
 from recgen.sid.recommender import dataset_paths
 from recgen.sid.rqkmeans import RQKMeans
+
+ORDERS = ("tiger-repro", "letter")
+
+
+def interactions_path(order: str) -> Path:
+    """The interactions file whose within-user order sets the split: tiger-repro's (it comes with the text
+    codes) or LETTER's `Beauty.inter.json` (the one `recgen grm train` uses)."""
+    return dataset_paths(Settings().data_dir, "ours" if order == "letter" else "text")[0]
+
+
+def load_checkpoint(path: Path) -> tuple[GRM, np.ndarray]:
+    """A GRM saved by this script and the item code table it was trained on, ready for beam search."""
+    if not path.is_file():
+        raise SystemExit(f"{path} not found: run benchmarks/grm_beauty.py first (it saves the checkpoints)")
+    model, extra = GRM.load(path)
+    model.eval()
+    return model, np.asarray(extra["codes"])
+
+
+def count_baseline(model: Popularity | Transitions, split: Split) -> dict:
+    """A count baseline's metrics, ranking all items and with the user's own items left out."""
+    top = model.recommend(split.test_history, 10)
+    unseen = model.recommend(split.test_history, 10, exclude_seen=True)
+    return {**rank_metrics(top, split.test_target), "unseen_only": rank_metrics(unseen, split.test_target)}
+
 
 PUBLISHED = {
     "TIGER (paper)": {"recall@5": 0.0454, "recall@10": 0.0648, "ndcg@5": 0.0321, "ndcg@10": 0.0384},
@@ -179,7 +211,7 @@ def main() -> None:
     ap.add_argument("--skip", nargs="*", default=[], help="any of: sasrec text ours")
     ap.add_argument(
         "--order",
-        choices=["tiger-repro", "letter"],
+        choices=ORDERS,
         default="tiger-repro",
         help="which file's within-user order of the same interactions sets the split: tiger-repro/inter.json "
         "(the reproduction's, the default) or Beauty.inter.json (LETTER's; no text codes, they use the other "
@@ -195,11 +227,7 @@ def main() -> None:
     torch.set_num_threads(max(1, torch.get_num_threads()))
     if a.order == "letter" and "text" not in a.skip:
         ap.error("--order letter needs --skip text: the text-derived codes use tiger-repro's item ids")
-    # the file the CLI trains "ours" on carries LETTER's order; tiger-repro's file comes with the text codes
-    inter_path, text_code_path = dataset_paths(Settings().data_dir, "text")
-    if a.order == "letter":
-        inter_path = dataset_paths(Settings().data_dir, "ours")[0]
-    data = load_interactions(inter_path)
+    data = load_interactions(interactions_path(a.order))
     if a.users:
         data = data.head(a.users)
     split = leave_one_out(data)
@@ -217,19 +245,10 @@ def main() -> None:
     same_data = last["args"].get("users") == a.users and last["args"].get("order", "tiger-repro") == a.order
     # models skipped in this run keep the figures of the last run on the same data
     results: dict[str, dict] = last["results"] if same_data else {}
-    pop = Popularity().fit(split.train, data.n_items)
-    results["Popularity"] = {
-        **rank_metrics(pop.recommend(split.test_history, 10), split.test_target),
-        "unseen_only": rank_metrics(pop.recommend(split.test_history, 10, exclude_seen=True), split.test_target),
-    }
-    log(f"Popularity: {results['Popularity']}")
-    # how much of this split a first-order item chain explains (it moves with the same-day order, README)
-    chain = Transitions().fit(split.train, data.n_items)
-    results["Last-item transitions"] = {
-        **rank_metrics(chain.recommend(split.test_history, 10), split.test_target),
-        "unseen_only": rank_metrics(chain.recommend(split.test_history, 10, exclude_seen=True), split.test_target),
-    }
-    log(f"Last-item transitions: {results['Last-item transitions']}")
+    # transitions: how much of this split a first-order item chain explains (it moves with the same-day order)
+    for key, baseline in (("Popularity", Popularity()), ("Last-item transitions", Transitions())):
+        results[key] = count_baseline(baseline.fit(split.train, data.n_items), split)
+        log(f"{key}: {results[key]}")
     if "sasrec" not in a.skip:
         torch.manual_seed(0)
         sas = SASRec(data.n_items, seen_bias=a.seen_bias)
@@ -252,7 +271,7 @@ def main() -> None:
         }
         log(f"SASRec: {results['SASRec']}")
     if "text" not in a.skip:
-        text_codes = load_code_table(text_code_path, data.n_items)
+        text_codes = load_code_table(dataset_paths(Settings().data_dir, "text")[1], data.n_items)
         results["GRM, text-derived codes"] = run_grm("GRM text", text_codes, split, a, log)
         log(f"GRM text: {results['GRM, text-derived codes']}")
     if "ours" not in a.skip:

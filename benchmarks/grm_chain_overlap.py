@@ -11,35 +11,27 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-import torch
+from grm_beauty import ORDERS, interactions_path, load_checkpoint
 
-from recgen.settings import Settings
 from recgen.sid.baselines import Transitions
 from recgen.sid.beam import CodeTrie, recommend_items
 from recgen.sid.data import leave_one_out, load_interactions
-from recgen.sid.grm import GRM, Tokenizer
-from recgen.sid.recommender import dataset_paths
+from recgen.sid.grm import Tokenizer
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--checkpoint", type=Path, required=True, help="a GRM saved by grm_beauty.py (with its codes)")
-    ap.add_argument("--order", choices=["tiger-repro", "letter"], default="tiger-repro", help="as in grm_beauty.py")
+    ap.add_argument("--order", choices=ORDERS, default="tiger-repro", help="as in grm_beauty.py")
     ap.add_argument("--users", type=int, default=0, help="first N test users (0 = all)")
     ap.add_argument("--beam", type=int, default=20)
     a = ap.parse_args()
-    if not a.checkpoint.is_file():
-        raise SystemExit(f"{a.checkpoint} not found: run benchmarks/grm_beauty.py first (it saves the checkpoint)")
-    model, extra = GRM.load(a.checkpoint)
-    model.eval()
-    codes = np.asarray(extra["codes"])
-    path = dataset_paths(Settings().data_dir, "ours" if a.order == "letter" else "text")[0]
-    data = load_interactions(path, n_items=len(codes))
+    model, codes = load_checkpoint(a.checkpoint)
+    data = load_interactions(interactions_path(a.order), n_items=len(codes))
     split = leave_one_out(data)
     n = a.users or len(split.test_target)
     hist, target = list(split.test_history[:n]), split.test_target[:n]
-    with torch.no_grad():
-        grm = recommend_items(model, Tokenizer(model.config, codes), CodeTrie(codes), hist, 10, beam=a.beam)
+    grm = recommend_items(model, Tokenizer(model.config, codes), CodeTrie(codes), hist, 10, beam=a.beam)
     transitions = Transitions().fit(split.train, data.n_items)
     chain = transitions.recommend(tuple(hist), 10)
     g = (grm == target[:, None]).any(1)

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from grm_beauty import interactions_path, load_checkpoint
 
-from recgen.settings import Settings
 from recgen.sid.beam import CodeTrie, recommend_items
 from recgen.sid.data import collision_rate, leave_one_out, load_interactions
 from recgen.sid.encoders import CollaborativeEncoder
-from recgen.sid.grm import GRM, Tokenizer
+from recgen.sid.grm import Tokenizer
 from recgen.sid.metrics import rank_metrics
 from recgen.sid.rqkmeans import RQKMeans
 
@@ -35,12 +35,8 @@ def main() -> None:
         "show where the colliding items lie",
     )
     a = ap.parse_args()
-    if not a.checkpoint.is_file():
-        raise SystemExit(f"{a.checkpoint} not found: run benchmarks/grm_beauty.py first (it saves the checkpoint)")
-    model, extra = GRM.load(a.checkpoint)
-    model.eval()
-    codes = np.asarray(extra["codes"])
-    data = load_interactions(Settings().data_dir / "amazon-beauty" / "tiger-repro" / "inter.json")
+    model, codes = load_checkpoint(a.checkpoint)
+    data = load_interactions(interactions_path("tiger-repro"))
     split = leave_one_out(data)
     # a disambiguation token numbers the members of each group sharing the other codes 0..size-1 (in any
     # order), or gives each member a distinct token ≥ 1 and every other item 0 (--disambiguate item); a table

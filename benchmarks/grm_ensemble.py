@@ -13,12 +13,12 @@ import time
 from pathlib import Path
 
 import numpy as np
+from grm_beauty import interactions_path, load_checkpoint
 from rich.progress import track
 
-from recgen.settings import Settings
 from recgen.sid.beam import CodeTrie, recommend_items, score_paths
 from recgen.sid.data import leave_one_out, load_interactions
-from recgen.sid.grm import GRM, Tokenizer
+from recgen.sid.grm import Tokenizer
 from recgen.sid.metrics import rank_metrics
 
 
@@ -30,17 +30,13 @@ def main() -> None:
     ap.add_argument("--candidates", type=int, default=20, help="items each model proposes")
     ap.add_argument("--batch", type=int, default=256)
     a = ap.parse_args()
-    for c in a.checkpoints:
-        if not c.is_file():
-            raise SystemExit(f"{c} not found: run benchmarks/grm_beauty.py first (it saves the checkpoints)")
-    data = load_interactions(Settings().data_dir / "amazon-beauty" / "tiger-repro" / "inter.json")
+    loaded = [(c, *load_checkpoint(c)) for c in a.checkpoints]
+    data = load_interactions(interactions_path("tiger-repro"))
     split = leave_one_out(data)
     n = a.users or len(split.test_target)
     hist, targets = list(split.test_history[:n]), split.test_target[:n]
     members = []
-    for c in a.checkpoints:
-        model, extra = GRM.load(c)
-        codes = np.asarray(extra["codes"])
+    for c, model, codes in loaded:
         members.append((c, model, Tokenizer(model.config, codes), CodeTrie(codes), codes))
     t0 = time.perf_counter()
     proposals = []

@@ -43,12 +43,10 @@ class Transitions:
     on Beauty that depends on how same-day interactions were ordered (README)."""
 
     def fit(self, train: tuple[np.ndarray, ...], n_items: int) -> Transitions:
-        pairs = [(s[:-1], s[1:]) for s in train if len(s) > 1]
-        src = np.concatenate([a for a, _ in pairs]) if pairs else np.zeros(0, np.int64)
-        dst = np.concatenate([b for _, b in pairs]) if pairs else np.zeros(0, np.int64)
+        src, dst = np.concatenate([s[:-1] for s in train]), np.concatenate([s[1:] for s in train])
         ones = np.ones(len(src), np.float32)
         self.counts = sparse.csr_matrix((ones, (src, dst)), shape=(n_items, n_items))
-        pop = np.bincount(np.concatenate(train), minlength=n_items).astype(np.float32)
+        pop = Popularity().fit(train, n_items).counts
         self.tiebreak = pop / (pop.max() + 1.0)  # below one transition, so it only orders equal counts
         return self
 
