@@ -20,7 +20,7 @@ import imageio_ffmpeg
 import numpy as np
 
 from recgen import Settings, generate_video
-from recgen.agents.policy import BuiltinPolicy
+from recgen.agents.builtin import BuiltinPolicy
 from recgen.tools.compositor import Timeline
 
 

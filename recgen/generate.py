@@ -10,18 +10,17 @@ from pathlib import Path
 from langgraph.types import Command
 from pydantic import ValidationError
 
-from recgen.agents.policy import BuiltinPolicy, Policy
+from recgen.agents.builtin import BuiltinPolicy
+from recgen.agents.context import Policy
 from recgen.agents.review import check_edits
 from recgen.errors import InputError, RecgenError, RunStoreError
 from recgen.graphs.video import build_video_graph
-from recgen.runs import checkpointer, ensure_writable, new_run_id, read_record, run_dir, write_record
-from recgen.runtime import RunContext
+from recgen.runs import RunFolder, checkpointer, ensure_writable, new_run_id
+from recgen.runtime import RunConfig, attach, build_context, detach
 from recgen.schemas import CriticReport, GenerationRequest, Product, ReviewEdits, VideoState
 from recgen.settings import Settings
 from recgen.sid.catalog import load_product_json, product_from_dict
 from recgen.sid.semantics import SIDSpace, load_sid_space
-from recgen.tools import build_registry
-from recgen.trace import append_event
 
 
 @dataclass
@@ -83,110 +82,124 @@ def generate_video(
     With `review=True` the run pauses after the visual plan (status "review"); resume it with
     `resume=<run id>, decision=ReviewEdits(...)` (an empty decision approves the plan as it is).
     """
-    settings = settings or Settings()
-    if duration_s is not None:
-        try:
-            settings = Settings(**{**settings.model_dump(), "duration_s": duration_s})
-        except ValidationError as e:
-            raise InputError(f"duration: {e.errors()[0]['msg']}") from e
+    settings = _with_duration(settings or Settings(), duration_s)
     runs_dir = ensure_writable(settings.runs_dir)
-    space = load_sid_space(settings.data_dir, settings.cache_dir, seed=0)
     policy = policy or BuiltinPolicy()
     if resume:
-        rid = resume
-        folder = run_dir(runs_dir, rid)
-        rec = read_record(folder)
-        request = GenerationRequest.model_validate(rec["request"])
+        folder = RunFolder.of(runs_dir, resume)
+        request = GenerationRequest.model_validate(folder.record()["request"])
         inputs = None
-        if decision is not None:
-            try:
-                decision = ReviewEdits.model_validate(decision)
-            except ValidationError as e:
-                raise InputError(f"review edits: {e.errors()[0]['msg']}") from e
+        decision = _review_edits(decision)
     else:
-        if product is None:
-            raise InputError("give a product: a catalog id, a product JSON, or a Product")
-        prod = with_offer(resolve_product(product, space), price, discount_pct)
-        dsid = space.dsid_for(prod, creative)
-        rid = run_id or new_run_id(f"{prod.id}-{creative}")
-        folder = run_dir(runs_dir, rid)
-        if folder.exists():
-            raise RunStoreError(f"run {rid} exists already; use resume={rid!r} or another run id")
-        request = GenerationRequest(
-            run_id=rid, product=prod, dsid=dsid, seed=settings.seed if seed is None else seed, review=review
-        )
-        folder.mkdir(parents=True)
-        write_record(
-            folder,
-            run_id=rid,
-            status="running",
-            started=time.time(),
-            policy=policy.name,
-            creative=creative,
-            request=request.model_dump(mode="json"),
-            settings=settings.model_dump(mode="json"),
-        )
+        space = load_sid_space(settings.data_dir, settings.cache_dir, seed=0)
+        request = _new_request(space, product, creative, settings, seed, price, discount_pct, run_id, review)
+        folder = _create_run(runs_dir, request, settings, policy, creative)
         inputs = VideoState(request=request)
-    ctx = RunContext(
-        settings=settings,
-        policy=policy,
-        run_dir=folder,
-        space=space,
-        registry=build_registry(settings, folder),
-        on_event=on_event,
-    )
+    config = RunConfig(settings=settings.model_dump(mode="json"), policy=policy.name)
+    attach(request.run_id, build_context(config, request.run_id, policy, on_event))
     saver = checkpointer(runs_dir)
     graph = build_video_graph(saver, interrupt_after=[stop_after] if stop_after else None)
-    config = {"configurable": {"thread_id": rid}, "recursion_limit": 100}
+    thread = {"configurable": {"thread_id": request.run_id}, "recursion_limit": 100}
     try:
         if resume:  # refusals here leave the record as it is (a run waiting for review keeps waiting)
-            snapshot = graph.get_state(config)
+            snapshot = graph.get_state(thread)
             if not snapshot.next:
                 if not snapshot.values:
-                    raise RunStoreError(f"run {rid} has no checkpoint to resume from")
+                    raise RunStoreError(f"run {request.run_id} has no checkpoint to resume from")
                 state = VideoState.model_validate(snapshot.values)
-                return RunResult(rid, folder, state.final_path, state)
-            inputs = _resume_inputs(snapshot, rid, decision)
-        snapshot = _stream(graph, inputs, config, ctx, folder, request, policy)
+                return RunResult(request.run_id, folder.path, state.final_path, state)
+            inputs = _resume_inputs(snapshot, request.run_id, decision)
+        snapshot = _stream(graph, inputs, thread, config, folder, request, policy)
     finally:
         saver.conn.close()
+        detach(request.run_id)
+    return _finish(folder, snapshot, stop_after)
+
+
+def _with_duration(settings: Settings, duration_s: float | None) -> Settings:
+    if duration_s is None:
+        return settings
+    try:
+        return Settings(**{**settings.model_dump(), "duration_s": duration_s})
+    except ValidationError as e:
+        raise InputError(f"duration: {e.errors()[0]['msg']}") from e
+
+
+def _review_edits(decision: ReviewEdits | dict | None) -> ReviewEdits | None:
+    if decision is None:
+        return None
+    try:
+        return ReviewEdits.model_validate(decision)
+    except ValidationError as e:
+        raise InputError(f"review edits: {e.errors()[0]['msg']}") from e
+
+
+def _new_request(space, product, creative, settings, seed, price, discount_pct, run_id, review) -> GenerationRequest:
+    if product is None:
+        raise InputError("give a product: a catalog id, a product JSON, or a Product")
+    prod = with_offer(resolve_product(product, space), price, discount_pct)
+    dsid = space.dsid_for(prod, creative)
+    rid = run_id or new_run_id(f"{prod.id}-{creative}")
+    return GenerationRequest(
+        run_id=rid, product=prod, dsid=dsid, seed=settings.seed if seed is None else seed, review=review
+    )
+
+
+def _create_run(runs_dir: Path, request: GenerationRequest, settings: Settings, policy: Policy, creative: str):
+    folder = RunFolder.of(runs_dir, request.run_id)
+    if folder.path.exists():
+        raise RunStoreError(f"run {request.run_id} exists already; use resume={request.run_id!r} or another run id")
+    folder.path.mkdir(parents=True)
+    folder.update_record(
+        run_id=request.run_id,
+        status="running",
+        started=time.time(),
+        policy=policy.name,
+        creative=creative,
+        request=request.model_dump(mode="json"),
+        settings=settings.model_dump(mode="json"),
+    )
+    return folder
+
+
+def _finish(folder: RunFolder, snapshot, stop_after: str | None) -> RunResult:
     state = VideoState.model_validate(snapshot.values)
+    rid = folder.run_id
     if snapshot.interrupts:
-        write_record(folder, status="review", notes=state.notes)
-        return RunResult(rid, folder, None, state, status="review")
+        folder.update_record(status="review", notes=state.notes)
+        return RunResult(rid, folder.path, None, state, status="review")
     if not state.final_path:
-        write_record(folder, status="paused", paused_after=stop_after)
-        return RunResult(rid, folder, None, state, status="paused")
-    write_record(
-        folder,
+        folder.update_record(status="paused", paused_after=stop_after)
+        return RunResult(rid, folder.path, None, state, status="paused")
+    folder.update_record(
         notes=state.notes,
         status="done",
         finished=time.time(),
         final=state.final_path,
         reports=[r.model_dump(mode="json") for r in state.reports],
     )
-    return RunResult(rid, folder, state.final_path, state)
+    return RunResult(rid, folder.path, state.final_path, state)
 
 
-def _stream(graph, inputs, config, ctx: RunContext, folder: Path, request: GenerationRequest, policy: Policy):
+def _stream(graph, inputs, thread, config: RunConfig, folder: RunFolder, request: GenerationRequest, policy: Policy):
     """Run the graph, appending every node's update to the run trace (and to OpenTelemetry when on); a
     failure is written to the run record before it propagates. Returns the final checkpoint snapshot."""
-    tele = _telemetry(request, policy) if ctx.settings.otel else None
+    tele = _telemetry(request, policy) if config.settings.get("otel") else None
     try:
-        write_record(folder, status="running", error=None)
-        for chunk in graph.stream(inputs, config, context=ctx, stream_mode="updates"):
+        folder.update_record(status="running", error=None)
+        for chunk in graph.stream(inputs, thread, context=config, stream_mode="updates"):
             for node, update in chunk.items():
                 if node == "__interrupt__":
-                    event = append_event(folder, "review_wait", {"payload": [i.value for i in update]})
+                    event = folder.trace("review_wait", {"payload": [i.value for i in update]})
                 else:
-                    event = append_event(folder, node, update)
+                    event = folder.trace(node, update)
                 if tele:
                     tele.node(event)
-        snapshot = graph.get_state(config)
+        snapshot = graph.get_state(thread)
     except BaseException as e:
         ours = isinstance(e, RecgenError)
         status, error = ("failed", str(e)) if ours else ("interrupted", f"{type(e).__name__}: {e}")
-        write_record(folder, status=status, error=error)
+        folder.update_record(status=status, error=error)
         if tele:
             tele.close(status, error)
         raise

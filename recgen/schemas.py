@@ -13,23 +13,22 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from recgen.vocabulary import (  # the creative vocabulary's types, declared with its data
+    STYLE_DIMS,
+    Background,
+    Camera,
+    Composition,
+    Mood,
+    ShotRole,
+    TransitionKind,
+    Typeface,
+)
+
 # ---------------------------------------------------------------------------------------------------------
 # Inputs
 # ---------------------------------------------------------------------------------------------------------
 
 MAX_TITLE_CHARS = 400
-
-STYLE_DIMS: tuple[str, ...] = (
-    "hue",  # dominant palette hue, 0..1 around the colour wheel
-    "brightness",
-    "saturation",
-    "motion",  # camera and element motion energy
-    "cut_rate",  # shots per second, normalised
-    "text_density",  # how much on-screen type
-    "tempo",  # music tempo, normalised
-    "loudness",  # mix energy
-    "voice",  # voice register: 0 deep and slow .. 1 bright and quick
-)
 
 
 class _Frozen(BaseModel):
@@ -112,9 +111,6 @@ class GenerationRequest(_Frozen):
 # Decoded semantics
 # ---------------------------------------------------------------------------------------------------------
 
-Mood = Literal["calm", "bold", "playful", "clinical", "energetic", "warm", "dramatic", "fresh"]
-Typeface = Literal["serif", "sans", "sans-bold", "mono"]
-
 
 class ContentSemantics(_Frozen):
     codes: tuple[int, ...]
@@ -150,10 +146,6 @@ class Semantics(_Frozen):
 # Plans
 # ---------------------------------------------------------------------------------------------------------
 
-ShotRole = Literal["hook", "product", "benefit", "proof", "cta"]
-Composition = Literal["hero_center", "closeup", "split_text", "lifestyle_card", "grid", "cta_card"]
-Camera = Literal["static", "push_in", "pull_out", "pan_left", "pan_right", "tilt_up", "tilt_down"]
-Background = Literal["gradient", "shapes", "particles", "stripes", "spotlight"]
 AgentName = Literal["instruct", "visual", "audio", "effects"]
 
 
@@ -284,7 +276,7 @@ class CallToAction(_Frozen):
 
 class Transition(_Frozen):
     after_shot: int
-    kind: Literal["cut", "crossfade", "flash", "slide"]
+    kind: TransitionKind
     duration: float = Field(ge=0, le=1.0)
 
 

@@ -3,7 +3,7 @@
 import pytest
 
 from recgen import generate_video
-from recgen.agents.policy import BuiltinPolicy
+from recgen.agents.builtin import BuiltinPolicy
 from recgen.agents.toolbox import ToolBox
 from recgen.errors import ToolMaskError
 from recgen.schemas import VoiceLinePlan

@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-import numpy as np
-from langgraph.runtime import Runtime
+from typing import TYPE_CHECKING
 
-from recgen.agents.policy import AgentContext
-from recgen.schemas import AudioPlan, AudioTracks, BgmSpec, TimedLine, VideoState, VoiceLinePlan, WordTiming
-from recgen.tools.mixer import encode_aac, mix, resample, write_wav
+from recgen.agents.context import AgentContext
+from recgen.schemas import AudioPlan, BgmSpec, VideoState, VoiceLinePlan
+from recgen.tools.mixer import mix_tracks, place_voice
+from recgen.vocabulary import VOCAB
+
+if TYPE_CHECKING:
+    from recgen.runtime import RunContext
 
 LEAD_IN = 0.12  # a line starts this long after its shot
 GAP = 0.08  # minimum silence between lines
 TAIL = 0.25  # the voice ends at least this long before its shot does
-_ROOT_HZ = {
-    "calm": 110.0,
-    "dramatic": 98.0,
-    "bold": 123.5,
-    "energetic": 130.8,
-    "playful": 146.8,
-    "clinical": 116.5,
-    "warm": 110.0,
-    "fresh": 138.6,
-}
-
 
 _LEAD_INS = ("made for ", "get ", "for ", "meet ", "this is ", "only ")
 
@@ -80,62 +72,35 @@ def builtin_audio_plan(ctx: AgentContext) -> AudioPlan:
         voice_id=c.voice_id,
         speaking_rate=round(rate, 3),
         lines=tuple(lines),
-        bgm=BgmSpec(tempo_bpm=c.tempo_bpm, mood=c.mood, genre=c.music_genre, root_hz=_ROOT_HZ[c.mood], seed=ctx.seed),
+        bgm=BgmSpec(
+            tempo_bpm=c.tempo_bpm,
+            mood=c.mood,
+            genre=c.music_genre,
+            root_hz=VOCAB.moods[c.mood].music_root_hz,
+            seed=ctx.seed,
+        ),
         duck_db=-12.0 if c.style.loudness > 0.6 else -9.0,
         target_lufs=ctx.settings.target_lufs - (1.0 if "clipping" in fixes else 0.0),
     )
 
 
-def audio_node(state: VideoState, runtime: Runtime) -> dict:
-    rc = runtime.context
+def audio_node(state: VideoState, rc: RunContext) -> dict:
+    """Plan the voice and music, then speak, place and mix them through the audio agent's own tools."""
     s = rc.settings
     ctx = rc.agent_context("audio", state)
     toolbox = ctx.tools
     plan = rc.policy.plan_audio(ctx)
     duration = state.visual.duration
-    starts = {sh.index: sh.start for sh in state.visual.shots}
-    # voice track: each line at its shot's start, never overlapping the one before
-    voice = np.zeros(int((duration + 30) * s.audio_rate), np.float32)
-    timed, t_prev = [], 0.0
-    backend = ""
-    for line in plan.lines:
-        speech = toolbox.call("tts", text=line.text, rate=plan.speaking_rate)
-        backend = speech.backend
-        audio = resample(speech.audio, speech.rate, s.audio_rate)
-        start = max(starts.get(line.shot_index, 0.0) + LEAD_IN, t_prev + GAP)
-        i0 = int(start * s.audio_rate)
-        voice[i0 : i0 + len(audio)] += audio[: len(voice) - i0]
-        words = tuple(
-            WordTiming(word=w, start=round(start + a, 3), end=round(start + b, 3)) for w, a, b in speech.words
-        )
-        end = start + len(audio) / s.audio_rate
-        timed.append(
-            TimedLine(
-                shot_index=line.shot_index,
-                text=line.text,
-                span=line.span,
-                start=round(start, 3),
-                end=round(end, 3),
-                words=words,
-            )
-        )
-        t_prev = end
-    total = max(duration, t_prev)  # an overrunning voice is kept so the critic can hear it
-    voice = voice[: int(total * s.audio_rate)]
-    music = toolbox.call("bgm", spec=plan.bgm, duration=duration, rate=s.audio_rate)
-    mixed, lufs = mix(voice, music.audio, s.audio_rate, plan.duck_db, plan.target_lufs)
-    folder = rc.run_dir / "audio"
-    tracks = AudioTracks(
-        voice_path=write_wav(folder / "voice.wav", voice, s.audio_rate),
-        bgm_path=write_wav(folder / "bgm.wav", music.audio, s.audio_rate),
-        mix_path=(mix_wav := write_wav(folder / "mix.wav", mixed[: int(duration * s.audio_rate)], s.audio_rate)),
-        mix_aac_path=encode_aac(mix_wav, folder / "mix.m4a"),
-        lines=tuple(timed),
-        beat_times=music.beats,
-        duration=round(t_prev, 3),
-        voice_backend=backend or "none",
+    voice = place_voice(
+        plan,
+        {sh.index: sh.start for sh in state.visual.shots},
+        lambda text: toolbox.call("tts", text=text, rate=plan.speaking_rate),
+        s.audio_rate,
+        LEAD_IN,
+        GAP,
     )
-    (rc.run_dir / "plans").mkdir(parents=True, exist_ok=True)
-    (rc.run_dir / "plans" / "audio_plan.json").write_text(plan.model_dump_json(indent=2))
-    rc.emit("audio", f"{len(timed)} voice lines, voice ends {t_prev:.2f}s, mix {lufs:.1f} LUFS")
+    music = toolbox.call("bgm", spec=plan.bgm, duration=duration, rate=s.audio_rate)
+    tracks = mix_tracks(voice, music, plan, duration, s.audio_rate, rc.folder.sub("audio"))
+    rc.folder.write_plan("audio_plan", plan)
+    rc.emit("audio", f"{len(tracks.lines)} voice lines, voice ends {tracks.duration:.2f}s")
     return {"audio_plan": plan, "tracks": tracks, "tool_calls": toolbox.drain(), "notes": ctx.notes}

@@ -4,33 +4,25 @@ fix; at most `max_revisions` rounds, and the best-scoring draft becomes final.""
 from __future__ import annotations
 
 import shutil
-
-from langgraph.runtime import Runtime
+from typing import TYPE_CHECKING
 
 from recgen.errors import InputError
 from recgen.rewards.quality import measure, scores
 from recgen.schemas import CriticDecision, CriticReport, Revision, VideoState, Violation
-from recgen.tools.compositor import compose
 from recgen.tools.probes import probe
 
+if TYPE_CHECKING:
+    from recgen.runtime import RunContext
+
 # upstream first: revising an agent re-runs everything after it, so the earliest fault is fixed first
-_ORDER = ("visual", "audio", "effects")
-
-
-def compose_node(state: VideoState, runtime: Runtime) -> dict:
-    rc = runtime.context
-    round_ = len(state.drafts)
-    out = rc.run_dir / "drafts" / f"draft_r{round_}.mp4"
-    draft = compose(state.visual, state.clips, state.effects, state.tracks, rc.settings, out, round_)
-    rc.emit("compose", f"draft {round_} written in {draft.render_seconds:.1f}s")
-    return {"drafts": [draft]}
+_ORDER = ("instruct", "visual", "audio", "effects")
 
 
 def builtin_critique(violations: tuple[Violation, ...]) -> CriticDecision:
     """Accept a clean draft; otherwise send it to the most upstream agent at fault with the fixes."""
     if not violations:
         return CriticDecision(verdict="accept", instruction="all constraints hold")
-    agent = min((v.agent for v in violations), key=lambda a: _ORDER.index(a) if a in _ORDER else -1)
+    agent = min((v.agent for v in violations), key=_ORDER.index)
     instruction = "; ".join(f"{v.message} → {v.fix}" for v in violations if v.agent == agent)
     return CriticDecision(verdict="revise", revise_agent=agent, instruction=instruction)
 
@@ -43,15 +35,14 @@ def check_decision(d: CriticDecision, violations: tuple[Violation, ...]) -> None
         raise InputError(f"{len(violations)} constraint(s) fail ({', '.join(v.code for v in violations)}); revise")
     if d.verdict == "revise":
         if d.revise_agent is None:
-            raise InputError("a revision must name the agent to revise (visual, audio or effects)")
+            raise InputError("a revision must name the agent to revise (" + ", ".join(_ORDER) + ")")
         if at_fault and d.revise_agent not in at_fault:
             raise InputError(f"revise one of the agents at fault: {', '.join(sorted(at_fault))}")
         if not d.instruction.strip():
             raise InputError("a revision needs an instruction for the agent")
 
 
-def critic_node(state: VideoState, runtime: Runtime) -> dict:
-    rc = runtime.context
+def critic_node(state: VideoState, rc: RunContext) -> dict:
     s = rc.settings
     draft = state.drafts[-1]
     p = probe(draft.path)
@@ -80,8 +71,7 @@ def critic_node(state: VideoState, runtime: Runtime) -> dict:
         revise_agent=agent,
         instruction=instruction,
     )
-    (rc.run_dir / "critic").mkdir(parents=True, exist_ok=True)
-    (rc.run_dir / "critic" / f"round_{round_}.json").write_text(report.model_dump_json(indent=2))
+    rc.folder.critic_path(round_).write_text(report.model_dump_json(indent=2))
     rc.emit("critic", f"round {round_}: {verdict}" + (f" → {agent}: {instruction}" if agent else ""))
     update: dict = {"reports": [report], "notes": ctx.notes}
     if verdict == "revise":
@@ -92,15 +82,9 @@ def critic_node(state: VideoState, runtime: Runtime) -> dict:
     else:
         update["revision"] = None
         best = max(zip(state.reports + [report], state.drafts, strict=True), key=lambda rd: rd[0].total)[1]
-        final = rc.run_dir / "final.mp4"
+        final = rc.folder.final_path
         tmp = final.with_name("final.partial.mp4")
         shutil.copyfile(best.path, tmp)
         tmp.replace(final)
         update["final_path"] = final
     return update
-
-
-def route_after_critic(state: VideoState) -> str:
-    if state.revision is None:
-        return "__end__"
-    return state.revision.agent

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import math
 import re
+from typing import TYPE_CHECKING
 
-from langgraph.runtime import Runtime
-
-from recgen.agents.policy import AgentContext
+from recgen.agents.context import AgentContext
 from recgen.schemas import (
     CallToAction,
     ColorGrade,
@@ -18,18 +17,12 @@ from recgen.schemas import (
     Transition,
     VideoState,
 )
+from recgen.vocabulary import VOCAB
+
+if TYPE_CHECKING:
+    from recgen.runtime import RunContext
 
 CTA_SECONDS = 2.2
-_TRANSITION = {
-    "calm": ("crossfade", 0.4),
-    "warm": ("crossfade", 0.3),
-    "dramatic": ("crossfade", 0.5),
-    "bold": ("flash", 0.15),
-    "energetic": ("flash", 0.12),
-    "playful": ("slide", 0.25),
-    "fresh": ("slide", 0.3),
-    "clinical": ("cut", 0.0),
-}
 
 
 def highlight_words(text: str, keys: set[str]) -> tuple[str, ...]:
@@ -97,7 +90,7 @@ def builtin_effects_plan(ctx: AgentContext) -> EffectsPlan:
         end=duration,
         color=palette[2],
     )
-    kind, tdur = _TRANSITION[c.mood]
+    kind, tdur = VOCAB.moods[c.mood].transition, VOCAB.moods[c.mood].transition_s
     transitions = tuple(Transition(after_shot=s.index, kind=kind, duration=tdur) for s in visual.shots[:-1])
     st = c.style
     warm_hue = min(abs(st.hue - 0.08), 1 - abs(st.hue - 0.08)) < 0.12
@@ -122,12 +115,10 @@ def builtin_effects_plan(ctx: AgentContext) -> EffectsPlan:
     )
 
 
-def effects_node(state: VideoState, runtime: Runtime) -> dict:
-    rc = runtime.context
+def effects_node(state: VideoState, rc: RunContext) -> dict:
     ctx = rc.agent_context("effects", state)
     toolbox = ctx.tools
     plan = rc.policy.plan_effects(ctx)
-    (rc.run_dir / "plans").mkdir(parents=True, exist_ok=True)
-    (rc.run_dir / "plans" / "effects_plan.json").write_text(plan.model_dump_json(indent=2))
+    rc.folder.write_plan("effects", plan)
     rc.emit("effects", f"{len(plan.subtitles)} subtitles, CTA {'yes' if plan.cta else 'no'}")
     return {"effects": plan, "tool_calls": toolbox.drain(), "notes": ctx.notes}

@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-from langgraph.runtime import Runtime
+from recgen.agents.context import AgentContext
+from recgen.schemas import Brief, Product, Semantics, ShotBrief, VideoState
+from recgen.vocabulary import VOCAB
 
-from recgen.agents.policy import AgentContext
-from recgen.prompts import load_json
-from recgen.schemas import Brief, Product, Semantics, ShotBrief, ShotRole, VideoState
-
-# ad structure by shot count: hook → product → benefit(s) → proof → CTA
-_STRUCTURE: dict[int, tuple[ShotRole, ...]] = {
-    2: ("hook", "cta"),
-    3: ("hook", "product", "cta"),
-    4: ("hook", "product", "benefit", "cta"),
-    5: ("hook", "product", "benefit", "proof", "cta"),
-    6: ("hook", "product", "benefit", "benefit", "proof", "cta"),
-    7: ("hook", "product", "benefit", "proof", "benefit", "proof", "cta"),
-    8: ("hook", "product", "benefit", "proof", "benefit", "benefit", "proof", "cta"),
-}
+if TYPE_CHECKING:
+    from recgen.runtime import RunContext
 
 
 def short_name(product: Product, max_words: int = 4) -> str:
@@ -66,46 +57,53 @@ def offer_text(product: Product) -> str | None:
 
 
 def shot_count(sem: Semantics, duration: float, lo: int, hi: int) -> int:
-    return max(lo, min(hi, round(duration / sem.creative.shot_seconds), max(_STRUCTURE)))
+    return max(lo, min(hi, round(duration / sem.creative.shot_seconds), max(VOCAB.structures)))
 
 
 def builtin_brief(ctx: AgentContext) -> Brief:
-    copy = load_json("builtin_copy.json")
+    copy, mood_style = VOCAB.copy_, VOCAB.moods[ctx.semantics.creative.mood]
     sem, product = ctx.semantics, ctx.product
-    mood = sem.creative.mood
     name = short_name(product)
-    benefits = list(sem.content.benefits) or [copy["generic_benefits"].get(sem.content.family, "your routine")]
+    benefits = list(sem.content.benefits) or [
+        copy.generic_benefits.get(sem.content.family, copy.generic_benefits["beauty"])
+    ]
     facts = product_facts(product)
     offer = offer_text(product)
     n = shot_count(sem, ctx.settings.duration_s, ctx.settings.min_shots, ctx.settings.max_shots)
-    roles = _STRUCTURE[n]
-    words = copy["family_words"].get(sem.content.family, copy["family_words"]["beauty"])
-    fill = {"name": name, "brand": product.brand or name, "family": sem.content.family, "offer": offer or "", **words}
+    roles = VOCAB.structures[n]
+    words = copy.family_words.get(sem.content.family, copy.family_words["beauty"])
+    fill = {
+        "name": name,
+        "brand": product.brand or name,
+        "family": sem.content.family,
+        "offer": offer or "",
+        **words.model_dump(),
+    }
     shots, b_i, f_i = [], 0, 0
     for i, role in enumerate(roles):
         if role == "hook":
-            options = copy["hook"][mood]
+            options = mood_style.hooks
             msg = options[ctx.seed % len(options)].format(**fill)
             idea = f"{sem.creative.preset} opener: the {sem.content.product_type} revealed"
         elif role == "product":
-            msg = copy["product"][0 if product.brand is None else (ctx.seed % 2) * 2].format(**fill)
+            msg = copy.product[0 if product.brand is None else (ctx.seed % 2) * 2].format(**fill)
             idea = f"hero packshot of the {sem.content.product_type}"
         elif role == "benefit":
             benefit = benefits[b_i % len(benefits)]
             b_i += 1
-            msg = copy["benefit"][(b_i - 1 + ctx.seed) % len(copy["benefit"])].format(
+            msg = copy.benefit[(b_i - 1 + ctx.seed) % len(copy.benefit)].format(
                 Benefit=benefit[:1].upper() + benefit[1:], **fill
             )
             idea = f"the product with the benefit '{benefit}' in type"
         elif role == "proof":
             fact = facts[f_i] if f_i < len(facts) else None  # each fact once; no invented claims
             f_i += 1
-            msg = copy["proof"][0].format(fact=fact[:1].upper() + fact[1:]) if fact else copy["proof"][1]
+            msg = copy.proof[0].format(fact=fact[:1].upper() + fact[1:]) if fact else copy.proof[1]
             idea = f"product detail that shows: {fact}" if fact else "close-up of the product's details"
         else:
-            cta = copy["cta"][mood]
+            cta = mood_style.cta
             msg = f"{cta}." + (
-                " " + copy["offer_line"]["discount" if product.discount_pct else "price"].format(offer=offer)
+                " " + copy.offer_line["discount" if product.discount_pct else "price"].format(offer=offer)
                 if offer
                 else ""
             )
@@ -125,7 +123,7 @@ def builtin_brief(ctx: AgentContext) -> Brief:
         duration_s=ctx.settings.duration_s,
         headline=name,
         offer=offer,
-        cta=copy["cta"][mood],
+        cta=mood_style.cta,
         shots=tuple(shots),
     )
 
@@ -135,20 +133,9 @@ def builtin_brief(ctx: AgentContext) -> Brief:
 # --------------------------------------------------------------------------------------------------------
 
 
-def decode_node(state: VideoState, runtime: Runtime) -> dict:
-    """D-SID → Semantics (content: what to say; creative: how it looks and sounds)."""
-    rc = runtime.context
-    sem = rc.space.decode(state.request.dsid, state.request.product)
-    rc.run_dir.joinpath("plans").mkdir(parents=True, exist_ok=True)
-    rc.run_dir.joinpath("plans", "semantics.json").write_text(sem.model_dump_json(indent=2))
-    rc.emit("decode_sids", f"{sem.dsid} → {sem.content.product_type} / {sem.creative.preset}")
-    return {"semantics": sem}
-
-
-def instruct_node(state: VideoState, runtime: Runtime) -> dict:
-    rc = runtime.context
+def instruct_node(state: VideoState, rc: RunContext) -> dict:
     ctx = rc.agent_context("instruct", state)
     brief = rc.policy.instruct(ctx)
-    rc.run_dir.joinpath("plans", "brief.json").write_text(brief.model_dump_json(indent=2))
+    rc.folder.write_plan("brief", brief)
     rc.emit("instruct", f"brief with {len(brief.shots)} shots")
     return {"brief": brief, "notes": ctx.notes}

@@ -22,8 +22,10 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, ValidationError
 
+from recgen.agents.builtin import BuiltinPolicy
+from recgen.agents.context import AgentContext, Policy
+from recgen.agents.critic import check_decision
 from recgen.agents.llm_tools import run_tool_call, tools_for
-from recgen.agents.policy import AgentContext, BuiltinPolicy, Policy
 from recgen.errors import BackendUnavailableError, RecgenError
 from recgen.prompts import load_text
 from recgen.schemas import AudioPlan, Brief, CriticDecision, EffectsPlan, Violation, VisualPlan
@@ -314,8 +316,6 @@ class LLMPolicy:
         )
 
     def critique(self, ctx: AgentContext, measures: dict, violations: tuple[Violation, ...]) -> CriticDecision:
-        from recgen.agents.critic import check_decision
-
         return self._ask(
             "critic",
             CriticDecision,

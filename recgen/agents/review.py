@@ -3,11 +3,15 @@ can approve it or edit the brief, shot prompts and voice lines; the edits flow i
 
 from __future__ import annotations
 
-from langgraph.runtime import Runtime
+from typing import TYPE_CHECKING
+
 from langgraph.types import interrupt
 
 from recgen.errors import InputError
 from recgen.schemas import Brief, ReviewEdits, VideoState, VisualPlan
+
+if TYPE_CHECKING:
+    from recgen.runtime import RunContext
 
 
 def review_payload(state: VideoState) -> dict:
@@ -47,20 +51,19 @@ def apply_edits(edits: ReviewEdits, brief: Brief, visual: VisualPlan) -> tuple[B
     return brief, visual.model_copy(update={"shots": tuple(plans)})
 
 
-def review_node(state: VideoState, runtime: Runtime) -> dict:
+def review_node(state: VideoState, rc: RunContext) -> dict:
     """Pauses once per run (the first visual plan); critic revisions later do not ask again."""
     if not state.request.review or state.review is not None:
         return {}
     answer = interrupt(review_payload(state))
     edits = ReviewEdits.model_validate(answer or {})
     check_edits(edits, state.brief)
-    rc = runtime.context
     if edits.is_approval:
         rc.emit("review", "approved as planned")
         return {"review": edits, "notes": ["review: approved as planned"]}
     brief, visual = apply_edits(edits, state.brief, state.visual)
-    (rc.run_dir / "plans" / "brief.json").write_text(brief.model_dump_json(indent=2))
-    (rc.run_dir / "plans" / "visual_plan.json").write_text(visual.model_dump_json(indent=2))
+    rc.folder.write_plan("brief", brief)
+    rc.folder.write_plan("visual", visual)
     what = [k for k in ("headline", "cta", "shot_prompts", "voice_lines") if getattr(edits, k)]
     rc.emit("review", "edited: " + ", ".join(what))
     return {"review": edits, "brief": brief, "visual": visual, "notes": [f"review: edited {', '.join(what)}"]}

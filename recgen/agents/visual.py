@@ -3,38 +3,19 @@ then the parallel shot renders through its text/image-to-video tools."""
 
 from __future__ import annotations
 
-from langgraph.runtime import Runtime
-from langgraph.types import Send
+from typing import TYPE_CHECKING
 
-from recgen.agents.policy import AgentContext
-from recgen.schemas import Background, Camera, Composition, RenderTask, ShotPlan, ShotRole, VideoState, VisualPlan
-from recgen.tools.video_gen import plan_hash
+from recgen.agents.context import AgentContext
+from recgen.schemas import ShotPlan, ShotRole, VideoState, VisualPlan
+from recgen.vocabulary import VOCAB
 
-_ROLE_WEIGHT: dict[str, float] = {"hook": 0.85, "product": 1.1, "benefit": 1.0, "proof": 1.0, "cta": 1.35}
-_COMPOSITION: dict[str, Composition] = {
-    "hook": "closeup",
-    "product": "hero_center",
-    "benefit": "split_text",
-    "proof": "lifestyle_card",
-    "cta": "cta_card",
-}
-_BACKGROUND: dict[str, Background] = {
-    "calm": "spotlight",
-    "dramatic": "spotlight",
-    "bold": "stripes",
-    "playful": "shapes",
-    "clinical": "gradient",
-    "energetic": "particles",
-    "warm": "gradient",
-    "fresh": "shapes",
-}
-_CALM_MOVES: tuple[Camera, ...] = ("push_in", "pull_out", "push_in", "tilt_up")
-_ENERGETIC_MOVES: tuple[Camera, ...] = ("push_in", "pan_left", "tilt_up", "pan_right", "pull_out", "tilt_down")
+if TYPE_CHECKING:
+    from recgen.runtime import RunContext
 
 
 def fit_durations(roles: list[ShotRole], total: float, beat: float, min_shot: float = 1.0) -> list[float]:
     """Shot lengths in proportion to their roles, cuts snapped to the beat, summing exactly to `total`."""
-    weights = [_ROLE_WEIGHT[r] for r in roles]
+    weights = [VOCAB.roles[r].weight for r in roles]
     scale = total / sum(weights)
     cuts, t = [], 0.0
     min_len = max(min_shot, beat)
@@ -59,8 +40,8 @@ def builtin_visual_plan(ctx: AgentContext) -> VisualPlan:
     motion = round(0.25 + 0.7 * c.style.motion, 3)
     if "frozen" in fixes:
         motion = min(1.0, motion + 0.35)
-    moves = _ENERGETIC_MOVES if c.style.motion > 0.55 else _CALM_MOVES
-    background = _BACKGROUND[c.mood]
+    moves = VOCAB.camera_moves["energetic" if c.style.motion > 0.55 else "calm"]
+    background = VOCAB.moods[c.mood].background
     if "black_frames" in fixes:
         background = "gradient"
     dense = c.style.text_density > 0.45
@@ -90,7 +71,7 @@ def builtin_visual_plan(ctx: AgentContext) -> VisualPlan:
                 role=sb.role,
                 start=round(t, 4),
                 duration=dur,
-                composition=_COMPOSITION[sb.role],
+                composition=VOCAB.roles[sb.role].composition,
                 camera=camera,
                 motion=motion,
                 background=background,
@@ -108,15 +89,13 @@ def builtin_visual_plan(ctx: AgentContext) -> VisualPlan:
 # --------------------------------------------------------------------------------------------------------
 
 
-def visual_node(state: VideoState, runtime: Runtime) -> dict:
-    rc = runtime.context
+def visual_node(state: VideoState, rc: RunContext) -> dict:
     ctx = rc.agent_context("visual", state)
     toolbox = ctx.tools
     plan = rc.policy.plan_visual(ctx)
     _check_plan(plan, state.brief.duration_s)
     rc.emit("visual", f"{len(plan.shots)} shots, {plan.duration:.2f}s")
-    (rc.run_dir / "plans").mkdir(parents=True, exist_ok=True)
-    (rc.run_dir / "plans" / "visual_plan.json").write_text(plan.model_dump_json(indent=2))
+    rc.folder.write_plan("visual", plan)
     return {"visual": plan, "tool_calls": toolbox.drain(), "notes": ctx.notes}
 
 
@@ -127,36 +106,3 @@ def _check_plan(plan: VisualPlan, target: float) -> None:
         raise InputError("the visual plan has no shots")
     if abs(plan.duration - target) > 0.05:
         raise InputError(f"the visual plan lasts {plan.duration:.2f}s but the brief asks for {target:.2f}s")
-
-
-def fan_out_renders(state: VideoState, runtime: Runtime) -> list[Send]:
-    """One render task per shot whose plan changed; unchanged shots keep their clip."""
-    s = runtime.context.settings
-    have = {c.index: c.plan_hash for c in state.clips}
-    sends = []
-    for shot in state.visual.shots:
-        h = plan_hash(shot, state.visual.palette, state.request.product, (s.width, s.height, s.fps))
-        if have.get(shot.index) != h:
-            sends.append(Send("render_shot", RenderTask(shot=shot, hash=h, state=state)))
-    return sends or [Send("render_shot", RenderTask(shot=None, hash="", state=state))]
-
-
-def render_shot_node(task: RenderTask, runtime: Runtime) -> dict:
-    shot, state = task.shot, task.state
-    if shot is None:
-        return {}
-    rc = runtime.context
-    toolbox = rc.tools("visual")
-    tool = "image_to_video" if shot.asset == "user_image" else "text_to_video"
-    clip = toolbox.call(
-        tool,
-        shot=shot,
-        product=state.request.product,
-        palette=state.visual.palette,
-        product_kind=state.semantics.content.product_type,
-        typeface=state.semantics.creative.typeface,
-        text_color=state.visual.palette[3],
-        seed=state.request.seed,
-    )
-    rc.emit("render", f"shot {shot.index} rendered")
-    return {"clips": [clip.model_copy(update={"plan_hash": task.hash})], "tool_calls": toolbox.drain()}

@@ -12,68 +12,12 @@ from collections.abc import Callable
 
 import numpy as np
 
+from recgen.color import contrast_ratio, hex_rgb
 from recgen.errors import InputError
-from recgen.schemas import STYLE_DIMS, CreativeSemantics, Mood, StyleVector, Typeface
+from recgen.schemas import STYLE_DIMS, CreativeSemantics, StyleVector
+from recgen.vocabulary import VOCAB
 
-# name: (style vector in STYLE_DIMS order, mood, music genre, typeface, one-line caption)
-PRESETS: dict[str, tuple[tuple[float, ...], Mood, str, Typeface, str]] = {
-    "calm-luxury": (
-        (0.11, 0.22, 0.40, 0.20, 0.12, 0.20, 0.18, 0.30, 0.25),
-        "calm",
-        "ambient piano",
-        "serif",
-        "dark gold tones, slow push-ins, sparse serif type, soft piano",
-    ),
-    "bold-discount": (
-        (0.99, 0.60, 0.95, 0.85, 0.88, 0.90, 0.85, 0.90, 0.70),
-        "bold",
-        "electro pop",
-        "sans-bold",
-        "saturated red, fast cuts, big price tags, punchy beat",
-    ),
-    "playful-pastel": (
-        (0.92, 0.86, 0.45, 0.60, 0.55, 0.50, 0.65, 0.60, 0.85),
-        "playful",
-        "ukulele pop",
-        "sans",
-        "pastel pink, bouncy motion, rounded type, cheerful tune",
-    ),
-    "clean-clinical": (
-        (0.55, 0.92, 0.22, 0.30, 0.35, 0.55, 0.40, 0.40, 0.50),
-        "clinical",
-        "minimal electronic",
-        "mono",
-        "white and ice blue, steady moves, facts on screen, minimal pulse",
-    ),
-    "energetic-ugc": (
-        (0.14, 0.70, 0.80, 0.95, 0.95, 0.70, 0.92, 0.85, 0.80),
-        "energetic",
-        "hip hop",
-        "sans-bold",
-        "sunny yellow, handheld energy, quick cuts, hip-hop groove",
-    ),
-    "warm-natural": (
-        (0.07, 0.62, 0.50, 0.35, 0.30, 0.35, 0.40, 0.45, 0.40),
-        "warm",
-        "acoustic folk",
-        "serif",
-        "terracotta warmth, gentle pans, earthy serif, acoustic guitar",
-    ),
-    "dramatic-noir": (
-        (0.76, 0.14, 0.60, 0.50, 0.50, 0.30, 0.55, 0.70, 0.15),
-        "dramatic",
-        "cinematic",
-        "sans-bold",
-        "deep violet shadows, spotlight reveals, low voice, cinematic swell",
-    ),
-    "fresh-botanical": (
-        (0.34, 0.80, 0.55, 0.45, 0.42, 0.40, 0.55, 0.50, 0.60),
-        "fresh",
-        "indie pop",
-        "sans",
-        "leafy green, airy light, clean type, light indie pop",
-    ),
-}
+PRESETS = VOCAB.presets  # name → Preset (prompts/vocabulary.json)
 
 VOICE_ID = "en_US-joe-medium"
 
@@ -82,15 +26,15 @@ def preset_style(name: str) -> StyleVector:
     key = name.strip().lower().replace("_", "-").replace(" ", "-")
     if key not in PRESETS:
         raise InputError(f"unknown creative style {name!r}; choose one of: {', '.join(PRESETS)} or give a D-SID")
-    return StyleVector(**dict(zip(STYLE_DIMS, PRESETS[key][0], strict=True)))
+    return StyleVector(**dict(zip(STYLE_DIMS, PRESETS[key].style, strict=True)))
 
 
 def preset_variants(per_preset: int, seed: int) -> tuple[list[str], list[StyleVector]]:
     """Synthetic creatives: each preset plus jittered neighbours (σ = 0.07 per dimension)."""
     rng = np.random.default_rng(seed)
     names, styles = [], []
-    for name, (vec, *_rest) in PRESETS.items():
-        base = np.asarray(vec)
+    for name, preset in PRESETS.items():
+        base = np.asarray(preset.style)
         for j in range(per_preset + 1):
             v = base if j == 0 else base + rng.normal(0, 0.07, size=len(base))
             v = np.clip(v, 0, 1)
@@ -111,8 +55,6 @@ def palette_for(style: StyleVector) -> tuple[str, ...]:
     bg = _hex(h, s * 0.75, 0.12 + 0.83 * b)
     secondary = _hex(h + 0.06, s * 0.55, 0.2 + 0.7 * b)
     accent = _hex(h + (0.5 if s > 0.5 else 0.08), min(1.0, 0.35 + s), 0.95 if b < 0.5 else 0.75)
-    from recgen.tools.typography import contrast_ratio, hex_rgb
-
     light, dark = "#fbf8f2", "#16141a"
     behind = [hex_rgb(bg), hex_rgb(secondary)]
     text = max((light, dark), key=lambda c: min(contrast_ratio(hex_rgb(c), x) for x in behind))
@@ -142,19 +84,19 @@ def describe(style: StyleVector) -> tuple[str, ...]:
 def creative_semantics(codes: tuple[int, ...], style: StyleVector) -> CreativeSemantics:
     """Decode a creative style into the concrete choices every agent reads."""
     preset = nearest_preset(style)
-    _, mood, genre, typeface, _caption = PRESETS[preset]
+    p = PRESETS[preset]
     return CreativeSemantics(
         codes=codes,
         preset=preset,
         style=style,
         palette=palette_for(style),
-        mood=mood,
+        mood=p.mood,
         shot_seconds=round(3.6 - 2.4 * style.cut_rate, 2),
-        music_genre=genre,
+        music_genre=p.music_genre,
         tempo_bpm=round(70 + 70 * style.tempo, 1),
         voice_id=VOICE_ID,
         speaking_rate=round(0.9 + 0.25 * (0.5 * style.voice + 0.5 * style.tempo), 3),
-        typeface=typeface,
+        typeface=p.typeface,
         descriptors=describe(style),
     )
 
@@ -173,7 +115,7 @@ def synthetic_exposures(
     """
     rng = np.random.default_rng(seed)
     names = list(PRESETS)
-    base = np.asarray([PRESETS[n][0] for n in names])
+    base = np.asarray([PRESETS[n].style for n in names])
     cache: dict[tuple[int, ...], tuple[int, ...]] = {}
     out = []
     for seq in sequences:

@@ -14,6 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from recgen.color import contrast_ratio, hex_rgb
 from recgen.errors import MediaError, RunStoreError
 from recgen.schemas import (
     AudioTracks,
@@ -25,13 +26,7 @@ from recgen.schemas import (
     VisualPlan,
 )
 from recgen.settings import Settings
-from recgen.tools.typography import (
-    button_sprite,
-    contrast_ratio,
-    hex_rgb,
-    sticker_sprite,
-    text_sprite,
-)
+from recgen.tools.typography import button_sprite, sticker_sprite, text_sprite
 from recgen.tools.video_gen import LAYOUTS, FileShot, ShotRenderer, blend, ease, headline_top
 
 SAFE_TOP, SAFE_BOTTOM = 0.08, 0.82  # 9:16 safe area: platform UI covers the top and the bottom bands

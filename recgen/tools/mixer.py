@@ -1,13 +1,21 @@
-"""Audio mixing: place voice lines, duck the music under the voice, normalise loudness, limit peaks."""
+"""Audio mixing: place voice lines, duck the music under the voice, normalise loudness, limit peaks.
+
+Every ffmpeg here runs with -nostdin and no standard input, so a caller's stdin (a shell loop) is never read."""
 
 from __future__ import annotations
 
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
+import imageio_ffmpeg
 import numpy as np
 import pyloudnorm
 from scipy.io import wavfile
 from scipy.signal import resample_poly
+
+from recgen.schemas import AudioPlan, AudioTracks, TimedLine, WordTiming
 
 PEAK_CEILING = 10 ** (-2.0 / 20)  # −2 dBFS: AAC encoding overshoots by up to ~1 dB
 
@@ -75,16 +83,14 @@ def read_wav(path: Path) -> tuple[np.ndarray, int]:
     return data.astype(np.float32) / 32768.0, rate
 
 
+def run_ffmpeg(args: list[str]) -> subprocess.CompletedProcess:
+    """ffmpeg with the given arguments, never reading the caller's standard input."""
+    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", *args]
+    return subprocess.run(cmd, capture_output=True, stdin=subprocess.DEVNULL, check=False)
+
+
 def _decoded_peak(path: Path) -> float:
-    import subprocess
-
-    import imageio_ffmpeg
-
-    raw = subprocess.run(
-        [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", str(path), "-f", "f32le", "-"],
-        capture_output=True,
-        check=False,
-    ).stdout
+    raw = run_ffmpeg(["-i", str(path), "-f", "f32le", "-"]).stdout
     a = np.frombuffer(raw, np.float32)
     return float(np.abs(a).max()) if a.size else 0.0
 
@@ -92,28 +98,10 @@ def _decoded_peak(path: Path) -> float:
 def encode_aac(wav: Path, out: Path, bitrate: str = "160k", ceiling_db: float = -1.0) -> Path:
     """AAC once per mix, so every draft that reuses the mix only copies it into the mp4. AAC overshoots
     sharp transients, so the decoded peak is measured and the mix lowered until it stays below the ceiling."""
-    import subprocess
-
-    import imageio_ffmpeg
-
     tmp = out.with_suffix(".tmp.m4a")
     source = wav
     for _ in range(3):
-        cmd = [
-            imageio_ffmpeg.get_ffmpeg_exe(),
-            "-y",
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-i",
-            str(source),
-            "-c:a",
-            "aac",
-            "-b:a",
-            bitrate,
-            str(tmp),
-        ]
-        done = subprocess.run(cmd, capture_output=True, check=False)
+        done = run_ffmpeg(["-y", "-i", str(source), "-c:a", "aac", "-b:a", bitrate, str(tmp)])
         if done.returncode != 0:
             raise OSError(f"AAC encoding of {wav} failed: {done.stderr.decode(errors='replace')[-300:]}")
         peak = _decoded_peak(tmp)
@@ -124,3 +112,69 @@ def encode_aac(wav: Path, out: Path, bitrate: str = "160k", ceiling_db: float = 
         source = write_wav(wav.with_name(wav.stem + ".trim.wav"), audio * (limit * 0.97 / peak), rate)
     tmp.replace(out)
     return out
+
+
+@dataclass(frozen=True)
+class VoiceTrack:
+    audio: np.ndarray  # mono, at the mix rate; longer than the video when the voice overruns
+    lines: tuple[TimedLine, ...]
+    end: float  # when the last line ends
+    backend: str
+
+
+def place_voice(
+    plan: AudioPlan,
+    shot_starts: dict[int, float],
+    speak: Callable[[str], object],
+    rate: int,
+    lead_in: float,
+    gap: float,
+) -> VoiceTrack:
+    """Each line spoken at its shot's start (+ lead-in), never overlapping the line before."""
+    end_of_video = max(shot_starts.values(), default=0.0)
+    voice = np.zeros(int((end_of_video + 60) * rate), np.float32)
+    timed, t_prev, backend = [], 0.0, "none"
+    for line in plan.lines:
+        speech = speak(line.text)
+        backend = speech.backend
+        audio = resample(speech.audio, speech.rate, rate)
+        start = max(shot_starts.get(line.shot_index, 0.0) + lead_in, t_prev + gap)
+        i0 = int(start * rate)
+        if i0 + len(audio) > len(voice):
+            voice = np.concatenate([voice, np.zeros(i0 + len(audio) - len(voice), np.float32)])
+        voice[i0 : i0 + len(audio)] += audio
+        words = tuple(
+            WordTiming(word=w, start=round(start + a, 3), end=round(start + b, 3)) for w, a, b in speech.words
+        )
+        end = start + len(audio) / rate
+        timed.append(
+            TimedLine(
+                shot_index=line.shot_index,
+                text=line.text,
+                span=line.span,
+                start=round(start, 3),
+                end=round(end, 3),
+                words=words,
+            )
+        )
+        t_prev = end
+    return VoiceTrack(voice[: int(t_prev * rate)], tuple(timed), t_prev, backend)
+
+
+def mix_tracks(voice: VoiceTrack, music, plan: AudioPlan, duration: float, rate: int, folder: Path) -> AudioTracks:
+    """Voice over ducked music at the plan's loudness, written as wavs and the AAC every draft copies."""
+    total = max(duration, voice.end)  # an overrunning voice is kept so the critic can hear it
+    padded = np.zeros(int(total * rate), np.float32)
+    padded[: len(voice.audio)] = voice.audio[: len(padded)]
+    mixed, _ = mix(padded, music.audio, rate, plan.duck_db, plan.target_lufs)
+    mix_wav = write_wav(folder / "mix.wav", mixed[: int(duration * rate)], rate)
+    return AudioTracks(
+        voice_path=write_wav(folder / "voice.wav", padded, rate),
+        bgm_path=write_wav(folder / "bgm.wav", music.audio, rate),
+        mix_path=mix_wav,
+        mix_aac_path=encode_aac(mix_wav, folder / "mix.m4a"),
+        lines=voice.lines,
+        beat_times=music.beats,
+        duration=round(voice.end, 3),
+        voice_backend=voice.backend,
+    )

@@ -11,18 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from recgen.schemas import BgmSpec
+from recgen.vocabulary import VOCAB
 
-# mood → (scale degrees of the 4-chord loop, chord quality, drum density 0..1, pluck density 0..1)
-_MOODS: dict[str, tuple[tuple[int, ...], str, float, float]] = {
-    "calm": ((0, 5, 3, 4), "maj7", 0.0, 0.3),
-    "bold": ((0, 3, 4, 5), "min", 1.0, 0.6),
-    "playful": ((0, 4, 5, 3), "maj", 0.6, 0.9),
-    "clinical": ((0, 5, 0, 4), "sus2", 0.4, 0.5),
-    "energetic": ((0, 3, 5, 4), "min", 1.0, 0.8),
-    "warm": ((0, 3, 4, 0), "maj", 0.2, 0.7),
-    "dramatic": ((0, 5, 3, 6), "min", 0.7, 0.2),
-    "fresh": ((0, 4, 5, 3), "maj7", 0.5, 0.7),
-}
 _MAJOR = (0, 2, 4, 5, 7, 9, 11)
 _MINOR = (0, 2, 3, 5, 7, 8, 10)
 _QUALITY = {"maj": (0, 4, 7), "min": (0, 3, 7), "maj7": (0, 4, 7, 11), "sus2": (0, 2, 7)}
@@ -47,7 +37,8 @@ def _env(n: int, rate: int, attack: float, decay: float) -> np.ndarray:
 
 
 def synthesize(spec: BgmSpec, duration: float, rate: int) -> Music:
-    degrees, quality, drums, plucks = _MOODS.get(spec.mood, _MOODS["warm"])
+    m = VOCAB.moods[spec.mood]
+    degrees, quality, drums, plucks = m.music_chords, m.music_quality, m.music_drums, m.music_plucks
     scale = _MINOR if quality == "min" else _MAJOR
     rng = np.random.default_rng(spec.seed)
     n = int(duration * rate)

@@ -18,10 +18,11 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from recgen.color import hex_rgb
 from recgen.errors import BackendUnavailableError, MediaError
 from recgen.schemas import Product, ShotClip, ShotPlan
 from recgen.tools.packshot import draw_packshot, load_user_image
-from recgen.tools.typography import hex_rgb, text_sprite
+from recgen.tools.typography import text_sprite
 
 OVERSCAN = 1.18  # background plate is larger than the frame so the camera can move over it
 

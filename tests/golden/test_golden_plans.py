@@ -15,7 +15,7 @@ import pytest
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from recgen import generate_video
-from recgen.agents.policy import BuiltinPolicy
+from recgen.agents.builtin import BuiltinPolicy
 from recgen.plandiff import describe, field_changes
 
 LONG_TITLE = (

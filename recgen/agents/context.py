@@ -1,9 +1,8 @@
-"""How an agent decides: the Policy interface, and the built-in deterministic policy (the offline default).
+"""What an agent decides from (AgentContext) and the interface every way of deciding implements (Policy).
 
-An LLM policy implements the same methods (four planners and the critic's decision); the built-in one
-plans from the decoded semantics with explicit ad-craft rules (hook → product → benefit → proof → CTA, pace
-from the creative codes, durations on the beat, voice fitted to its shot) and is the reference for golden
-plans.
+Two policies implement it: the built-in rules (agents/builtin.py, the offline default and the reference for
+golden plans) and any LangChain chat model (agents/llm_policy.py). Agent modules import only this module, so
+the rules and the policies that call them never import each other.
 """
 
 from __future__ import annotations
@@ -61,34 +60,3 @@ class Policy(Protocol):
     ) -> CriticDecision:
         """Called only while revisions are left; with no budget left the system stops by itself."""
         ...
-
-
-class BuiltinPolicy:
-    name = "builtin"
-
-    def instruct(self, ctx: AgentContext) -> Brief:
-        from recgen.agents.instruction import builtin_brief
-
-        return builtin_brief(ctx)
-
-    def plan_visual(self, ctx: AgentContext) -> VisualPlan:
-        from recgen.agents.visual import builtin_visual_plan
-
-        return builtin_visual_plan(ctx)
-
-    def plan_audio(self, ctx: AgentContext) -> AudioPlan:
-        from recgen.agents.audio import builtin_audio_plan
-
-        return builtin_audio_plan(ctx)
-
-    def plan_effects(self, ctx: AgentContext) -> EffectsPlan:
-        from recgen.agents.effects import builtin_effects_plan
-
-        return builtin_effects_plan(ctx)
-
-    def critique(
-        self, ctx: AgentContext, measures: dict[str, float], violations: tuple[Violation, ...]
-    ) -> CriticDecision:
-        from recgen.agents.critic import builtin_critique
-
-        return builtin_critique(violations)
