@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from recgen.errors import RecgenError
+from recgen.graphs import STAGES, STOP_AFTER
 
 app = typer.Typer(
     help="recgen — Recommendation-as-Generation: turn a product and a creative style (or D-SIDs) into a "
@@ -25,8 +26,6 @@ err = Console(stderr=True)
 DEMO_PRODUCT = "8"  # Vitamin C serum from the sample catalog
 DEMO_CREATIVE = "fresh-botanical"
 DEMO_DISCOUNT = 20
-
-_STAGES = ("decode_sids", "instruct", "visual", "render", "audio", "effects", "compose", "critic")
 
 
 def _settings(**overrides):
@@ -54,13 +53,13 @@ def _run(verbose: bool, **kwargs) -> None:
         console=err,
         transient=False,
     ) as bar:
-        task = bar.add_task("starting", total=len(_STAGES), stage="setup")
+        task = bar.add_task("starting", total=len(STAGES), stage="setup")
         done: set[str] = set()
 
         def on_event(node: str, message: str) -> None:
             if node not in done:
                 done.add(node)
-            bar.update(task, completed=min(len(done), len(_STAGES)), description=message[:70], stage=node)
+            bar.update(task, completed=min(len(done), len(STAGES)), description=message[:70], stage=node)
 
         try:
             result = generate_video(on_event=on_event, **kwargs)
@@ -70,7 +69,7 @@ def _run(verbose: bool, **kwargs) -> None:
             if verbose:
                 raise
             raise typer.Exit(2) from None
-        bar.update(task, completed=len(_STAGES), description="done", stage="done")
+        bar.update(task, completed=len(STAGES), description="done", stage="done")
     for r in result.reports:
         codes = ", ".join(v.code for v in r.violations) or "none"
         err.print(f"round {r.round}: {r.verdict:<7} scores {r.scores} violations: {codes}")
@@ -153,7 +152,9 @@ def generate(
     price: Annotated[float | None, typer.Option(help="Offer price shown on a price tag.")] = None,
     discount: Annotated[int | None, typer.Option(help="Discount percent shown on a badge.")] = None,
     resume: Annotated[str | None, typer.Option(help="Resume an interrupted run by its id.")] = None,
-    stop_after: Annotated[str | None, typer.Option(help="Pause after this node (e.g. visual) to inspect.")] = None,
+    stop_after: Annotated[
+        str | None, typer.Option(help=f"Pause after this stage to inspect: {', '.join(STOP_AFTER)}.")
+    ] = None,
     review: Annotated[
         bool, typer.Option("--review", help="Pause after the shot plan, before rendering, for a creative's review.")
     ] = False,
@@ -192,8 +193,8 @@ def generate(
             from recgen.agents.llm_policy import LLMPolicy, chat_model_from_spec
 
             policy = LLMPolicy(chat_model_from_spec(llm) if llm else None, record_dir=record, replay_dir=replay)
-        if stop_after and stop_after not in ("decode_sids", "instruct", "visual", "audio", "effects", "compose"):
-            raise RecgenError(f"--stop-after takes a node name (e.g. visual), got {stop_after!r}")
+        if stop_after and stop_after not in STOP_AFTER:
+            raise RecgenError(f"--stop-after takes one of {', '.join(STOP_AFTER)}; got {stop_after!r}")
         settings = _settings(runs_dir=runs_dir, width=width, height=height, fps=fps, duration_s=duration)
         decision = _review_decision(approve, edits)
         if decision is not None and not resume:
@@ -270,9 +271,9 @@ def styles() -> None:
     s = _settings()
     space = load_sid_space(s.data_dir, s.cache_dir)
     table = Table("preset", "D-SID (creative)", "mood", "music", "description")
-    for name, (_vec, mood, genre, _tf, caption) in PRESETS.items():
+    for name, p in PRESETS.items():
         codes = space.resolve_creative(name)
-        table.add_row(name, "s" + ".".join(map(str, codes)), mood, genre, caption)
+        table.add_row(name, "s" + ".".join(map(str, codes)), p.mood, p.music_genre, p.caption)
     Console().print(table)
 
 

@@ -239,3 +239,31 @@ def test_a_rendering_tool_inside_the_mask_is_not_run_while_planning():
     assert not notes and not box.calls  # not a mask refusal: nothing recorded as refused
     reply = run_tool_call(box, {"name": "tts", "args": {"text": "Hi."}, "id": "t2"}, notes)
     assert "refused" in reply.content and box.calls[-1].error.startswith("refused") and notes
+
+
+class CriticNaming(ScriptedModel):
+    """Plans as the reference; the critic's first answer sends a clean draft to `agent`."""
+
+    def __init__(self, plans: dict, agent: str) -> None:
+        super().__init__(plans)
+        self.agent = agent
+
+    def invoke(self, messages):
+        if "Role: the critic" in messages[0].content:
+            self.prompts.append(messages)
+            return AIMessage(
+                content=json.dumps({"verdict": "revise", "revise_agent": self.agent, "instruction": "tighten it"})
+            )
+        return super().invoke(messages)
+
+
+@pytest.mark.parametrize("agent", ["instruct", "visual", "audio", "effects", "critic", "compose"])
+def test_a_critic_naming_any_agent_still_ends_with_a_video(small, reference, agent):
+    s = small.model_copy(update={"max_revisions": 1})
+    r = generate_video("0", "playful-pastel", settings=s, seed=1, policy=LLMPolicy(CriticNaming(reference, agent)))
+    assert r.final_path is not None and r.final_path.is_file()
+    first = r.state.reports[0]
+    if agent in ("instruct", "visual", "audio", "effects"):  # routed: that agent ran again for round 1
+        assert first.verdict == "revise" and first.revise_agent == agent and len(r.state.drafts) == 2
+    else:  # not an agent: the answer is invalid, repaired once, then the built-in critic decides
+        assert first.verdict == "accept" and any("critic: the LLM's answer was unusable" in n for n in r.state.notes)

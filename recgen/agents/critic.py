@@ -7,7 +7,8 @@ import shutil
 from typing import TYPE_CHECKING
 
 from recgen.errors import InputError
-from recgen.rewards.quality import measure, scores
+from recgen.rewards.combine import scores, total
+from recgen.rewards.quality import DraftView, evaluate
 from recgen.schemas import CriticDecision, CriticReport, Revision, VideoState, Violation
 from recgen.tools.probes import probe
 
@@ -45,14 +46,13 @@ def check_decision(d: CriticDecision, violations: tuple[Violation, ...]) -> None
 def critic_node(state: VideoState, rc: RunContext) -> dict:
     s = rc.settings
     draft = state.drafts[-1]
-    p = probe(draft.path)
-    measures, violations = measure(
-        draft, p, state.visual, state.tracks, state.effects, s.width, s.height, s.target_lufs
+    view = DraftView(
+        draft, probe(draft.path), state.visual, state.tracks, state.effects, s.width, s.height, s.target_lufs
     )
+    result = evaluate(view)
+    measures, violations = result.measures, tuple(result.violations)
     sc = scores(measures, s.target_lufs)
-    total = round(sum(sc.values()) / len(sc) - 0.1 * len(violations), 4)
     round_ = draft.round
-    violations = tuple(violations)
     ctx = rc.agent_context("critic", state)
     if round_ >= s.max_revisions and violations:
         verdict, agent, instruction = "stop", None, f"revision budget spent with {len(violations)} open violation(s)"
@@ -65,7 +65,7 @@ def critic_node(state: VideoState, rc: RunContext) -> dict:
         round=round_,
         measures={k: round(float(x), 4) for k, x in measures.items()},
         scores=sc,
-        total=total,
+        total=total(sc, violations),
         violations=violations,
         verdict=verdict,
         revise_agent=agent,

@@ -8,6 +8,7 @@ import re
 from typing import TYPE_CHECKING
 
 from recgen.agents.context import AgentContext
+from recgen.layout import subtitle_size, subtitle_width
 from recgen.schemas import (
     CallToAction,
     ColorGrade,
@@ -43,8 +44,9 @@ def builtin_effects_plan(ctx: AgentContext) -> EffectsPlan:
     keys = {w.lower() for b in ctx.semantics.content.benefits for w in b.split() if len(w) > 4}
     keys |= {w.lower() for w in brief.headline.split()} | {"off", "today", "only"}
     per_chunk = 3 if c.style.text_density > 0.7 else 4 if c.style.text_density > 0.4 else 5
-    width = int(ctx.settings.width * 0.8)
-    size = int(ctx.settings.height * 0.038)
+    margin = 0.08 if "safe_area" in fixes else 0.06
+    width = subtitle_width(ctx.settings.width, margin)
+    size = subtitle_size(ctx.settings.height)
     subtitles = []
     for line in tracks.lines:
         words = list(line.words)
@@ -106,7 +108,7 @@ def builtin_effects_plan(ctx: AgentContext) -> EffectsPlan:
         text_color=palette[3],
         accent_color=palette[2],
         subtitle_backdrop=backdrop,
-        safe_margin=0.08 if "safe_area" in fixes else 0.06,
+        safe_margin=margin,
         subtitles=tuple(subtitles),
         stickers=tuple(stickers),
         cta=cta,

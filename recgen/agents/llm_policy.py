@@ -16,7 +16,6 @@ import re
 import time
 from collections.abc import Callable
 from pathlib import Path
-from string import Template
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
@@ -27,7 +26,7 @@ from recgen.agents.context import AgentContext, Policy
 from recgen.agents.critic import check_decision
 from recgen.agents.llm_tools import run_tool_call, tools_for
 from recgen.errors import BackendUnavailableError, RecgenError
-from recgen.prompts import load_text
+from recgen.prompts import load_template, load_text, render
 from recgen.schemas import AudioPlan, Brief, CriticDecision, EffectsPlan, Violation, VisualPlan
 
 MAX_TOOL_ROUNDS = 4  # tool-call turns an agent may take before it must answer with its plan
@@ -38,6 +37,17 @@ AGENT_OF_ROLE = {
     "effects": "effects",
     "critic": "critic",
 }
+# what each role's prompt may use; checked when this module loads, so a stray placeholder fails at once
+ROLE_VARIABLES: dict[str, frozenset[str]] = {
+    "instruction": frozenset({"schema", "min_shots", "max_shots", "duration"}),
+    "visual": frozenset({"schema", "duration", "beat"}),
+    "audio": frozenset({"schema", "lufs"}),
+    "effects": frozenset({"schema", "duration"}),
+    "critic": frozenset({"schema", "max_revisions"}),
+    "repair": frozenset({"error"}),
+}
+for _role, _names in ROLE_VARIABLES.items():
+    load_template(f"roles/{_role}.md", _names)
 TRANSIENT = ("timeout", "ratelimit", "rate limit", "temporarily", "connection", "overloaded", "503", "429")
 
 
@@ -193,8 +203,8 @@ class LLMPolicy:
         system = (
             load_text("roles/shared.md")
             + "\n\n"
-            + Template(load_text(f"roles/{role}.md")).safe_substitute(
-                schema=json.dumps(schema.model_json_schema(), separators=(",", ":")), **variables
+            + render(
+                f"roles/{role}.md", schema=json.dumps(schema.model_json_schema(), separators=(",", ":")), **variables
             )
         )
         messages: list[BaseMessage] = [
@@ -223,7 +233,7 @@ class LLMPolicy:
                     messages = [
                         *messages,
                         AIMessage(text),
-                        HumanMessage(Template(load_text("roles/repair.md")).substitute(error=error)),
+                        HumanMessage(render("roles/repair.md", error=error)),
                     ]
         ctx.notes.append(f"{role}: the LLM's answer was unusable ({error[:200]}); the built-in policy decided")
         return fallback()

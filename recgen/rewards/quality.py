@@ -1,15 +1,19 @@
-"""Quality reward v1: measure a draft and turn each failed constraint into a violation for one agent.
+"""Quality reward: one small check per constraint, each reading the rendered draft (probes) or what the
+compositor measured while drawing text, and returning its measurements and any violation for one agent.
 
-Every check reads the rendered mp4 (probes) or what the compositor measured while drawing text; the
-thresholds are the constraint levels the critic enforces.
+A new constraint is one function here, added to `CHECKS`; `evaluate` runs them all, and `rewards.combine`
+turns the measurements into the scores the critic uses.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
 import numpy as np
 
-from recgen.schemas import AudioTracks, Draft, EffectsPlan, Violation, VisualPlan
-from recgen.tools.compositor import SAFE_BOTTOM, SAFE_TOP
+from recgen.layout import SAFE_BOTTOM, SAFE_TOP
+from recgen.schemas import AgentName, AudioTracks, Draft, EffectsPlan, Violation, VisualPlan
 from recgen.tools.probes import VideoProbe
 
 DURATION_TOL = 0.1
@@ -20,186 +24,212 @@ SUB_SYNC_TOL = 0.25
 MIN_CTA_SECONDS = 1.5
 BLACK_LUMA = 12.0
 FROZEN_SECONDS = 1.5
-BEAT_TOL = 0.1
+BEAT_TOL = 0.12  # mean distance of the cuts from the nearest beat
 
 
-def measure(
-    draft: Draft,
-    p: VideoProbe,
-    visual: VisualPlan,
-    tracks: AudioTracks,
-    effects: EffectsPlan,
-    width: int,
-    height: int,
-    target_lufs: float,
-) -> tuple[dict[str, float], list[Violation]]:
-    m: dict[str, float] = {}
-    v: list[Violation] = []
-    plan_dur = visual.duration
-    # --- structure ---------------------------------------------------------------------------------------------
-    m["duration_error_s"] = abs(p.duration - plan_dur)
-    if not p.has_video or not p.has_audio:
-        v.append(
-            Violation(
-                code="missing_stream",
-                agent="visual" if not p.has_video else "audio",
-                message="the draft lacks a video or audio stream",
-                fix="re-render the draft",
-            )
+@dataclass(frozen=True)
+class DraftView:
+    """Everything a check may read: the draft as rendered and measured, and the plans it was made from."""
+
+    draft: Draft
+    probe: VideoProbe
+    visual: VisualPlan
+    tracks: AudioTracks
+    effects: EffectsPlan
+    width: int
+    height: int
+    target_lufs: float
+
+
+@dataclass
+class Result:
+    measures: dict[str, float] = field(default_factory=dict)
+    violations: list[Violation] = field(default_factory=list)
+
+    def fail(self, code: str, agent: AgentName, message: str, fix: str) -> None:
+        self.violations.append(Violation(code=code, agent=agent, message=message, fix=fix))
+
+
+Check = Callable[[DraftView], Result]
+
+
+def streams(d: DraftView) -> Result:
+    r = Result({"duration_error_s": abs(d.probe.duration - d.visual.duration)})
+    if not d.probe.has_video or not d.probe.has_audio:
+        agent = "visual" if not d.probe.has_video else "audio"
+        r.fail("missing_stream", agent, "the draft lacks a video or audio stream", "re-render the draft")
+    return r
+
+
+def voice_overrun(d: DraftView) -> Result:
+    end, video = d.tracks.duration, d.visual.duration
+    r = Result({"voice_end_s": end, "voice_overrun_s": max(0.0, end - (video - 0.1))})
+    if r.measures["voice_overrun_s"] > 0:
+        r.fail(
+            "voice_overrun",
+            "audio",
+            f"the voice ends at {end:.2f}s, after the video ({video:.2f}s)",
+            "shorten the voice lines or speak faster so every line ends inside its shot",
         )
-    # --- audio ----------------------------------------------------------------------------------------------
-    m["voice_end_s"] = tracks.duration
-    m["voice_overrun_s"] = max(0.0, tracks.duration - (plan_dur - 0.1))
-    if m["voice_overrun_s"] > 0:
-        v.append(
-            Violation(
-                code="voice_overrun",
-                agent="audio",
-                message=f"the voice ends at {tracks.duration:.2f}s, after the video ({plan_dur:.2f}s)",
-                fix="shorten the voice lines or speak faster so every line ends inside its shot",
-            )
+    return r
+
+
+def loudness(d: DraftView) -> Result:
+    r = Result({"lufs": d.probe.lufs, "peak_db": d.probe.peak_db})
+    if abs(d.probe.lufs - d.target_lufs) > LUFS_TOL:
+        r.fail(
+            "loudness",
+            "audio",
+            f"loudness {d.probe.lufs:.1f} LUFS, target {d.target_lufs}",
+            "re-mix to the target loudness",
         )
-    m["lufs"] = p.lufs
-    m["peak_db"] = p.peak_db
-    if abs(m["lufs"] - target_lufs) > LUFS_TOL:
-        v.append(
-            Violation(
-                code="loudness",
-                agent="audio",
-                message=f"loudness {m['lufs']:.1f} LUFS, target {target_lufs}",
-                fix="re-mix to the target loudness",
-            )
+    if d.probe.peak_db > PEAK_MAX_DB:
+        r.fail(
+            "clipping", "audio", f"peaks reach {d.probe.peak_db:.2f} dBFS", "lower the mix or limit peaks below −1 dBFS"
         )
-    if m["peak_db"] > PEAK_MAX_DB:
-        v.append(
-            Violation(
-                code="clipping",
-                agent="audio",
-                message=f"peaks reach {m['peak_db']:.2f} dBFS",
-                fix="lower the mix or limit peaks below −1 dBFS",
-            )
-        )
-    # --- effects --------------------------------------------------------------------------------------------
-    starts = {ln.shot_index: ln for ln in tracks.lines}
+    return r
+
+
+def subtitle_sync(d: DraftView) -> Result:
     worst = 0.0
-    for line in tracks.lines:
-        subs = [s for s in effects.subtitles if s.start < line.end and s.end > line.start]
+    for line in d.tracks.lines:
+        subs = [s for s in d.effects.subtitles if s.start < line.end and s.end > line.start]
         if not subs:
             worst = max(worst, line.end - line.start)
             continue
         worst = max(worst, abs(min(s.start for s in subs) - line.start), abs(max(s.end for s in subs) - line.end) - 0.2)
-    m["subtitle_sync_error_s"] = max(0.0, worst)
-    if starts and m["subtitle_sync_error_s"] > SUB_SYNC_TOL:
-        v.append(
-            Violation(
-                code="subtitle_sync",
-                agent="effects",
-                message=f"subtitles drift up to {worst:.2f}s from the voice",
-                fix="rebuild the subtitles from the voice's word timings",
-            )
+    r = Result({"subtitle_sync_error_s": max(0.0, worst)})
+    if d.tracks.lines and r.measures["subtitle_sync_error_s"] > SUB_SYNC_TOL:
+        r.fail(
+            "subtitle_sync",
+            "effects",
+            f"subtitles drift up to {worst:.2f}s from the voice",
+            "rebuild the subtitles from the voice's word timings",
         )
-    m_x = effects.safe_margin * width * 0.5
+    return r
+
+
+def safe_area(d: DraftView) -> Result:
+    m_x = d.effects.safe_margin * d.width * 0.5
     outside = [
         b
-        for b in draft.text_boxes
-        if b.box[0] < m_x or b.box[2] > width - m_x or b.box[1] < SAFE_TOP * height or b.box[3] > SAFE_BOTTOM * height
+        for b in d.draft.text_boxes
+        if b.box[0] < m_x
+        or b.box[2] > d.width - m_x
+        or b.box[1] < SAFE_TOP * d.height
+        or b.box[3] > SAFE_BOTTOM * d.height
     ]
-    m["text_outside_safe_area"] = float(len(outside))
+    r = Result({"text_outside_safe_area": float(len(outside))})
     for agent, group in (
         ("visual", [b for b in outside if b.kind == "headline"]),
         ("effects", [b for b in outside if b.kind != "headline"]),
     ):
         if group:
-            v.append(
-                Violation(
-                    code="safe_area",
-                    agent=agent,
-                    message=f"{len(group)} text element(s) leave the 9:16 safe area: "
-                    + ", ".join(f"{b.kind} '{b.text[:20]}'" for b in group[:3]),
-                    fix="shorten the headline" if agent == "visual" else "keep text inside the safe margins",
-                )
+            r.fail(
+                "safe_area",
+                agent,
+                f"{len(group)} text element(s) leave the 9:16 safe area: "
+                + ", ".join(f"{b.kind} '{b.text[:20]}'" for b in group[:3]),
+                "shorten the headline" if agent == "visual" else "keep text inside the safe margins",
             )
-    low = [b for b in draft.text_boxes if b.contrast < MIN_CONTRAST]
-    m["min_text_contrast"] = min([b.contrast for b in draft.text_boxes] or [21.0])
+    return r
+
+
+def text_contrast(d: DraftView) -> Result:
+    boxes = d.draft.text_boxes
+    r = Result({"min_text_contrast": min([b.contrast for b in boxes] or [21.0])})
+    low = [b for b in boxes if b.contrast < MIN_CONTRAST]
     if low:
-        v.append(
-            Violation(
-                code="text_contrast",
-                agent="effects",
-                message=f"{len(low)} text element(s) below {MIN_CONTRAST}:1 contrast, e.g. {low[0].kind} "
-                f"'{low[0].text[:20]}' at {low[0].contrast:.2f}:1",
-                fix="put subtitles on a backdrop or change the text colour",
-            )
+        r.fail(
+            "text_contrast",
+            "effects",
+            f"{len(low)} text element(s) below {MIN_CONTRAST}:1 contrast, e.g. {low[0].kind} "
+            f"'{low[0].text[:20]}' at {low[0].contrast:.2f}:1",
+            "put subtitles on a backdrop or change the text colour",
         )
-    cta = [b for b in draft.text_boxes if b.kind == "cta"]
-    m["cta_seconds_at_end"] = max([plan_dur - b.start for b in cta if b.end >= plan_dur - 0.05] or [0.0])
-    if m["cta_seconds_at_end"] < MIN_CTA_SECONDS:
-        v.append(
-            Violation(
-                code="cta_missing",
-                agent="effects",
-                message=f"no call-to-action button is on screen for the last {MIN_CTA_SECONDS:.1f}s",
-                fix="add a CTA button for the last 2 seconds",
-            )
+    return r
+
+
+def cta_at_end(d: DraftView) -> Result:
+    end = d.visual.duration
+    cta = [b for b in d.draft.text_boxes if b.kind == "cta"]
+    r = Result({"cta_seconds_at_end": max([end - b.start for b in cta if b.end >= end - 0.05] or [0.0])})
+    if r.measures["cta_seconds_at_end"] < MIN_CTA_SECONDS:
+        r.fail(
+            "cta_missing",
+            "effects",
+            f"no call-to-action button is on screen for the last {MIN_CTA_SECONDS:.1f}s",
+            "add a CTA button for the last 2 seconds",
         )
-    # --- visual ---------------------------------------------------------------------------------------------
-    luma = p.luma() if len(p.frames) else np.zeros(1)
-    m["black_frame_ratio"] = float((luma < BLACK_LUMA).mean())
-    if m["black_frame_ratio"] > 0.05:
-        v.append(
-            Violation(
-                code="black_frames",
-                agent="visual",
-                message=f"{m['black_frame_ratio']:.0%} of sampled frames are black",
-                fix="use brighter backgrounds",
-            )
+    return r
+
+
+def black_frames(d: DraftView) -> Result:
+    luma = d.probe.luma() if len(d.probe.frames) else np.zeros(1)
+    r = Result({"black_frame_ratio": float((luma < BLACK_LUMA).mean())})
+    if r.measures["black_frame_ratio"] > 0.05:
+        r.fail(
+            "black_frames",
+            "visual",
+            f"{r.measures['black_frame_ratio']:.0%} of sampled frames are black",
+            "use brighter backgrounds",
         )
-    diffs = np.abs(np.diff(p.frames.astype(np.int16), axis=0)).mean(axis=(1, 2, 3)) if len(p.frames) > 1 else np.ones(1)
-    still, longest = 0, 0
-    for d in diffs:
-        still = still + 1 if d < 0.25 else 0
+    return r
+
+
+def frozen(d: DraftView) -> Result:
+    frames = d.probe.frames
+    diffs = np.abs(np.diff(frames.astype(np.int16), axis=0)).mean(axis=(1, 2, 3)) if len(frames) > 1 else np.ones(1)
+    still = longest = 0
+    for x in diffs:
+        still = still + 1 if x < 0.25 else 0
         longest = max(longest, still)
-    m["longest_still_s"] = longest / p.sample_fps
-    if m["longest_still_s"] >= FROZEN_SECONDS:
-        v.append(
-            Violation(
-                code="frozen",
-                agent="visual",
-                message=f"the picture stands still for {m['longest_still_s']:.1f}s",
-                fix="add camera motion to every shot",
-            )
+    r = Result({"longest_still_s": longest / d.probe.sample_fps})
+    if r.measures["longest_still_s"] >= FROZEN_SECONDS:
+        r.fail(
+            "frozen",
+            "visual",
+            f"the picture stands still for {r.measures['longest_still_s']:.1f}s",
+            "add camera motion to every shot",
         )
-    beats = np.asarray(tracks.beat_times)
-    cuts = np.array([s.start for s in visual.shots[1:]])
-    m["cut_beat_error_s"] = (
-        float(np.abs(cuts[:, None] - beats[None, :]).min(1).mean()) if cuts.size and beats.size else 0.0
-    )
-    return m, v
+    return r
 
 
-def scores(m: dict[str, float], target_lufs: float) -> dict[str, float]:
-    """0..1 per dimension; 1 is a draft that meets every constraint comfortably."""
-    visual = np.mean(
-        [
-            1 - m["black_frame_ratio"],
-            1.0 if m["longest_still_s"] < FROZEN_SECONDS else 0.3,
-            max(0.0, 1 - m["cut_beat_error_s"] / 0.25),
-            max(0.0, 1 - m["duration_error_s"] / 0.5),
-        ]
-    )
-    audio = np.mean(
-        [
-            max(0.0, 1 - abs(m["lufs"] - target_lufs) / 6),
-            1.0 if m["peak_db"] <= PEAK_MAX_DB else 0.5,
-            max(0.0, 1 - m["voice_overrun_s"] / 2),
-        ]
-    )
-    effects = np.mean(
-        [
-            max(0.0, 1 - m["subtitle_sync_error_s"] / 1.0),
-            min(1.0, m["min_text_contrast"] / 4.5),
-            1.0 if m["text_outside_safe_area"] == 0 else 0.4,
-            min(1.0, m["cta_seconds_at_end"] / 2.0),
-        ]
-    )
-    return {"visual": round(float(visual), 4), "audio": round(float(audio), 4), "effects": round(float(effects), 4)}
+def cuts_on_beat(d: DraftView) -> Result:
+    """Cuts land on the music's beat grid (planned cuts against the synthesised beats)."""
+    beats = np.asarray(d.tracks.beat_times)
+    cuts = np.array([s.start for s in d.visual.shots[1:]])
+    err = float(np.abs(cuts[:, None] - beats[None, :]).min(1).mean()) if cuts.size and beats.size else 0.0
+    r = Result({"cut_beat_error_s": err})
+    if err > BEAT_TOL:
+        r.fail(
+            "cut_off_beat",
+            "visual",
+            f"cuts sit {err:.2f}s from the beat on average",
+            "snap every cut to the nearest beat of the music",
+        )
+    return r
+
+
+CHECKS: tuple[Check, ...] = (
+    streams,
+    voice_overrun,
+    loudness,
+    subtitle_sync,
+    safe_area,
+    text_contrast,
+    cta_at_end,
+    black_frames,
+    frozen,
+    cuts_on_beat,
+)
+
+
+def evaluate(view: DraftView, checks: tuple[Check, ...] = CHECKS) -> Result:
+    """Run every check; measurements merged, violations in check order."""
+    out = Result()
+    for check in checks:
+        r = check(view)
+        out.measures.update(r.measures)
+        out.violations.extend(r.violations)
+    return out

@@ -13,8 +13,9 @@ from typing import Any
 import numpy as np
 
 from recgen.errors import RunStoreError
+from recgen.graphs import STAGES
 from recgen.plandiff import FieldChange, field_changes
-from recgen.runs import read_record, run_dir
+from recgen.runs import PLAN_FILES, RunFolder, read_record, run_dir
 from recgen.schemas import DSID
 from recgen.trace import read_events
 
@@ -26,8 +27,8 @@ STATUS_LABELS = {
     "paused": "paused",
     "review": "waiting for review",
 }
-# nodes a run passes through once (render_shot counts once per shot); used for the progress bar
-PIPELINE = ("decode_sids", "instruct", "visual", "render_shot", "audio", "effects", "compose", "critic")
+# nodes a run passes through once (render_shot counts once per shot; review only when asked); the progress bar
+PIPELINE = tuple(s for s in STAGES if s != "review")
 
 
 def progress(nodes_seen: set[str]) -> float:
@@ -202,7 +203,7 @@ class RunStore:
                 rounds.append(Round(r.get("round", len(rounds)), plans, draft, r, changes))
                 draft = None
         if not events:  # a run made before traces existed: the plan files and critic reports
-            latest = {k: _read_json(folder / "plans" / f"{f}.json") for k, f in _PLAN_FILES.items()}
+            latest = {k: _read_json(RunFolder(folder).plan_path(k)) for k in PLAN_FILES}
             for i, p in enumerate(sorted((folder / "critic").glob("round_*.json"))):
                 rounds.append(Round(i, {}, None, _read_json(p)))
         if rec.get("status") == "review" and review_payload is None:
@@ -250,15 +251,6 @@ class RunStore:
         if n == 0:
             return None
         return np.abs(audio[: n * buckets]).reshape(buckets, n).max(axis=1)
-
-
-_PLAN_FILES = {
-    "semantics": "semantics",
-    "brief": "brief",
-    "visual": "visual_plan",
-    "audio_plan": "audio_plan",
-    "effects": "effects_plan",
-}
 
 
 def _read_json(path: Path) -> dict | None:

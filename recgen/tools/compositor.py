@@ -16,6 +16,7 @@ import numpy as np
 
 from recgen.color import contrast_ratio, hex_rgb
 from recgen.errors import MediaError, RunStoreError
+from recgen.layout import headline_top, subtitle_size, subtitle_width
 from recgen.schemas import (
     AudioTracks,
     ColorGrade,
@@ -27,9 +28,7 @@ from recgen.schemas import (
 )
 from recgen.settings import Settings
 from recgen.tools.typography import button_sprite, sticker_sprite, text_sprite
-from recgen.tools.video_gen import LAYOUTS, FileShot, ShotRenderer, blend, ease, headline_top
-
-SAFE_TOP, SAFE_BOTTOM = 0.08, 0.82  # 9:16 safe area: platform UI covers the top and the bottom bands
+from recgen.tools.video_gen import LAYOUTS, FileShot, ShotRenderer, blend, ease
 
 
 def grade_lut(g: ColorGrade) -> np.ndarray:
@@ -102,7 +101,7 @@ class Timeline:
         W, H = self.W, self.H
         m = fx.safe_margin
         out: list[_Overlay] = []
-        size = int(H * 0.038)
+        size = subtitle_size(H)
         light_text = contrast_ratio(hex_rgb(fx.text_color), (0, 0, 0)) > contrast_ratio(
             hex_rgb(fx.text_color), (255, 255, 255)
         )
@@ -120,7 +119,7 @@ class Timeline:
                         fx.typeface,
                         size,
                         fx.text_color,
-                        int(W * (1 - 2 * m) * 0.92),
+                        subtitle_width(W, m),
                         max_lines=2,
                         highlight=hl if sub.words else None,
                         backdrop=backdrop,

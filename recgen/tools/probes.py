@@ -54,7 +54,9 @@ class VideoProbe:
 
 
 def _run(args: list[str]) -> subprocess.CompletedProcess:
-    return subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", *args], capture_output=True, check=False)
+    return subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-nostdin", *args], capture_output=True, stdin=subprocess.DEVNULL, check=False
+    )
 
 
 def probe(

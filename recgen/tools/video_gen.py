@@ -20,6 +20,7 @@ from PIL import Image
 
 from recgen.color import hex_rgb
 from recgen.errors import BackendUnavailableError, MediaError
+from recgen.layout import headline_top
 from recgen.schemas import Product, ShotClip, ShotPlan
 from recgen.tools.packshot import draw_packshot, load_user_image
 from recgen.tools.typography import text_sprite
@@ -35,11 +36,6 @@ LAYOUTS: dict[str, tuple[float, float, float, float]] = {
     "grid": (0.5, 0.31, 0.28, 0.57),
     "cta_card": (0.5, 0.42, 0.32, 0.18),
 }
-
-
-def headline_top(head_y: float, sprite_h: int, frame_h: int) -> int:
-    """Headlines centre on their layout line but never start above the safe area's top."""
-    return int(max(frame_h * 0.09, frame_h * head_y - sprite_h / 2))
 
 
 def plan_hash(shot: ShotPlan, palette: tuple[str, ...], product: Product, size: tuple[int, int, int]) -> str:
