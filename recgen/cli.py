@@ -14,6 +14,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 
 from recgen.errors import RecgenError
 from recgen.graphs import STAGES, STOP_AFTER
+from recgen.vocabulary import VOCAB
 
 app = typer.Typer(
     help="recgen — Recommendation-as-Generation: turn a product and a creative style (or D-SIDs) into a "
@@ -143,9 +144,7 @@ def generate(
     creative: Annotated[
         str,
         typer.Option(
-            help="A style preset (calm-luxury, bold-discount, playful-pastel, "
-            "clean-clinical, energetic-ugc, warm-natural, dramatic-noir, "
-            "fresh-botanical) or a D-SID like s3.1 or c1.2/s3.1."
+            help=f"A style preset ({', '.join(VOCAB.presets)}) or a D-SID like s3.1 or c1.2/s3.1."
         ),
     ] = "calm-luxury",
     seed: Annotated[int | None, typer.Option(help="Seed: the same inputs and seed give the same video.")] = None,
@@ -188,23 +187,17 @@ def generate(
 ) -> None:
     """Generate an ad video for any sample-catalog product or your own product JSON."""
     try:
-        policy = None
-        if llm or replay:
-            from recgen.agents.llm_policy import LLMPolicy, chat_model_from_spec
-
-            policy = LLMPolicy(chat_model_from_spec(llm) if llm else None, record_dir=record, replay_dir=replay)
+        if not product and not resume:
+            raise RecgenError("give --product (or --resume RUN)")
         if stop_after and stop_after not in STOP_AFTER:
             raise RecgenError(f"--stop-after takes one of {', '.join(STOP_AFTER)}; got {stop_after!r}")
+        policy = _policy(llm, record, replay)
         settings = _settings(runs_dir=runs_dir, width=width, height=height, fps=fps, duration_s=duration)
         decision = _review_decision(approve, edits)
         if decision is not None and not resume:
             raise RecgenError("--approve and --edits answer a run waiting for review; add --resume RUN")
     except RecgenError as e:
-        err.print(f"[red]error:[/red] {e}")
-        raise typer.Exit(2) from None
-    if not product and not resume:
-        err.print("[red]error:[/red] give --product (or --resume RUN)")
-        raise typer.Exit(2)
+        _fail(e)
     _run(
         verbose,
         product=product,
@@ -219,6 +212,14 @@ def generate(
         settings=settings,
         policy=policy,
     )
+
+
+def _policy(llm: str | None, record: Path | None, replay: Path | None):
+    if not (llm or replay):
+        return None
+    from recgen.agents.llm_policy import LLMPolicy, chat_model_from_spec
+
+    return LLMPolicy(chat_model_from_spec(llm) if llm else None, record_dir=record, replay_dir=replay)
 
 
 def _review_decision(approve: bool, edits: str | None) -> dict | None:
@@ -381,13 +382,27 @@ def grm_train(
 ) -> None:
     """Train the GRM on Amazon Beauty (leave-one-out split) and save it with its config and item codes."""
     from recgen.sid.grm_train import TrainConfig
+
+    config = TrainConfig(
+        epochs=epochs, patience=patience, min_epochs=min_epochs, lr=lr, batch_size=batch_size, seed=seed, ema=ema
+    )
+    model = {"d_model": d_model, "n_layer": layers, "history": history, "seen_bias": seen_bias}
+    report = _train_with_progress(out, codes, users, model, config, creative)
+    averaged = f", weight EMA {report.ema}" if report.ema else ", no weight EMA"
+    err.print(
+        f"best epoch {report.best_epoch} of {report.epochs_run}{averaged}, {report.seconds:.0f}s: {report.best_valid}"
+    )
+    print(out)
+
+
+def _train_with_progress(out: Path, codes: str, users: int, model: dict, config, creative: bool):
     from recgen.sid.recommender import train_recommender
 
     s = _settings()
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err
     ) as bar:
-        task = bar.add_task("training", total=epochs)
+        task = bar.add_task("training", total=config.epochs)
 
         def on_epoch(epoch: int, row: dict) -> None:
             bar.update(
@@ -399,31 +414,11 @@ def grm_train(
 
         try:
             _, report = train_recommender(
-                s.data_dir,
-                out,
-                codes,
-                users,  # type: ignore[arg-type]
-                {"d_model": d_model, "n_layer": layers, "history": history, "seen_bias": seen_bias},
-                TrainConfig(
-                    epochs=epochs,
-                    patience=patience,
-                    min_epochs=min_epochs,
-                    lr=lr,
-                    batch_size=batch_size,
-                    seed=seed,
-                    ema=ema,
-                ),
-                on_epoch,
-                creative=creative,
-                cache_dir=s.cache_dir,
+                s.data_dir, out, codes, users, model, config, on_epoch, creative=creative, cache_dir=s.cache_dir
             )
         except RecgenError as e:
             _fail(e)
-    averaged = f", weight EMA {report.ema}" if report.ema else ", no weight EMA"
-    err.print(
-        f"best epoch {report.best_epoch} of {report.epochs_run}{averaged}, {report.seconds:.0f}s: {report.best_valid}"
-    )
-    print(out)
+    return report
 
 
 @grm_app.command("eval")

@@ -87,6 +87,15 @@ def create_app(settings: Settings | None = None, jobs: Jobs | None = None) -> Fa
     def error_page(request: Request, e: Exception, code: int) -> HTMLResponse:
         return page(request, "error.html", status_code=code, message=str(e))
 
+    _pages(app, store, jobs, page, error_page)
+    _actions(app, settings, store, jobs, error_page)
+    _api(app, store)
+    return app
+
+
+def _pages(app: FastAPI, store: RunStore, jobs: Jobs, page, error_page) -> None:
+    """What a person looks at: the run list, one run's page, its files, and its live progress events."""
+
     @app.get("/", response_class=HTMLResponse)
     def runs_list(request: Request, product: str = "", creative: str = "", limit: int = 1000) -> HTMLResponse:
         runs = store.summaries(product=product, creative=creative)
@@ -144,6 +153,10 @@ def create_app(settings: Settings | None = None, jobs: Jobs | None = None) -> Fa
                 return
             await asyncio.sleep(0.25)
 
+
+def _actions(app: FastAPI, settings: Settings, store: RunStore, jobs: Jobs, error_page) -> None:
+    """What changes runs: approve or edit a review, regenerate with another creative code."""
+
     @app.post("/runs/{run_id}/review")
     async def review(request: Request, run_id: str) -> Response:
         form = {k: str(v) for k, v in (await request.form()).items()}
@@ -184,6 +197,10 @@ def create_app(settings: Settings | None = None, jobs: Jobs | None = None) -> Fa
         )
         return RedirectResponse(f"/runs/{new_id}", status_code=303)
 
+
+def _api(app: FastAPI, store: RunStore) -> None:
+    """The same data as JSON."""
+
     @app.get("/api/runs")
     def api_runs(product: str = "", creative: str = "") -> list[dict]:
         return [s.__dict__ | {"status_label": s.status_label} for s in store.summaries(product, creative)]
@@ -209,8 +226,6 @@ def create_app(settings: Settings | None = None, jobs: Jobs | None = None) -> Fa
                 "review": v.review_payload,
             }
         )
-
-    return app
 
 
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8765) -> None:

@@ -36,6 +36,30 @@ def _env(n: int, rate: int, attack: float, decay: float) -> np.ndarray:
     return np.minimum(1.0, t / max(attack, 1e-4)) * np.exp(-t / max(decay, 1e-4))
 
 
+def _drums(out: np.ndarray, tempo_bpm: float, duration: float, drums: float, rate: int, rng) -> None:
+    """Kick on the beat (every other beat when sparse), hats on the off-beats, a snare on beat 3."""
+    n, beat = len(out), 60.0 / tempo_bpm
+    for k, bt in enumerate(beat_grid(tempo_bpm, duration)):
+        s = int(bt * rate)
+        if s >= n:
+            break
+        if drums > 0.3 and (k % 2 == 0 or drums > 0.8):
+            m = min(n - s, int(0.25 * rate))
+            tk = np.arange(m) / rate
+            kick = np.sin(2 * np.pi * (50 + 90 * np.exp(-tk * 30)) * tk) * np.exp(-tk * 9) * 0.4 * drums
+            out[s : s + m] += kick[:, None]
+        if drums > 0.0:
+            h = int(bt * rate + beat * rate / 2)
+            m = min(n - h, int(0.05 * rate)) if h < n else 0
+            if m > 0:
+                hat = rng.normal(0, 1, m) * np.exp(-np.arange(m) / rate * 60) * 0.05 * drums
+                out[h : h + m] += hat[:, None]
+        if drums > 0.6 and k % 4 == 2:
+            m = min(n - s, int(0.18 * rate))
+            snare = rng.normal(0, 1, m) * np.exp(-np.arange(m) / rate * 18) * 0.12
+            out[s : s + m] += snare[:, None]
+
+
 def synthesize(spec: BgmSpec, duration: float, rate: int) -> Music:
     m = VOCAB.moods[spec.mood]
     degrees, quality, drums, plucks = m.music_chords, m.music_quality, m.music_drums, m.music_plucks
@@ -76,26 +100,7 @@ def synthesize(spec: BgmSpec, duration: float, rate: int) -> Music:
             tb = np.arange(q1 - q0) / rate
             wave = np.sin(2 * np.pi * hz(root - 12) * tb) * e * (0.16 if drums > 0.3 else 0.1)
             out[q0:q1] += wave[:, None]
-    # drums
-    for k, bt in enumerate(beat_grid(spec.tempo_bpm, duration)):
-        s = int(bt * rate)
-        if s >= n:
-            break
-        if drums > 0.3 and (k % 2 == 0 or drums > 0.8):
-            m = min(n - s, int(0.25 * rate))
-            tk = np.arange(m) / rate
-            kick = np.sin(2 * np.pi * (50 + 90 * np.exp(-tk * 30)) * tk) * np.exp(-tk * 9) * 0.4 * drums
-            out[s : s + m] += kick[:, None]
-        if drums > 0.0:
-            h = int(bt * rate + beat * rate / 2)
-            m = min(n - h, int(0.05 * rate)) if h < n else 0
-            if m > 0:
-                hat = rng.normal(0, 1, m) * np.exp(-np.arange(m) / rate * 60) * 0.05 * drums
-                out[h : h + m] += hat[:, None]
-        if drums > 0.6 and k % 4 == 2:
-            m = min(n - s, int(0.18 * rate))
-            snare = rng.normal(0, 1, m) * np.exp(-np.arange(m) / rate * 18) * 0.12
-            out[s : s + m] += snare[:, None]
+    _drums(out, spec.tempo_bpm, duration, drums, rate, rng)
     # plucks: arpeggio on eighth notes
     if plucks > 0:
         step = beat / 2
