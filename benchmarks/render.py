@@ -62,7 +62,7 @@ def main() -> None:
     for t, node in events:
         stages[node] = stages.get(node, 0.0) + (t - prev)
         prev = t
-    video_s = r.state.visual.duration
+    video_s = r.state.visual.duration_s
     final = r.state.drafts[-1]
     # the encoder limit: the same frames, already in memory, through the same encoder settings
     tl = Timeline(r.state.visual, r.state.clips, r.state.effects, s)

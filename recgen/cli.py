@@ -14,6 +14,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 
 from recgen.errors import RecgenError
 from recgen.graphs import STAGES, STOP_AFTER
+from recgen.schemas import DSID
 from recgen.vocabulary import VOCAB
 
 app = typer.Typer(
@@ -124,8 +125,9 @@ def demo(
             _fail(e)
         g = json.loads((result.run_dir / "run.json").read_text())["grm"]
         err.print(
-            f"user {user}: GRM proposes D-SID {'.'.join(map(str, g['dsid']))} → item {g['item']}, "
-            f"creative {g['creative']} ({'an existing video' if g['existing_video'] else 'a new pairing'})"
+            f"user {user}: GRM proposes D-SID {DSID.model_validate(g['dsid'])} → item {g['item']}, "
+            f"video D-SID {result.state.request.dsid} "
+            f"({'an existing video' if g['existing_video'] else 'a new pairing'})"
         )
         print(result.final_path)
         return

@@ -17,7 +17,7 @@ from recgen.errors import InputError, RecgenError, RunStoreError
 from recgen.graphs.video import build_video_graph
 from recgen.runs import RunFolder, checkpointer, ensure_writable, new_run_id
 from recgen.runtime import RunConfig, attach, build_context, detach
-from recgen.schemas import CriticReport, GenerationRequest, Product, ReviewEdits, VideoState
+from recgen.schemas import DSID, CriticReport, GenerationRequest, Product, ReviewEdits, VideoState
 from recgen.settings import Settings
 from recgen.sid.catalog import load_product_json, product_from_dict
 from recgen.sid.semantics import SIDSpace, load_sid_space
@@ -60,7 +60,7 @@ def with_offer(product: Product, price: float | None, discount_pct: int | None) 
 
 def generate_video(
     product: str | Product | dict | None = None,
-    creative: str = "calm-luxury",
+    creative: str | DSID = "calm-luxury",
     *,
     settings: Settings | None = None,
     seed: int | None = None,
@@ -77,7 +77,8 @@ def generate_video(
 ) -> RunResult:
     """Generate a personalised ad video, or resume an interrupted run (`resume=<run id>`).
 
-    `creative` is a preset name (see recgen.sid.creative.PRESETS) or a D-SID ('s3.1' or 'c1.2/s3.1').
+    `creative` is a preset name (see recgen.sid.creative.PRESETS), a D-SID as text ('s3.1' or 'c1.2/s3.1'),
+    or a DSID (e.g. one the GRM proposed; its creative codes are used).
     Every input is validated before a run folder is created, so bad input leaves nothing behind.
     With `review=True` the run pauses after the visual plan (status "review"); resume it with
     `resume=<run id>, decision=ReviewEdits(...)` (an empty decision approves the plan as it is).
@@ -139,13 +140,13 @@ def _new_request(space, product, creative, settings, seed, price, discount_pct, 
         raise InputError("give a product: a catalog id, a product JSON, or a Product")
     prod = with_offer(resolve_product(product, space), price, discount_pct)
     dsid = space.dsid_for(prod, creative)
-    rid = run_id or new_run_id(f"{prod.id}-{creative}")
+    rid = run_id or new_run_id(f"{prod.id}-{creative.creative if isinstance(creative, DSID) else creative}")
     return GenerationRequest(
         run_id=rid, product=prod, dsid=dsid, seed=settings.seed if seed is None else seed, review=review
     )
 
 
-def _create_run(runs_dir: Path, request: GenerationRequest, settings: Settings, policy: Policy, creative: str):
+def _create_run(runs_dir: Path, request: GenerationRequest, settings: Settings, policy: Policy, creative):
     folder = RunFolder.of(runs_dir, request.run_id)
     if folder.path.exists():
         raise RunStoreError(f"run {request.run_id} exists already; use resume={request.run_id!r} or another run id")
@@ -155,7 +156,7 @@ def _create_run(runs_dir: Path, request: GenerationRequest, settings: Settings, 
         status="running",
         started=time.time(),
         policy=policy.name,
-        creative=creative,
+        creative=str(creative) if isinstance(creative, DSID) else creative,
         request=request.model_dump(mode="json"),
         settings=settings.model_dump(mode="json"),
     )

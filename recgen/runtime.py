@@ -25,6 +25,7 @@ from recgen.runs import RunFolder
 from recgen.settings import Settings
 from recgen.sid.semantics import SIDSpace, load_sid_space
 from recgen.tools import build_registry
+from recgen.tools.specs import ToolSpec
 
 
 class RunConfig(BaseModel):
@@ -48,7 +49,7 @@ class RunContext:
     policy: Policy
     folder: RunFolder
     space: SIDSpace
-    registry: dict[str, Callable[..., Any]] = field(default_factory=dict)
+    registry: dict[str, ToolSpec] = field(default_factory=dict)
     on_event: Callable[[str, str], None] | None = None  # (node, message) for progress displays
 
     @property

@@ -63,13 +63,20 @@ class Product(_Frozen):
 
 
 class DSID(_Frozen):
-    """A disentangled semantic ID: content codes (what) ; creative codes (how)."""
+    """A disentangled semantic ID: content codes (what) ; creative codes (how).
+
+    The creative codes always belong to the one creative space the agents decode. The content codes belong
+    to the catalog's text space (what the agents decode into product facts) or, for a D-SID the GRM proposed,
+    to the GRM's collaborative space (which the recommender maps to an item); `content_space` says which,
+    so a run record never holds two different codes under one name."""
 
     content: tuple[int, ...]
     creative: tuple[int, ...]
+    content_space: Literal["catalog", "grm"] = "catalog"
 
     def __str__(self) -> str:
-        return "c" + ".".join(map(str, self.content)) + "/s" + ".".join(map(str, self.creative))
+        prefix = "c" if self.content_space == "catalog" else "g"
+        return prefix + ".".join(map(str, self.content)) + "/s" + ".".join(map(str, self.creative))
 
     @classmethod
     def parse(cls, text: str) -> DSID:
@@ -187,7 +194,8 @@ class VisualPlan(_Frozen):
     shots: tuple[ShotPlan, ...]
 
     @property
-    def duration(self) -> float:
+    def duration_s(self) -> float:
+        """The ad's length: the shots' durations summed (the same quantity as Brief.duration_s)."""
         return round(sum(s.duration for s in self.shots), 3)
 
 
@@ -247,7 +255,7 @@ class AudioTracks(_Frozen):
     mix_aac_path: Path  # the mix encoded once, copied into every draft
     lines: tuple[TimedLine, ...]
     beat_times: tuple[float, ...]
-    duration: float
+    voice_end_s: float  # when the last voice line ends (may pass the video's end: the critic checks)
     voice_backend: str
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -39,9 +38,10 @@ class Settings(BaseSettings):
     max_revisions: int = Field(2, ge=0, le=5, description="Critic revision rounds after the first draft.")
     seed: int = 0
 
-    video_backend: Literal["procedural", "diffusers"] = "procedural"
+    video_backend: str = Field("procedural", description="Shot renderer: procedural, diffusers (tools/backends.py).")
     diffusers_model_path: Path | None = Field(None, description="Local weights for the diffusers backend.")
-    tts_backend: Literal["piper", "espeak"] = "piper"
+    tts_backend: str = Field("piper", description="Voice: piper, espeak (tools/backends.py).")
+    music_backend: str = Field("procedural", description="Background music: procedural (tools/backends.py).")
     x264_preset: str = Field("veryfast", description="libx264 preset for every encode.")
     crf: int = Field(21, ge=0, le=51)
     target_lufs: float = -14.0

@@ -4,9 +4,11 @@ import pytest
 
 from recgen import generate_video
 from recgen.agents.builtin import BuiltinPolicy
+from recgen.agents.llm_tools import tools_for
 from recgen.agents.toolbox import ToolBox
-from recgen.errors import ToolMaskError
+from recgen.errors import InputError, ToolMaskError
 from recgen.schemas import VoiceLinePlan
+from recgen.tools.specs import RenderArgs, ToolSpec, TtsArgs
 
 
 class CountingPolicy(BuiltinPolicy):
@@ -56,13 +58,29 @@ def test_crash_mid_run_resumes_from_the_checkpoint(small):
     assert healthy.calls.get("instruct") is None and healthy.calls.get("visual") is None
 
 
+def _specs() -> dict[str, ToolSpec]:
+    return {
+        "text_to_video": ToolSpec("text_to_video", "render", RenderArgs, lambda a: 1),
+        "tts": ToolSpec("tts", "speak", TtsArgs, lambda a: f"{a.text}@{a.rate}", lambda r: {"said": r}),
+    }
+
+
 def test_tool_mask_refuses_other_agents_tools():
-    box = ToolBox("audio", {"text_to_video": lambda **k: 1, "tts": lambda **k: 2})
-    assert box.call("tts", text="hi") == 2
+    box = ToolBox("audio", _specs())
+    assert box.call("tts", text="hi") == "hi@1.0"
     with pytest.raises(ToolMaskError, match="may not call 'text_to_video'"):
         box.call("text_to_video", shot=None)
     refused = [c for c in box.calls if not c.ok]
     assert refused and refused[0].tool == "text_to_video" and "refused" in refused[0].error
+
+
+def test_tool_arguments_are_declared_once_for_the_rules_and_the_model():
+    box = ToolBox("audio", _specs())
+    with pytest.raises(InputError, match="tts: rate"):
+        box.call("tts", text="hi", rate=9.0)  # the same limit the model is told
+    (tool,) = tools_for("audio", box.registry)  # only the measuring tool, with the declared schema
+    assert tool.name == "tts" and tool.args_schema is TtsArgs
+    assert tool.args_schema.model_json_schema()["properties"]["rate"]["maximum"] == 2.5
 
 
 class GreedyEffectsPolicy(BuiltinPolicy):
@@ -110,7 +128,7 @@ def test_critic_catches_voice_longer_than_video_and_the_revision_fixes_it(small)
     first = r.reports[0]
     assert "voice_overrun" in {v.code for v in first.violations} and first.revise_agent == "audio"
     assert r.reports[-1].measures["voice_overrun_s"] == 0.0
-    assert r.state.tracks.duration <= r.state.visual.duration
+    assert r.state.tracks.voice_end_s <= r.state.visual.duration_s
 
 
 def test_shortened_voice_lines_still_read():

@@ -165,7 +165,8 @@ def test_tool_calls_are_masked_refused_and_reported(small, reference, tmp_path):
     model = ToolCallingModel(reference)
     rec = tmp_path / "rec"
     r = generate_video("0", "playful-pastel", settings=small, seed=1, policy=LLMPolicy(model, record_dir=rec))
-    assert model.bound == {"visual": {"packshot_asset"}, "audio_plan": {"tts", "bgm"}, "effects": {"typography"}}
+    effects_tools = {"typography", "cta_button", "sticker"}
+    assert model.bound == {"visual": {"packshot_asset"}, "audio_plan": {"tts", "bgm"}, "effects": effects_tools}
     refused, measured = model.tool_results[0]
     assert refused.tool_call_id == "c1" and "refused" in refused.content and "tts" in refused.content
     assert measured.tool_call_id == "c2" and json.loads(measured.content)["seconds"] > 0.5
@@ -230,9 +231,16 @@ def test_llm_critic_cannot_accept_a_draft_that_breaks_a_constraint(small, refere
 def test_a_rendering_tool_inside_the_mask_is_not_run_while_planning():
     from recgen.agents.llm_tools import run_tool_call
     from recgen.agents.toolbox import ToolBox
+    from recgen.tools.specs import PackshotArgs, RenderArgs, ToolSpec
 
     ran = []
-    box = ToolBox("visual", {"text_to_video": lambda **k: ran.append(k), "packshot_asset": lambda **k: None})
+    box = ToolBox(
+        "visual",
+        {
+            "text_to_video": ToolSpec("text_to_video", "render", RenderArgs, ran.append),
+            "packshot_asset": ToolSpec("packshot_asset", "draw", PackshotArgs, lambda a: None, lambda r: {}),
+        },
+    )
     notes: list[str] = []
     reply = run_tool_call(box, {"name": "text_to_video", "args": {"prompt": "x"}, "id": "t1"}, notes)
     assert not ran and reply.status == "error" and "runs after the plan" in reply.content

@@ -7,6 +7,7 @@ import pytest
 
 from recgen.errors import CatalogError, SIDError
 from recgen.graphs.rec2video import video_for_user
+from recgen.schemas import DSID
 from recgen.sid.data import Interactions, pair_catalog
 from recgen.sid.grm_train import TrainConfig
 from recgen.sid.recommender import load_recommender, train_recommender
@@ -59,9 +60,13 @@ def test_user_to_video(rec2video_ckpt, small):
     r = video_for_user("0", rec2video_ckpt, small)
     g = json.loads((r.run_dir / "run.json").read_text())["grm"]
     rec = load_recommender(rec2video_ckpt)
-    lc = rec.model.config.content_levels
+    proposed, used = DSID.model_validate(g["dsid"]), r.state.request.dsid
     assert g["item"] == int(r.state.request.product.id) and g["item"] <= 30  # a product with text
-    assert tuple(r.state.request.dsid.creative) == tuple(g["dsid"][lc:])
+    # one D-SID type end to end: the GRM's content codes are labelled as such and name the item advertised;
+    # the creative codes travel unchanged; the video's content codes are the catalog's, which the agents decode
+    assert proposed.content_space == "grm" and rec.item_for_content(proposed.content) == g["item"]
+    assert used.creative == proposed.creative and used.content_space == "catalog"
+    assert r.state.semantics.dsid == used
     p = probe(r.final_path)
     assert p.has_video and p.has_audio
 

@@ -57,13 +57,13 @@ def test_a_new_reward_is_one_function_in_the_list(good):
         return r
 
     result = evaluate(good, (*CHECKS, short_ad))
-    assert abs(result.measures["ad_seconds"] - good.visual.duration) < 0.2
+    assert abs(result.measures["ad_seconds"] - good.visual.duration_s) < 0.2
     assert [v.code for v in result.violations] == ["too_short"]
 
 
 def test_total_is_the_mean_score_less_a_penalty_per_violation(good):
     result = evaluate(good)
     sc = scores(result.measures, good.target_lufs)
-    late = evaluate(DraftView(**{**good.__dict__, "tracks": good.tracks.model_copy(update={"duration": 99.0})}))
+    late = evaluate(DraftView(**{**good.__dict__, "tracks": good.tracks.model_copy(update={"voice_end_s": 99.0})}))
     assert total(sc, []) == pytest.approx(sum(sc.values()) / 3, abs=1e-4)
     assert total(sc, late.violations) == pytest.approx(total(sc, []) - VIOLATION_PENALTY * len(late.violations))

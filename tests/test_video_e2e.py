@@ -14,8 +14,8 @@ def test_generated_video_is_complete_and_matches_the_plan(small):
     p = probe(r.final_path)
     assert p.has_video and p.has_audio
     assert (p.width, p.height) == (small.width, small.height)
-    assert abs(p.duration - r.state.visual.duration) <= 0.1
-    assert abs(r.state.visual.duration - small.duration_s) < 1e-6
+    assert abs(p.duration - r.state.visual.duration_s) <= 0.1
+    assert abs(r.state.visual.duration_s - small.duration_s) < 1e-6
     frames = p.frames.astype(np.int16)
     assert np.abs(np.diff(frames, axis=0)).mean() > 1.0  # frames change
     assert p.lufs > -30 and np.abs(p.audio).max() > 0.05  # audio is not silent
@@ -39,8 +39,8 @@ def test_generated_video_is_complete_and_matches_the_plan(small):
     # the plan follows the ad structure and the brief's length
     roles = [s.role for s in r.state.visual.shots]
     assert roles[0] == "hook" and roles[-1] == "cta" and 4 <= len(roles) <= 8
-    assert r.state.tracks.duration <= r.state.visual.duration
-    assert r.state.effects.cta is not None and r.state.effects.cta.end == r.state.visual.duration
+    assert r.state.tracks.voice_end_s <= r.state.visual.duration_s
+    assert r.state.effects.cta is not None and r.state.effects.cta.end == r.state.visual.duration_s
     # the sticker carries the offer
     assert any(s.text == "20% OFF" for s in r.state.effects.stickers)
 

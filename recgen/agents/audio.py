@@ -90,7 +90,7 @@ def audio_node(state: VideoState, rc: RunContext) -> dict:
     ctx = rc.agent_context("audio", state)
     toolbox = ctx.tools
     plan = rc.policy.plan_audio(ctx)
-    duration = state.visual.duration
+    duration = state.visual.duration_s
     voice = place_voice(
         plan,
         {sh.index: sh.start for sh in state.visual.shots},
@@ -102,5 +102,5 @@ def audio_node(state: VideoState, rc: RunContext) -> dict:
     music = toolbox.call("bgm", spec=plan.bgm, duration=duration, rate=s.audio_rate)
     tracks = mix_tracks(voice, music, plan, duration, s.audio_rate, rc.folder.sub("audio"))
     rc.folder.write_plan("audio_plan", plan)
-    rc.emit("audio", f"{len(tracks.lines)} voice lines, voice ends {tracks.duration:.2f}s")
+    rc.emit("audio", f"{len(tracks.lines)} voice lines, voice ends {tracks.voice_end_s:.2f}s")
     return {"audio_plan": plan, "tracks": tracks, "tool_calls": toolbox.drain(), "notes": ctx.notes}

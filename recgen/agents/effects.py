@@ -39,7 +39,7 @@ def builtin_effects_plan(ctx: AgentContext) -> EffectsPlan:
     brief, visual, tracks, c = ctx.brief, ctx.visual, ctx.tracks, ctx.semantics.creative
     assert brief is not None and visual is not None and tracks is not None
     fixes = {v.code for v in ctx.fixes}
-    duration = visual.duration
+    duration = visual.duration_s
     palette = visual.palette
     keys = {w.lower() for b in ctx.semantics.content.benefits for w in b.split() if len(w) > 4}
     keys |= {w.lower() for w in brief.headline.split()} | {"off", "today", "only"}

@@ -146,9 +146,9 @@ class LLMPolicy:
         self.retries, self.backoff = retries, backoff
 
     # -- plumbing -----------------------------------------------------------------------------------------
-    def _model_for(self, role: str) -> Any:
+    def _model_for(self, role: str, ctx: AgentContext) -> Any:
         """The chat model bound to this agent's own tools (models without tool support get none)."""
-        tools = tools_for(AGENT_OF_ROLE.get(role, ""))
+        tools = tools_for(AGENT_OF_ROLE.get(role, ""), ctx.tools.registry)
         if not tools or not hasattr(self.model, "bind_tools"):
             return self.model
         try:
@@ -180,7 +180,7 @@ class LLMPolicy:
     def _call(self, role: str, messages: list[BaseMessage], ctx: AgentContext) -> tuple[str, list[BaseMessage]]:
         """The model's final answer, after any tool calls it made (run through the agent's toolbox), and the
         conversation so far (a repair turn continues it)."""
-        model = self._model_for(role)
+        model = self._model_for(role, ctx)
         for _ in range(MAX_TOOL_ROUNDS + 1):
             answer = self._invoke(role, model, messages)
             if not answer.tool_calls:
@@ -275,8 +275,8 @@ class LLMPolicy:
         def check(p: VisualPlan) -> None:
             if [s.role for s in p.shots] != [s.role for s in brief.shots]:
                 raise ValueError("the shots must follow the brief's shots, in order, with the same roles")
-            if abs(p.duration - brief.duration_s) > 0.05:
-                raise ValueError(f"shot durations sum to {p.duration:.2f}s; they must sum to {brief.duration_s}s")
+            if abs(p.duration_s - brief.duration_s) > 0.05:
+                raise ValueError(f"shot durations sum to {p.duration_s:.2f}s; they must sum to {brief.duration_s}s")
 
         return self._ask(
             "visual",
@@ -308,7 +308,7 @@ class LLMPolicy:
         )
 
     def plan_effects(self, ctx: AgentContext) -> EffectsPlan:
-        duration = ctx.visual.duration
+        duration = ctx.visual.duration_s
         return self._ask(
             "effects",
             EffectsPlan,

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from recgen.errors import RecgenError, ToolMaskError
-from recgen.schemas import ToolCall
+from pydantic import ValidationError
 
-# The paper's tool mask: visual → t2v/i2v/asset; audio → tts/bgm; effects → typography/button/sticker/transition.
+from recgen.errors import InputError, RecgenError, ToolMaskError
+from recgen.schemas import ToolCall
+from recgen.tools.specs import ToolSpec
+
+# The paper's tool mask: visual → t2v/i2v/asset; audio → tts/bgm; effects → typography/button/sticker.
+# (Transitions are a field of the effects plan that the compositor applies; there is nothing to call.)
 TOOL_MASKS: dict[str, frozenset[str]] = {
     "visual": frozenset({"text_to_video", "image_to_video", "packshot_asset"}),
     "audio": frozenset({"tts", "bgm"}),
-    "effects": frozenset({"typography", "cta_button", "sticker", "transition"}),
+    "effects": frozenset({"typography", "cta_button", "sticker"}),
 }
 
 
@@ -23,7 +26,7 @@ class ToolBox:
     """The view of the tool registry one agent gets; calls outside its mask are refused and recorded."""
 
     agent: str
-    registry: dict[str, Callable[..., Any]]
+    registry: dict[str, ToolSpec]
     calls: list[ToolCall] = field(default_factory=list)
 
     @property
@@ -57,9 +60,15 @@ class ToolBox:
         args = self._args(kwargs)
         if tool not in self.registry:
             raise RecgenError(f"tool {tool!r} is not registered")
+        spec = self.registry[tool]
+        try:
+            parsed = spec.args.model_validate(kwargs)
+        except ValidationError as e:
+            first = e.errors()[0]
+            raise InputError(f"{tool}: {'.'.join(map(str, first['loc']))}: {first['msg']}") from e
         t0 = time.perf_counter()
         try:
-            out = self.registry[tool](**kwargs)
+            out = spec.run(parsed)
         except Exception as e:
             self.calls.append(
                 ToolCall(

@@ -94,7 +94,7 @@ def visual_node(state: VideoState, rc: RunContext) -> dict:
     toolbox = ctx.tools
     plan = rc.policy.plan_visual(ctx)
     _check_plan(plan, state.brief.duration_s)
-    rc.emit("visual", f"{len(plan.shots)} shots, {plan.duration:.2f}s")
+    rc.emit("visual", f"{len(plan.shots)} shots, {plan.duration_s:.2f}s")
     rc.folder.write_plan("visual", plan)
     return {"visual": plan, "tool_calls": toolbox.drain(), "notes": ctx.notes}
 
@@ -104,5 +104,5 @@ def _check_plan(plan: VisualPlan, target: float) -> None:
 
     if not plan.shots:
         raise InputError("the visual plan has no shots")
-    if abs(plan.duration - target) > 0.05:
-        raise InputError(f"the visual plan lasts {plan.duration:.2f}s but the brief asks for {target:.2f}s")
+    if abs(plan.duration_s - target) > 0.05:
+        raise InputError(f"the visual plan lasts {plan.duration_s:.2f}s but the brief asks for {target:.2f}s")

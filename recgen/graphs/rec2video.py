@@ -20,28 +20,29 @@ from recgen.sid.semantics import load_sid_space
 def video_for_user(user: str, checkpoint: Path, settings: Settings | None = None, **kwargs) -> RunResult:
     settings = settings or Settings()
     rec = load_recommender(checkpoint)
-    lc = rec.model.config.content_levels
     space = load_sid_space(settings.data_dir, settings.cache_dir)
     with_text = {int(p.id) for p in space.catalog.products if p.id.isdigit()}
     proposals = rec.generate(str(user), k=5, content_items=with_text)
     if not proposals:
         raise CatalogError(f"the GRM proposed no D-SID for user {user!r}")
     path, logp, exists = proposals[0]
-    item = rec.item_for_content(path[:lc])
+    proposed = rec.dsid(path)  # content in the GRM's code space, creative in the shared one
+    item = rec.item_for_content(proposed.content)
     product = space.catalog.get(str(item))
-    creative = "s" + ".".join(map(str, path[lc:]))
-    result = generate_video(product, creative, settings=settings, **kwargs)
+    result = generate_video(product, proposed, settings=settings, **kwargs)
     write_record(
         result.run_dir,
         grm={
             "user": str(user),
             "history": rec.history(str(user)).tolist()[-10:],
-            "dsid": list(path),
+            "dsid": proposed.model_dump(mode="json"),
             "log_prob": logp,
             "existing_video": exists,
             "item": item,
-            "creative": creative,
-            "alternatives": [{"dsid": list(p), "log_prob": lp, "existing_video": e} for p, lp, e in proposals[1:]],
+            "alternatives": [
+                {"dsid": rec.dsid(p).model_dump(mode="json"), "log_prob": lp, "existing_video": e}
+                for p, lp, e in proposals[1:]
+            ],
         },
     )
     return result

@@ -54,7 +54,7 @@ Check = Callable[[DraftView], Result]
 
 
 def streams(d: DraftView) -> Result:
-    r = Result({"duration_error_s": abs(d.probe.duration - d.visual.duration)})
+    r = Result({"duration_error_s": abs(d.probe.duration - d.visual.duration_s)})
     if not d.probe.has_video or not d.probe.has_audio:
         agent = "visual" if not d.probe.has_video else "audio"
         r.fail("missing_stream", agent, "the draft lacks a video or audio stream", "re-render the draft")
@@ -62,7 +62,7 @@ def streams(d: DraftView) -> Result:
 
 
 def voice_overrun(d: DraftView) -> Result:
-    end, video = d.tracks.duration, d.visual.duration
+    end, video = d.tracks.voice_end_s, d.visual.duration_s
     r = Result({"voice_end_s": end, "voice_overrun_s": max(0.0, end - (video - 0.1))})
     if r.measures["voice_overrun_s"] > 0:
         r.fail(
@@ -151,7 +151,7 @@ def text_contrast(d: DraftView) -> Result:
 
 
 def cta_at_end(d: DraftView) -> Result:
-    end = d.visual.duration
+    end = d.visual.duration_s
     cta = [b for b in d.draft.text_boxes if b.kind == "cta"]
     r = Result({"cta_seconds_at_end": max([end - b.start for b in cta if b.end >= end - 0.05] or [0.0])})
     if r.measures["cta_seconds_at_end"] < MIN_CTA_SECONDS:

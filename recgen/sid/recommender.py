@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from recgen.errors import CatalogError, SIDError
+from recgen.schemas import DSID
 from recgen.sid.baselines import Popularity
 from recgen.sid.beam import CodeTrie, beam_search, recommend_items
 from recgen.sid.data import (
@@ -92,6 +93,11 @@ class Recommender:
         exclude = [np.flatnonzero(np.isin(self.item_of_entry, self.item_of_entry[hist]))] if exclude_seen else None
         entries = recommend_items(self.model, self.tok, self.trie, [hist], k, beam=beam, exclude=exclude)[0]
         return [(int(self.item_of_entry[e]), tuple(int(c) for c in self.tok.item_codes[e])) for e in entries if e >= 0]
+
+    def dsid(self, path: tuple[int, ...]) -> DSID:
+        """A generated path as a D-SID: the GRM's content codes, the shared creative codes."""
+        lc = self.model.config.content_levels
+        return DSID(content=tuple(map(int, path[:lc])), creative=tuple(map(int, path[lc:])), content_space="grm")
 
     def item_for_content(self, content: tuple[int, ...]) -> int:
         """The item whose content codes are `content` (unique thanks to the disambiguation token)."""

@@ -56,9 +56,13 @@ class SIDSpace:
             return codes
         return self.creative_codes(preset_style(text))
 
-    def dsid_for(self, product: Product, creative: str) -> DSID:
-        """The product's content codes (or those a full D-SID names) with the creative side asked for."""
+    def dsid_for(self, product: Product, creative: str | DSID) -> DSID:
+        """The product's content codes (or those a full D-SID names) with the creative side asked for. A DSID
+        given whole (e.g. proposed by the GRM) lends its creative codes; the content side is the product's."""
         content = self.content_codes(product)
+        if isinstance(creative, DSID):
+            self.creative_rq.check(np.asarray([creative.creative]))
+            return DSID(content=content, creative=creative.creative)
         text = creative.strip()
         if text[:1].lower() == "c" and any(ch.isdigit() for ch in text):
             try:
@@ -72,6 +76,8 @@ class SIDSpace:
     # -- decoding -------------------------------------------------------------------------------------------
     def decode(self, dsid: DSID, product: Product) -> Semantics:
         """Content codes → nearest catalog items and their words; creative codes → a style and its choices."""
+        if dsid.content_space != "catalog":
+            raise SIDError(f"D-SID {dsid}: its content codes are the GRM's; map them to a product first (dsid_for)")
         if len(dsid.content) != len(self.content_rq.codebooks):
             raise SIDError(f"D-SID {dsid}: content needs {len(self.content_rq.codebooks)} codes")
         if len(dsid.creative) != len(self.creative_rq.codebooks):

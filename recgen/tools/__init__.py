@@ -1,87 +1,94 @@
-"""Real tool nodes the agents call through their tool masks; `build_registry` wires them to a run."""
+"""Real tool nodes the agents call through their tool masks; `build_registry` binds each tool spec
+(tools/specs.py) to the backends a run's settings choose (tools/backends.py)."""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from recgen.errors import InputError
-from recgen.schemas import BgmSpec, Product, ShotClip, ShotPlan
 from recgen.settings import Settings
+from recgen.tools.specs import (
+    BgmArgs,
+    PackshotArgs,
+    RenderArgs,
+    SpriteArgs,
+    ToolSpec,
+    TtsArgs,
+    TypographyArgs,
+    size_of,
+)
 
 
-def build_registry(settings: Settings, run_dir: Path) -> dict[str, Callable[..., Any]]:
-    from recgen.tools import music, typography
+def build_registry(settings: Settings, run_dir: Path) -> dict[str, ToolSpec]:
+    from recgen.tools import typography
+    from recgen.tools.backends import MUSIC, RENDERERS, VOICES, choose
     from recgen.tools.packshot import draw_packshot
-    from recgen.tools.tts import get_tts
-    from recgen.tools.video_gen import DiffusersVideoBackend, RenderContext, render_procedural_shot
 
     shots_dir = run_dir / "shots"
-    diffusers: list[DiffusersVideoBackend] = []
+    renderer = _lazy(lambda: choose(RENDERERS, settings.video_backend, "video", settings))
+    voice = choose(VOICES, settings.tts_backend, "voice", settings)
+    music = choose(MUSIC, settings.music_backend, "music", settings)
 
-    def text_to_video(
-        shot: ShotPlan,
-        product: Product,
-        palette: tuple[str, ...],
-        product_kind: str,
-        typeface: str,
-        text_color: str,
-        seed: int,
-    ) -> ShotClip:
-        if settings.video_backend == "diffusers":
-            if not diffusers:
-                diffusers.append(DiffusersVideoBackend(settings.diffusers_model_path))
-            out = shots_dir / f"shot_{shot.index:02d}.mp4"
-            shots_dir.mkdir(parents=True, exist_ok=True)
-            diffusers[0].generate(shot.prompt, shot.duration, settings.width, settings.height, settings.fps, seed, out)
-            key = shots_dir / f"shot_{shot.index:02d}_key.png"
-            from PIL import Image
+    def text_to_video(a: RenderArgs):
+        return renderer().render(a, shots_dir)
 
-            from recgen.tools.probes import frame_at
-
-            Image.fromarray(
-                frame_at(out, shot.duration * 0.6, (settings.width // 32 * 32, settings.height // 32 * 32))
-            ).save(key)
-            return ShotClip(
-                index=shot.index,
-                backend="diffusers",
-                scene_path=out,
-                keyframe_path=key,
-                duration=shot.duration,
-                plan_hash="",
-            )
-        ctx = RenderContext(settings.width, settings.height, settings.fps, typeface, text_color)
-        return render_procedural_shot(shot, product, palette, product_kind, ctx, shots_dir, seed)
-
-    def image_to_video(shot: ShotPlan, product: Product, **kw: Any) -> ShotClip:
-        if product.image_path is None:
+    def image_to_video(a: RenderArgs):
+        if a.product.image_path is None:
             raise InputError("image_to_video needs a product image; use text_to_video for products without one")
-        return text_to_video(shot, product, **kw)
-
-    tts = get_tts(settings.tts_backend)
+        return text_to_video(a)
 
     @functools.lru_cache(maxsize=256)
     def speak(text: str, rate: float):
-        return tts.speak(text, rate)
+        return voice.speak(text, rate)
 
-    def bgm(spec: BgmSpec, duration: float, rate: int):
-        return music.synthesize(spec, duration, rate)
-
-    def typeset(text: str, typeface: str, size: int, max_width: int) -> int:
+    def lines_needed(a: TypographyArgs) -> int:
         """How many lines `text` needs at `size` within `max_width` (what the effects agent lays out)."""
-        clean, _ = typography.printable(text, typeface)  # type: ignore[arg-type]
-        return len(typography.wrap(clean, typography.font(typeface, size, True), max_width))  # type: ignore[arg-type]
+        clean, _ = typography.printable(a.text, a.typeface)
+        return len(typography.wrap(clean, typography.font(a.typeface, a.size, True), a.max_width))
 
-    return {
-        "text_to_video": text_to_video,
-        "image_to_video": image_to_video,
-        "packshot_asset": lambda kind, brand, name, height: draw_packshot(kind, brand, name, height),
-        "tts": lambda text, rate: speak(text, round(float(rate), 3)),
-        "bgm": bgm,
-        "typography": typeset,
-        "cta_button": typography.button_sprite,
-        "sticker": typography.sticker_sprite,
-        "transition": lambda kind, duration: (kind, float(duration)),
-    }
+    def sprite(a: SpriteArgs):
+        if a.kind == "button":
+            return typography.button_sprite(a.text, a.typeface, a.size, "#000000", "#ffffff", a.max_width)
+        return typography.sticker_sprite(a.text, a.kind, a.typeface, a.size, "#000000", "#ffffff")
+
+    specs = (
+        ToolSpec("text_to_video", "Render one shot from its plan.", RenderArgs, text_to_video),
+        ToolSpec("image_to_video", "Render one shot around the product's own image.", RenderArgs, image_to_video),
+        ToolSpec(
+            "packshot_asset",
+            "Draw the product packshot and return its size in pixels.",
+            PackshotArgs,
+            lambda a: draw_packshot(a.kind, a.brand, a.name, a.height),
+            size_of,
+        ),
+        ToolSpec(
+            "tts",
+            "Speak a voice line with the run's voice and return how many seconds it lasts.",
+            TtsArgs,
+            lambda a: speak(a.text, round(float(a.rate), 3)),
+            lambda speech: {"seconds": round(speech.seconds, 3)},
+        ),
+        ToolSpec(
+            "bgm",
+            "Compose background music and return its beat times (cut on these).",
+            BgmArgs,
+            lambda a: music.compose(a.spec, a.duration, a.rate),
+            lambda m: {"beats": [round(b, 3) for b in m.beats[:64]]},
+        ),
+        ToolSpec(
+            "typography",
+            "Set a text and return how many lines it needs at that size and width.",
+            TypographyArgs,
+            lines_needed,
+            lambda n: {"lines": int(n)},
+        ),
+        ToolSpec("cta_button", "Draw a call-to-action button and return its size.", SpriteArgs, sprite, size_of),
+        ToolSpec("sticker", "Draw a price, discount or badge sticker; returns its size.", SpriteArgs, sprite, size_of),
+    )
+    return {s.name: s for s in specs}
+
+
+def _lazy(make):
+    """Build a backend on first use (a GPU pipeline is only loaded when a shot is rendered)."""
+    return functools.cache(make)

@@ -74,7 +74,7 @@ class Timeline:
     def __init__(self, visual: VisualPlan, clips: list[ShotClip], effects: EffectsPlan, settings: Settings) -> None:
         self.W, self.H, self.fps = settings.width, settings.height, settings.fps
         self.shots = visual.shots
-        self.duration = visual.duration
+        self.duration = visual.duration_s
         by_index = {c.index: c for c in clips}
         missing = [s.index for s in visual.shots if s.index not in by_index]
         if missing:

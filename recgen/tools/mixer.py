@@ -175,6 +175,6 @@ def mix_tracks(voice: VoiceTrack, music, plan: AudioPlan, duration: float, rate:
         mix_aac_path=encode_aac(mix_wav, folder / "mix.m4a"),
         lines=voice.lines,
         beat_times=music.beats,
-        duration=round(voice.end, 3),
+        voice_end_s=round(voice.end, 3),
         voice_backend=voice.backend,
     )
