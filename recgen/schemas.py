@@ -200,14 +200,26 @@ class VisualPlan(_Frozen):
 
 
 class ShotClip(_Frozen):
-    """A rendered shot: a procedural scene (plates + motion spec) or a generated video file."""
+    """A rendered shot: a procedural scene (plates + motion spec, `.scene.json`) or a generated video file."""
 
     index: int
-    backend: Literal["procedural", "diffusers"]
+    backend: str  # the renderer's name (tools/backends.py RENDERERS)
     scene_path: Path
     keyframe_path: Path
     duration: float
     plan_hash: str
+
+    @classmethod
+    def of(cls, shot: ShotPlan, backend: str, scene_path: Path, keyframe_path: Path) -> ShotClip:
+        """A freshly rendered shot (its plan hash is stamped by the render node)."""
+        return cls(
+            index=shot.index,
+            backend=backend,
+            scene_path=scene_path,
+            keyframe_path=keyframe_path,
+            duration=shot.duration,
+            plan_hash="",
+        )
 
 
 class VoiceLinePlan(_Frozen):

@@ -74,14 +74,7 @@ class DiffusersRenderer:
         self.backend.generate(shot.prompt, shot.duration, s.width, s.height, s.fps, args.seed, out)
         key = out_dir / f"shot_{shot.index:02d}_key.png"
         Image.fromarray(frame_at(out, shot.duration * 0.6, (s.width // 32 * 32, s.height // 32 * 32))).save(key)
-        return ShotClip(
-            index=shot.index,
-            backend="diffusers",
-            scene_path=out,
-            keyframe_path=key,
-            duration=shot.duration,
-            plan_hash="",
-        )
+        return ShotClip.of(shot, "diffusers", out, key)
 
 
 class SynthMusic:

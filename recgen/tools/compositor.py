@@ -86,7 +86,7 @@ class Timeline:
         self.headline_boxes: list[TextBox] = []
 
     def _load(self, clip: ShotClip, grade: ColorGrade) -> ShotRenderer | FileShot:
-        if clip.backend == "diffusers":
+        if clip.scene_path.suffix != ".json":  # a backend that renders video files (any but the procedural one)
             return FileShot(clip.scene_path, self.W, self.H)
         r = ShotRenderer.load(clip.scene_path)
         r.bg = grade_plate(r.bg, grade, vignette=True)

@@ -214,14 +214,7 @@ def render_procedural_shot(
     scene_path.write_text(json.dumps(scene, indent=1))
     key = out_dir / f"{stem}_key.png"
     Image.fromarray(ShotRenderer.load(scene_path).frame(shot.duration * 0.6)).save(key)
-    return ShotClip(
-        index=shot.index,
-        backend="procedural",
-        scene_path=scene_path,
-        keyframe_path=key,
-        duration=shot.duration,
-        plan_hash="",
-    )
+    return ShotClip.of(shot, "procedural", scene_path, key)
 
 
 def _label_name(product: Product) -> str:
