@@ -29,6 +29,7 @@ from recgen.vocabulary import (  # the creative vocabulary's types, declared wit
 # ---------------------------------------------------------------------------------------------------------
 
 MAX_TITLE_CHARS = 400
+AgentName = Literal["instruct", "visual", "audio", "effects"]  # the agents a critic can send a draft back to
 
 
 class _Frozen(BaseModel):
@@ -115,17 +116,76 @@ class GenerationRequest(_Frozen):
 
 
 # ---------------------------------------------------------------------------------------------------------
+# Product facts: what the product's own text says, each piece with where it says it
+# ---------------------------------------------------------------------------------------------------------
+
+
+class SourceSpan(_Frozen):
+    """Characters [start, end) of a cleaned product field."""
+
+    field: Literal["title", "description"]
+    start: int
+    end: int
+
+
+class Claim(_Frozen):
+    """A statement the product's text makes (a title segment or a description sentence)."""
+
+    text: str
+    source: SourceSpan
+
+
+class Attribute(_Frozen):
+    """A property the text names, negation kept: 'fragrance free' is (fragrance, negated)."""
+
+    name: str
+    negated: bool = False
+    text: str  # as written, e.g. "Fragrance-Free"
+    source: SourceSpan
+
+
+class FactSheet(_Frozen):
+    """Everything an ad may say about a product, traceable to its own text."""
+
+    title: str  # cleaned of markup and entities
+    description: str
+    name: str  # the short on-screen name
+    brand: str | None  # only where the text shows one
+    kind: str  # a product kind of prompts/product_kinds.json, or "unknown"
+    family: str
+    packshot: str  # the shape drawn for it; "box" is the neutral one
+    kind_score: float  # how sure the kind is (1.0: named in the title; else text-encoder similarity)
+    drawn: bool  # False for kinds we recognise but do not advertise with category copy, and for unknown kinds
+    attributes: tuple[Attribute, ...] = ()
+    claims: tuple[Claim, ...] = ()
+    warnings: tuple[str, ...] = ()  # what could not be used as given (e.g. a brand that is not a brand)
+
+
+class ClaimCheck(_Frozen):
+    """One line a viewer sees or hears, labelled against the fact sheet."""
+
+    text: str
+    where: Literal["voice", "headline", "subtitle", "sticker", "cta"]
+    agent: AgentName
+    label: Literal["supported", "neutral", "unsupported"]
+    source: SourceSpan | None = None  # the supporting span, for a supported claim
+    reason: str = ""
+    reviewed: bool = False  # written by a creative at the review pause: shown, not sent back to an agent
+
+
+# ---------------------------------------------------------------------------------------------------------
 # Decoded semantics
 # ---------------------------------------------------------------------------------------------------------
 
 
 class ContentSemantics(_Frozen):
     codes: tuple[int, ...]
-    product_type: str  # packshot family: dropper, jar, tube, palette, lash_box, polish, ...
-    family: str  # skin care, make-up, hair, nails, tools, fragrance
-    keywords: tuple[str, ...]
+    product_type: str  # packshot shape: dropper, jar, tube, palette, lash_box, polish, ... ("box": neutral)
+    family: str  # skin care, make-up, hair, nails, tools, fragrance, ... ("other": not a beauty product)
+    keywords: tuple[str, ...]  # words of the items near these codes: the audience's interest
     nearest_items: tuple[str, ...]
-    benefits: tuple[str, ...]
+    benefits: tuple[str, ...]  # the product's own claims (from its fact sheet), at most three
+    facts: FactSheet  # everything the ad may say about this product
 
 
 class CreativeSemantics(_Frozen):
@@ -153,7 +213,6 @@ class Semantics(_Frozen):
 # Plans
 # ---------------------------------------------------------------------------------------------------------
 
-AgentName = Literal["instruct", "visual", "audio", "effects"]
 
 
 class ShotBrief(_Frozen):
@@ -361,6 +420,7 @@ class CriticReport(_Frozen):
     verdict: Literal["accept", "revise", "stop"]
     revise_agent: AgentName | None
     instruction: str
+    claims: tuple[ClaimCheck, ...] = ()  # every line seen or heard, labelled against the fact sheet
 
 
 class CriticDecision(_Frozen):

@@ -92,10 +92,10 @@ class FamilyWords(_Entry):
 
 class Copy(_Entry):
     product: tuple[str, ...] = Field(min_length=3)  # [no brand, alternative, with brand]
-    benefit: tuple[str, ...] = Field(min_length=1)
+    benefit: tuple[str, ...] = Field(min_length=1)  # around one of the product's own claims
     proof: tuple[str, str]  # [with a fact, without one]
+    neutral: tuple[str, ...] = Field(min_length=2)  # for a shot when the product's text has no claim left
     offer_line: dict[Literal["discount", "price"], str]
-    generic_benefits: dict[str, str]
     family_words: dict[str, FamilyWords]
 
 
@@ -116,9 +116,8 @@ class Vocabulary(_Entry):
         for n, roles in self.structures.items():
             if len(roles) != n or roles[0] != "hook" or roles[-1] != "cta":
                 problems.append(f"structure {n}: needs {n} roles from hook to cta, got {list(roles)}")
-        for table in ("generic_benefits", "family_words"):
-            if "beauty" not in getattr(self.copy_, table):
-                problems.append(f"copy.{table}: needs the fallback family 'beauty'")
+        if "beauty" not in self.copy_.family_words:
+            problems.append("copy.family_words: needs the fallback family 'beauty'")
         problems += _template_problems(self)
         if problems:
             raise ValueError("; ".join(problems))
@@ -128,7 +127,7 @@ class Vocabulary(_Entry):
 def _template_problems(v: Vocabulary) -> list[str]:
     texts = [(f"moods.{m}.hooks", h) for m, s in v.moods.items() for h in s.hooks]
     c = v.copy_
-    texts += [(f"copy.{k}", t) for k in ("product", "benefit", "proof") for t in getattr(c, k)]
+    texts += [(f"copy.{k}", t) for k in ("product", "benefit", "proof", "neutral") for t in getattr(c, k)]
     texts += [(f"copy.offer_line.{k}", t) for k, t in c.offer_line.items()]
     out = []
     for where, text in texts:

@@ -137,3 +137,12 @@ def test_shortened_voice_lines_still_read():
     assert shorten("Made for stays on all day.") == "Stays on all day."
     assert shorten("Slow down. Your skin care ritual starts here.") == "Slow down."
     assert shorten("What your skin care routine is missing.") == "What your skin care routine is missing."
+
+
+def test_a_long_list_of_violations_still_makes_a_valid_decision():
+    from recgen.agents.critic import builtin_critique
+    from recgen.schemas import Violation
+
+    many = tuple(Violation(code=f"c{i}", agent="audio", message="x" * 120, fix="y" * 60) for i in range(12))
+    d = builtin_critique(many)
+    assert d.verdict == "revise" and d.revise_agent == "audio" and len(d.instruction) <= 600

@@ -3,7 +3,7 @@ import pytest
 
 from recgen.errors import CatalogError, InputError, SIDError
 from recgen.schemas import DSID
-from recgen.sid.catalog import classify, clean_text, load_sample_catalog
+from recgen.sid.catalog import clean_text, load_sample_catalog
 from recgen.sid.creative import PRESETS, preset_style
 from recgen.sid.encoders import style_features, style_from_features
 from recgen.sid.rqkmeans import RQKMeans, balanced_assign
@@ -112,15 +112,12 @@ def test_rqkmeans_rejects_bad_codes_and_sizes():
         rq.encode(np.zeros((1, 5)))
 
 
-def test_catalog_cleans_html_and_derives_types():
+def test_catalog_cleans_html_and_derives_categories():
     cat = load_sample_catalog(DATA_DIR)
     assert len(cat) == 31
     assert all("&amp;" not in p.title and "&quot;" not in p.title for p in cat.products)
     assert clean_text("Charcoal &amp; Black") == "Charcoal & Black"
-    assert classify("OPI Nail Lacquer")[0] == "polish"
-    assert classify("Vitamin C Serum for Face")[0] == "dropper"
-    assert classify("Ardell Fashion Lashes")[0] == "lash_box"
-    assert classify("Clip in Hair Extensions - Light Brown")[0] == "hair_box"  # 'brow' inside 'Brown' is no brow
+    assert cat.get("0").category == "nails" and cat.get("8").category == "skin care"
     with pytest.raises(CatalogError, match="no product 'nope'"):
         cat.get("nope")
 

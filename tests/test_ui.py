@@ -74,6 +74,10 @@ def test_run_page_follows_the_data_flow(client, store):
     assert draft.status_code == 200 and draft.content[4:8] == b"ftyp"
     assert '<details class="tools"><summary>visual' in html  # tool calls folded by default
     assert state.semantics.creative.preset in html and str(escape(state.brief.cta)) in html
+    claims = [c for r in state.reports for c in r.claims]  # every line labelled, per round
+    assert claims and html.count('<tr class="claim-') == len(claims)
+    last = state.reports[-1].claims
+    assert f"{sum(c.label == 'supported' for c in last)} supported" in html
 
 
 def test_round_changes_are_listed_field_by_field(client, store):

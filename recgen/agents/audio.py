@@ -23,7 +23,7 @@ def shorten(text: str) -> str:
     """A shorter line that still reads: drop the last clause, else the lead-in ('Made for …'). Anything
     else would cut mid-phrase, so the line comes back unchanged and the caller decides."""
     body = text.rstrip(".!? ")
-    for sep in (". ", ", ", " — ", " - "):
+    for sep in (". ", ", ", " — ", " - ", " & "):
         if sep in body:
             return body.rsplit(sep, 1)[0] + "."
     low = body.lower()

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 # upstream first: revising an agent re-runs everything after it, so the earliest fault is fixed first
 _ORDER = ("instruct", "visual", "audio", "effects")
+MAX_INSTRUCTION = CriticDecision.model_fields["instruction"].metadata[0].max_length
 
 
 def builtin_critique(violations: tuple[Violation, ...]) -> CriticDecision:
@@ -25,6 +26,8 @@ def builtin_critique(violations: tuple[Violation, ...]) -> CriticDecision:
         return CriticDecision(verdict="accept", instruction="all constraints hold")
     agent = min((v.agent for v in violations), key=_ORDER.index)
     instruction = "; ".join(f"{v.message} → {v.fix}" for v in violations if v.agent == agent)
+    if len(instruction) > MAX_INSTRUCTION:  # every violation still reaches the agent as a fix
+        instruction = instruction[: MAX_INSTRUCTION - 1] + "…"
     return CriticDecision(verdict="revise", revise_agent=agent, instruction=instruction)
 
 
@@ -43,11 +46,28 @@ def check_decision(d: CriticDecision, violations: tuple[Violation, ...]) -> None
             raise InputError("a revision needs an instruction for the agent")
 
 
+def _reviewed(state: VideoState) -> tuple[str, ...]:
+    """The lines a creative wrote at the review pause."""
+    r = state.review
+    return () if r is None else tuple(t for t in (r.headline, r.cta, *r.voice_lines.values()) if t)
+
+
 def critic_node(state: VideoState, rc: RunContext) -> dict:
     s = rc.settings
     draft = state.drafts[-1]
+    facts = state.semantics.content.facts
     view = DraftView(
-        draft, probe(draft.path), state.visual, state.tracks, state.effects, s.width, s.height, s.target_lufs
+        draft,
+        probe(draft.path),
+        state.visual,
+        state.tracks,
+        state.effects,
+        s.width,
+        s.height,
+        s.target_lufs,
+        state.brief,
+        facts,
+        _reviewed(state),
     )
     result = evaluate(view)
     measures, violations = result.measures, tuple(result.violations)
@@ -70,6 +90,7 @@ def critic_node(state: VideoState, rc: RunContext) -> dict:
         verdict=verdict,
         revise_agent=agent,
         instruction=instruction,
+        claims=tuple(result.claims),
     )
     rc.folder.critic_path(round_).write_text(report.model_dump_json(indent=2))
     rc.emit("critic", f"round {round_}: {verdict}" + (f" → {agent}: {instruction}" if agent else ""))

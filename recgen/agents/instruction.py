@@ -2,49 +2,15 @@
 
 from __future__ import annotations
 
-import re
+from itertools import zip_longest
 from typing import TYPE_CHECKING
 
 from recgen.agents.context import AgentContext
-from recgen.schemas import Brief, Product, Semantics, ShotBrief, VideoState
+from recgen.schemas import Brief, FactSheet, Product, Semantics, ShotBrief, VideoState
 from recgen.vocabulary import VOCAB
 
 if TYPE_CHECKING:
     from recgen.runtime import RunContext
-
-
-def short_name(product: Product, max_words: int = 4) -> str:
-    """The on-screen product name: the title up to its first separator, without brand and sizes."""
-    name = product.title
-    if product.brand and name.lower().startswith(product.brand.lower()):
-        name = name[len(product.brand) :]
-    name = re.split(r",| - |\(|\||:|;", name)[0]
-    name = re.sub(r"\b\d+(\.\d+)?[- ]?(oz|ounce|fluid ounce|ml|g|pcs)\b\.?", "", name, flags=re.I)
-    words = [w for w in name.split() if w.lower() not in {"new", "the"}][:max_words]
-    while len(words) > 1 and words[-1].lower() in {"for", "with", "and", "of", "in", "&", "-", "to"}:
-        words.pop()
-    return " ".join(words).strip(" -,.") or product.title.split()[0]
-
-
-def product_facts(product: Product) -> list[str]:
-    """Checkable facts in the product's own text (no invented claims): '100% pure', '15 colours', 'pack of 4'."""
-    text = f"{product.title}. {product.description}"
-    pats = [
-        r"\b\d{1,3}% (?:pure|natural|organic|human hair)\b",
-        r"\b\d{1,3} (?:colou?rs?|shades|pairs|pcs|sheets)\b",
-        r"\bpack of \d+\b",
-        r"\bwaterproof\b",
-        r"\bvegan\b",
-        r"\bhandmade\b",
-        r"\bstainless steel\b",
-    ]
-    facts: list[str] = []
-    for p in pats:
-        for m in re.finditer(p, text, flags=re.I):
-            f = m.group(0).lower()
-            if f not in facts:
-                facts.append(f)
-    return facts[:3]
 
 
 def offer_text(product: Product) -> str | None:
@@ -60,60 +26,90 @@ def shot_count(sem: Semantics, duration: float, lo: int, hi: int) -> int:
     return max(lo, min(hi, round(duration / sem.creative.shot_seconds), max(VOCAB.structures)))
 
 
+SHORT_CLAIM_WORDS = 6
+
+
+def _sentence(text: str) -> str:
+    text = text.strip().rstrip(".!?")
+    return text[:1].upper() + text[1:]
+
+
+class _Copy:
+    """The product's own claims and attributes, each said once, in an order that uses title and description."""
+
+    def __init__(self, facts: FactSheet) -> None:
+        title = [c.text for c in facts.claims if c.source.field == "title"]
+        desc = [c.text for c in facts.claims if c.source.field == "description"]
+        claims = [c for pair in zip_longest(title, desc) for c in pair if c]
+        # short claims first: a line that fits its shot is spoken, a long one may be left silent
+        self.claims = sorted(claims, key=lambda c: len(c.split()) > SHORT_CLAIM_WORDS)
+        self.attributes = [a.text for a in facts.attributes]
+        self.used: set[str] = {facts.name.lower()}
+        self.neutral = list(VOCAB.copy_.neutral)
+
+    def _take(self, pool: list[str]) -> str | None:
+        for text in pool:
+            if text.lower() not in self.used and not any(text.lower() in u for u in self.used):
+                self.used.add(text.lower())
+                return text
+        return None
+
+    def claim(self) -> str | None:
+        return self._take(self.claims)
+
+    def fact(self) -> str | None:
+        return self._take(self.attributes) or self._take(self.claims)
+
+    def filler(self) -> str:
+        """A line that makes no claim, never the same one twice."""
+        return self.neutral.pop(0) if self.neutral else "Take a look."
+
+
+def _message(role: str, ctx: AgentContext, fill: dict, lines: _Copy, offer: str | None) -> tuple[str, str]:
+    """One shot's line and visual idea. Hooks and CTAs make no product claim; benefits and proofs say only
+    what the product's own text says."""
+    copy, mood, kind = VOCAB.copy_, VOCAB.moods[ctx.semantics.creative.mood], ctx.semantics.content.product_type
+    if role == "hook":
+        return mood.hooks[ctx.seed % len(mood.hooks)].format(**fill), f"opener: the {kind} revealed"
+    if role == "product":
+        template = copy.product[0 if fill["brand"] is None else (ctx.seed % 2) * 2]
+        return template.format(**fill), f"hero packshot of the {kind}"
+    if role == "benefit":
+        claim = lines.claim()
+        if claim is None:
+            return lines.filler(), f"the {kind} up close"
+        text = copy.benefit[ctx.seed % len(copy.benefit)].format(**{**fill, "Benefit": _sentence(claim)})
+        return text, f"the product with '{claim}' in type"
+    if role == "proof":
+        fact = lines.fact()
+        if fact is None:
+            line = copy.proof[1] if copy.proof[1].lower() not in lines.used else lines.filler()
+            lines.used.add(line.lower())
+            return line, "close-up of the details"
+        return copy.proof[0].format(fact=_sentence(fact)), f"product detail that shows: {fact}"
+    offer_line = copy.offer_line["discount" if ctx.product.discount_pct else "price"].format(offer=offer)
+    return f"{mood.cta}." + (f" {offer_line}" if offer else ""), "product with the call-to-action button"
+
+
 def builtin_brief(ctx: AgentContext) -> Brief:
-    copy, mood_style = VOCAB.copy_, VOCAB.moods[ctx.semantics.creative.mood]
-    sem, product = ctx.semantics, ctx.product
-    name = short_name(product)
-    benefits = list(sem.content.benefits) or [
-        copy.generic_benefits.get(sem.content.family, copy.generic_benefits["beauty"])
-    ]
-    facts = product_facts(product)
-    offer = offer_text(product)
+    sem, facts = ctx.semantics, ctx.semantics.content.facts
+    copy, mood = VOCAB.copy_, VOCAB.moods[sem.creative.mood]
+    offer = offer_text(ctx.product)
     n = shot_count(sem, ctx.settings.duration_s, ctx.settings.min_shots, ctx.settings.max_shots)
-    roles = VOCAB.structures[n]
-    words = copy.family_words.get(sem.content.family, copy.family_words["beauty"])
-    fill = {
-        "name": name,
-        "brand": product.brand or name,
-        "family": sem.content.family,
-        "offer": offer or "",
-        **words.model_dump(),
-    }
-    shots, b_i, f_i = [], 0, 0
-    for i, role in enumerate(roles):
-        if role == "hook":
-            options = mood_style.hooks
-            msg = options[ctx.seed % len(options)].format(**fill)
-            idea = f"{sem.creative.preset} opener: the {sem.content.product_type} revealed"
-        elif role == "product":
-            msg = copy.product[0 if product.brand is None else (ctx.seed % 2) * 2].format(**fill)
-            idea = f"hero packshot of the {sem.content.product_type}"
-        elif role == "benefit":
-            benefit = benefits[b_i % len(benefits)]
-            b_i += 1
-            msg = copy.benefit[(b_i - 1 + ctx.seed) % len(copy.benefit)].format(
-                Benefit=benefit[:1].upper() + benefit[1:], **fill
-            )
-            idea = f"the product with the benefit '{benefit}' in type"
-        elif role == "proof":
-            fact = facts[f_i] if f_i < len(facts) else None  # each fact once; no invented claims
-            f_i += 1
-            msg = copy.proof[0].format(fact=fact[:1].upper() + fact[1:]) if fact else copy.proof[1]
-            idea = f"product detail that shows: {fact}" if fact else "close-up of the product's details"
-        else:
-            cta = mood_style.cta
-            msg = f"{cta}." + (
-                " " + copy.offer_line["discount" if product.discount_pct else "price"].format(offer=offer)
-                if offer
-                else ""
-            )
-            idea = "product with the call-to-action button"
-        shots.append(ShotBrief(index=i, role=role, message=msg, visual_idea=idea))
+    words = copy.family_words.get(facts.family, copy.family_words["beauty"])
+    fill = {"name": facts.name, "brand": facts.brand, "family": facts.family, "offer": offer or ""}
+    fill |= words.model_dump()
+    lines = _Copy(facts)
+    shots = []
+    for i, role in enumerate(VOCAB.structures[n]):
+        msg, idea = _message(role, ctx, fill, lines, offer)
+        shots.append(ShotBrief(index=i, role=role, message=msg, visual_idea=f"{sem.creative.preset} {idea}"))
     c = sem.creative
+    lead = f"lead with '{facts.claims[0].text}'" if facts.claims else "make no claim beyond its name"
     return Brief(
         content_instruction=(
-            f"Advertise {name} ({sem.content.family}, {sem.content.product_type}) by {product.brand or 'the brand'}; "
-            f"lead with {benefits[0]}; audience interest near: {', '.join(sem.content.keywords[:4])}."
+            f"Advertise {facts.name} ({facts.family}, {facts.kind}) by {facts.brand or 'an unnamed brand'}; "
+            f"{lead}; say only what its own text says; audience interest near: {', '.join(sem.content.keywords[:4])}."
         ),
         creative_instruction=(
             f"{c.preset.replace('-', ' ')} style: {', '.join(c.descriptors)}; "
@@ -121,9 +117,9 @@ def builtin_brief(ctx: AgentContext) -> Brief:
             f"{c.typeface} type; palette {' '.join(c.palette[:3])}."
         ),
         duration_s=ctx.settings.duration_s,
-        headline=name,
+        headline=facts.name,
         offer=offer,
-        cta=mood_style.cta,
+        cta=mood.cta,
         shots=tuple(shots),
     )
 

@@ -59,6 +59,7 @@ def render_shot_node(task: RenderTask, rc: RunContext) -> dict:
         product=state.request.product,
         palette=state.visual.palette,
         product_kind=state.semantics.content.product_type,
+        label=(state.semantics.content.facts.brand, state.semantics.content.facts.name),
         typeface=state.semantics.creative.typeface,
         text_color=state.visual.palette[3],
         seed=state.request.seed,

@@ -13,7 +13,18 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from recgen.layout import SAFE_BOTTOM, SAFE_TOP
-from recgen.schemas import AgentName, AudioTracks, Draft, EffectsPlan, Violation, VisualPlan
+from recgen.rewards.grounding import author, check_plan, repeated_lines, words_of
+from recgen.schemas import (
+    AgentName,
+    AudioTracks,
+    Brief,
+    ClaimCheck,
+    Draft,
+    EffectsPlan,
+    FactSheet,
+    Violation,
+    VisualPlan,
+)
 from recgen.tools.probes import VideoProbe
 
 DURATION_TOL = 0.1
@@ -39,12 +50,16 @@ class DraftView:
     width: int
     height: int
     target_lufs: float
+    brief: Brief | None = None
+    facts: FactSheet | None = None
+    reviewed: tuple[str, ...] = ()  # lines a creative wrote at the review: labelled, but theirs to answer for
 
 
 @dataclass
 class Result:
     measures: dict[str, float] = field(default_factory=dict)
     violations: list[Violation] = field(default_factory=list)
+    claims: list[ClaimCheck] = field(default_factory=list)
 
     def fail(self, code: str, agent: AgentName, message: str, fix: str) -> None:
         self.violations.append(Violation(code=code, agent=agent, message=message, fix=fix))
@@ -211,6 +226,47 @@ def cuts_on_beat(d: DraftView) -> Result:
     return r
 
 
+def grounding(d: DraftView) -> Result:
+    """Every line seen or heard is supported by the product's text or makes no claim; none is said twice."""
+    if d.facts is None or d.brief is None:
+        return Result()
+    voice = [ln.text for ln in d.tracks.lines]
+    fx = d.effects
+    claims = check_plan(
+        d.facts,
+        d.brief,
+        voice,
+        [s.headline for s in d.visual.shots],
+        [s.text for s in fx.subtitles],
+        [s.text for s in fx.stickers],
+        fx.cta.text if fx.cta else None,
+    )
+    mine = [set(words_of(t)) for t in d.reviewed]
+    claims = [
+        c.model_copy(update={"reviewed": True}) if any(set(words_of(c.text)) <= m for m in mine) else c for c in claims
+    ]
+    bad = [c for c in claims if c.label == "unsupported" and not c.reviewed]
+    repeated = repeated_lines(voice, [d.brief.cta])
+    r = Result({"unsupported_claims": float(len(bad)), "repeated_lines": float(len(repeated))}, claims=claims)
+    for agent in dict.fromkeys(c.agent for c in bad):
+        own = [c for c in bad if c.agent == agent]
+        r.fail(
+            "unsupported_claim",
+            agent,
+            f"{len(own)} line(s) say what the product's text does not: "
+            + "; ".join(f"'{c.text}' ({c.reason})" for c in own[:3]),
+            "say only what the product's own text says (its claims and attributes), or use a neutral line",
+        )
+    if repeated:
+        r.fail(
+            "repeated_line",
+            author(repeated[0], [d.brief.headline, *(s.message for s in d.brief.shots)], "audio"),
+            f"said more than once: {', '.join(repr(v) for v in repeated[:3])}",
+            "give each shot its own line; only the call to action may repeat",
+        )
+    return r
+
+
 CHECKS: tuple[Check, ...] = (
     streams,
     voice_overrun,
@@ -222,6 +278,7 @@ CHECKS: tuple[Check, ...] = (
     black_frames,
     frozen,
     cuts_on_beat,
+    grounding,
 )
 
 
@@ -232,4 +289,5 @@ def evaluate(view: DraftView, checks: tuple[Check, ...] = CHECKS) -> Result:
         r = check(view)
         out.measures.update(r.measures)
         out.violations.extend(r.violations)
+        out.claims.extend(r.claims)
     return out

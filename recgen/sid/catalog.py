@@ -1,7 +1,8 @@
 """The product catalog: the sample built from the shared Amazon Beauty item text, and user product JSON.
 
-The raw data has titles and descriptions only, so brand, packshot type and family are derived here with
-explicit keyword rules; prices are absent and stay absent unless the caller gives an offer.
+The raw data has titles and descriptions only: the brand is taken from the title's lead, the category from
+the product kind the title names (sid/facts.py); prices are absent and stay absent unless the caller gives
+an offer.
 """
 
 from __future__ import annotations
@@ -17,48 +18,7 @@ from pydantic import ValidationError
 
 from recgen.errors import CatalogError, MediaError
 from recgen.schemas import Product
-
-# (packshot type, family, keywords) — first match wins, so specific kinds come before generic ones.
-_TYPE_RULES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("polish", "nails", ("nail polish", "nail lacquer", "lacquer", "nail")),
-    ("device", "tools", ("stencil", "applicator", "tweezer", "paraffin")),
-    ("tube", "make-up", ("adhesive", "glue")),
-    ("lash_box", "make-up", ("eyelash", "eye lash", "lashes", "lash")),
-    ("palette", "make-up", ("palette", "eyeshadow", "concealer", "blush")),
-    ("lipstick", "make-up", ("lipstick", "lipstain", "lip gloss", "lip balm", "lip color")),
-    ("pen", "make-up", ("eyeliner", "eye liner", "liner pen", "mascara", "brow")),
-    ("sheet_mask", "skin care", ("facial mask", "sheet mask", "caviar mask")),
-    ("dropper", "skin care", ("serum", "essence", "ampoule", "dropper", "face oil", "facial oil", "coconut oil")),
-    ("tube", "skin care", ("tube", "peel off", "cleanser", "lotion", "gel", "bb cream")),
-    ("jar", "skin care", ("cream", "balm", "butter", "mask", "scrub")),
-    ("spray", "fragrance", ("perfume", "eau de", "mist", "spray", "fragrance")),
-    ("hair_box", "hair", ("hair color", "hair colour", "dye", "wig", "extension", "curler", "hair")),
-    ("comb", "tools", ("comb", "detangler", "brush")),
-    ("device", "tools", ("bath", "clip", "tool", "device")),
-)
-
-_BENEFIT_RULES: tuple[tuple[str, str], ...] = (
-    ("vitamin c", "brighter, more even skin"),
-    ("hyaluronic", "deep hydration"),
-    ("anti aging", "smoother-looking skin"),
-    ("wrinkle", "softens fine lines"),
-    ("charcoal", "draws out oil and impurities"),
-    ("coconut", "pure, natural nourishment"),
-    ("uv", "protects from UV rays"),
-    ("long wear", "stays on all day"),
-    ("long-lasting", "stays on all day"),
-    ("waterproof", "waterproof wear"),
-    ("natural", "a natural-looking finish"),
-    ("curl", "effortless curls"),
-    ("shine", "glossy shine"),
-    ("pain relief", "soothing warmth"),
-    ("gentle", "gentle on skin"),
-    ("hold", "a strong, sure hold"),
-    ("colour", "rich colour"),
-    ("color", "rich colour"),
-    ("handmade", "handmade quality"),
-    ("stainless", "durable stainless steel"),
-)
+from recgen.sid.facts import classify_kind
 
 _GENERIC_LEAD = {"new", "vitamin", "strawberry", "pack", "set", "natural", "professional", "pure", "organic"}
 
@@ -115,24 +75,6 @@ def derive_brand(title: str) -> str | None:
     if words[0].endswith(".") and len(words) > 1:
         return " ".join(words[:2])
     return words[0].strip(",")
-
-
-def classify(title: str, description: str = "", category: str | None = None) -> tuple[str, str]:
-    """Packshot type and family from the product's words; 'bottle' / 'beauty' when nothing matches."""
-    text = f" {title} {category or ''} {description[:200]} ".lower()
-    for kind, family, keys in _TYPE_RULES:
-        if any(re.search(rf"\b{re.escape(k.strip())}(e?s)?\b", text) for k in keys):
-            return kind, family
-    return "bottle", "beauty"
-
-
-def benefits_of(title: str, description: str) -> tuple[str, ...]:
-    text = f"{title} {description}".lower()
-    found: list[str] = []
-    for key, phrase in _BENEFIT_RULES:
-        if key in text and phrase not in found:
-            found.append(phrase)
-    return tuple(found[:3])
 
 
 def keywords_of(texts: list[str], limit: int = 6) -> tuple[str, ...]:
@@ -233,9 +175,7 @@ def load_sample_catalog(data_dir: Path) -> Catalog:
         raise CatalogError(f"{path} must map item ids to {{title, description}} records")
     products = []
     for item_id, rec in sorted(raw.items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else kv[0]):
-        title = clean_text(rec.get("title", "")) if isinstance(rec, dict) else ""
-        _, family = classify(title, rec.get("description", "") if isinstance(rec, dict) else "")
-        products.append(
-            product_from_dict({**(rec if isinstance(rec, dict) else {}), "id": item_id, "category": family})
-        )
+        product = product_from_dict({**(rec if isinstance(rec, dict) else {}), "id": item_id})
+        kind, _ = classify_kind(product.title, None, None)  # the family, where the title names the kind
+        products.append(product.model_copy(update={"category": kind.family if kind else None}))
     return Catalog(tuple(products))

@@ -11,15 +11,16 @@ import numpy as np
 
 from recgen.errors import SIDError
 from recgen.schemas import DSID, ContentSemantics, Product, Semantics, StyleVector
-from recgen.sid.catalog import Catalog, benefits_of, classify, keywords_of, load_sample_catalog
+from recgen.sid.catalog import Catalog, keywords_of, load_sample_catalog
 from recgen.sid.creative import creative_semantics, preset_style, preset_variants
 from recgen.sid.encoders import MiniLMTextEncoder, style_features, style_from_features
+from recgen.sid.facts import fact_sheet
 from recgen.sid.rqkmeans import RQKMeans
 
 CONTENT_LEVELS = (8, 8)
 CREATIVE_LEVELS = (8, 4)
 VARIANTS_PER_PRESET = 15
-_FORMAT = 1
+_FORMAT = 2  # 2: sample categories from the product kinds
 
 
 @dataclass
@@ -88,14 +89,15 @@ class SIDSpace:
         order = np.argsort(-sims)[:3]
         near = [self.catalog.products[i] for i in order]
         group = [self.catalog.products[i] for i in np.flatnonzero(prefix)] or near
-        kind, family = classify(product.title, product.description, product.category)
+        facts = fact_sheet(product, self.encoder.encode)
         content = ContentSemantics(
             codes=dsid.content,
-            product_type=kind,
-            family=family,
-            keywords=keywords_of([p.title for p in group] + [product.title]),
+            product_type=facts.packshot,
+            family=facts.family,
+            keywords=keywords_of([p.title for p in group] + [facts.title]),
             nearest_items=tuple(p.title[:80] for p in near),
-            benefits=benefits_of(product.title, product.description),  # the product's own words only
+            benefits=tuple(c.text for c in facts.claims[:3]),  # the product's own words only
+            facts=facts,
         )
         style = style_from_features(self.creative_rq.decode(dsid.creative)[0])
         return Semantics(dsid=dsid, content=content, creative=creative_semantics(dsid.creative, style))
@@ -109,7 +111,7 @@ class SIDSpace:
 def _fingerprint(catalog: Catalog, seed: int) -> str:
     h = hashlib.sha1(f"{_FORMAT}|{CONTENT_LEVELS}|{CREATIVE_LEVELS}|{VARIANTS_PER_PRESET}|{seed}".encode())
     for p in catalog.products:
-        h.update(f"{p.id}\0{p.title}\0{p.description}\n".encode())
+        h.update(f"{p.id}\0{p.title}\0{p.category}\0{p.description}\n".encode())
     return h.hexdigest()[:16]
 
 

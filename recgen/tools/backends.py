@@ -49,7 +49,9 @@ class ProceduralRenderer:
 
         s = self.settings
         ctx = RenderContext(s.width, s.height, s.fps, args.typeface, args.text_color)
-        return render_procedural_shot(args.shot, args.product, args.palette, args.product_kind, ctx, out_dir, args.seed)
+        return render_procedural_shot(
+            args.shot, args.product, args.palette, args.product_kind, ctx, out_dir, args.seed, args.label
+        )
 
 
 class DiffusersRenderer:

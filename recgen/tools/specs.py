@@ -21,7 +21,8 @@ class RenderArgs(_Args):
     shot: ShotPlan
     product: Product
     palette: tuple[str, ...]
-    product_kind: str
+    product_kind: str  # the packshot shape (tools/packshot.py; "box" is the neutral one)
+    label: tuple[str | None, str] = (None, "")  # (brand, name) printed on the packshot, from the fact sheet
     typeface: Typeface
     text_color: str
     seed: int = 0

@@ -156,8 +156,10 @@ def render_procedural_shot(
     ctx: RenderContext,
     out_dir: Path,
     seed: int,
+    label: tuple[str | None, str] = (None, ""),
 ) -> ShotClip:
-    """Draw a shot's plates and scene spec, and a keyframe PNG; return the clip record."""
+    """Draw a shot's plates and scene spec, and a keyframe PNG; return the clip record. `label` is the
+    (brand, name) printed on the packshot; the product's raw title when no name is given."""
     out_dir.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed * 1009 + shot.index)
     W, H = ctx.width, ctx.height
@@ -171,7 +173,8 @@ def render_procedural_shot(
         if shot.asset == "user_image" and product.image_path:
             sprite = load_user_image(product.image_path, int(height * 0.85))
         else:
-            sprite = draw_packshot(product_kind, product.brand, _label_name(product), height)
+            brand, name = label if label[1] else (product.brand, _label_name(product))
+            sprite = draw_packshot(product_kind, brand, name, height)
         prod_path = out_dir / f"{stem}_product.png"
         Image.fromarray(sprite).save(prod_path)
     head_path = None

@@ -1,0 +1,221 @@
+"""Product text → a FactSheet: what an ad may say about the product, each piece traceable to its own text.
+
+- The title and description are cleaned of markup and HTML entities.
+- The brand is kept only where it is a name: never a product-type word, a number or a symbol.
+- The kind (and with it the family and packshot) is the kind of `prompts/product_kinds.json` that the title
+  names, else the nearest by text-encoder similarity, else none: an unknown product gets the neutral packshot
+  and neutral copy, never a guessed claim.
+- Attributes keep their negation ("fragrance free" is fragrance, negated), and claims are the title's
+  segments and the description's sentences, each with its character span.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import json
+import re
+import unicodedata
+from collections.abc import Callable
+from importlib.resources import files
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from recgen.schemas import Attribute, Claim, FactSheet, Product, SourceSpan
+
+KIND_MIN_SIMILARITY = 0.52  # below this the nearest kind is not trusted: the product is "unknown"
+MAX_CLAIM_WORDS = 14  # longer description sentences are cut at their first clause, or left out
+_TAG = re.compile(r"<\s*/?\s*[a-zA-Z][^<>]{0,200}>")
+_SEGMENT = re.compile(r"\s+[-–—|]\s+|[,;()\[\]]|\s/\s|:\s")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+_SIZE = re.compile(
+    r"^\s*(?:\d*(?:[.,]\d+)?[\s-]*(?:fl\.?\s*oz|fluid[\s-]ounces?|oz|ounces?|ml|millilitres?|milliliters?|"
+    r"g|grams?|kg|lbs?|pcs|pieces|count|ct|pack|sheets|pairs)\b\.?\s*)+$|^\s*(?:pack|set|box) of \d+\s*$",
+    re.I,
+)
+_NEGATED = re.compile(
+    r"\b(?P<free>[a-z][a-z]{2,}(?:\s[a-z]{3,})?)[\s-]free\b|\b(?:no|without|zero|non)[\s-](?P<no>[a-z][a-z-]{2,})\b",
+    re.I,
+)
+_POSITIVE = re.compile(
+    r"\b(?:spf\s?\d{1,3}|vegan|organic|waterproof|water[\s-]resistant|cruelty[\s-]free|hypoallergenic|"
+    r"dermatologist[\s-]tested|\d{1,3}\s?%\s?[a-z]+(?:\s[a-z]+)?|pack of \d+|\d+\s(?:colou?rs?|shades|pieces|pcs))\b",
+    re.I,
+)
+# words that name a kind of product, a family or a common property: never a brand
+_NOT_BRAND = {
+    "new", "the", "spf", "nail", "nails", "vitamin", "organic", "natural", "vegan", "professional", "pure",
+    "pack", "set", "kit", "premium", "luxury", "best", "hair", "skin", "face", "body", "lip", "eye", "gel",
+    "uv", "led", "kids", "baby", "men", "women", "mens", "womens", "strawberry", "original", "mini",
+    # descriptors that lead many titles: size, colour, material, power, use
+    "wireless", "bluetooth", "portable", "electric", "rechargeable", "cordless", "waterproof", "travel",
+    "large", "small", "long", "short", "big", "black", "white", "red", "pink", "blue", "green", "gold",
+    "silver", "clear", "soft", "hard", "silk", "cotton", "bamboo", "wooden", "metal", "glass", "plastic",
+    "hot", "cold", "daily", "deluxe", "ultra", "super", "extra", "classic", "handmade", "unisex",
+}  # fmt: skip
+
+
+class _Kind(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    family: str
+    packshot: str
+    phrases: tuple[str, ...] = Field(min_length=1)
+    drawn: bool = True
+
+
+@functools.cache
+def kinds() -> tuple[_Kind, ...]:
+    data = json.loads(files("recgen.prompts").joinpath("product_kinds.json").read_text(encoding="utf-8"))
+    return tuple(_Kind.model_validate(k) for k in data["kinds"])
+
+
+def clean_markup(text: str) -> str:
+    """Entities decoded (twice: raw data is often double-escaped), tags removed, control characters and
+    runs of whitespace squeezed."""
+    text = html.unescape(html.unescape(text or ""))
+    text = _TAG.sub(" ", text)
+    text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def strip_symbols(text: str) -> str:
+    """Emoji and other pictographs out (they are decoration, and our fonts cannot draw them)."""
+    return re.sub(r"\s+", " ", "".join(ch for ch in text if unicodedata.category(ch) not in ("So", "Sk", "Cs"))).strip()
+
+
+def valid_brand(brand: str | None, kind_words: set[str]) -> str | None:
+    """A brand is a name: it has letters, is not a number or a symbol, and is not a type or property word."""
+    if not brand:
+        return None
+    b = strip_symbols(clean_markup(brand)).strip(" ,.-")
+    letters = [ch for ch in b if ch.isalpha()]
+    if len(letters) < 2 or b.lower() in _NOT_BRAND or b.lower() in kind_words:
+        return None
+    if all(w.lower() in _NOT_BRAND | kind_words for w in re.findall(r"\w+", b)):
+        return None
+    return b
+
+
+def _kind_words() -> set[str]:
+    return {w for k in kinds() for p in k.phrases for w in p.lower().split()} | {k.family for k in kinds()}
+
+
+def _phrase_hit(text: str) -> tuple[_Kind, str] | None:
+    """The kind whose phrase the text names (the longest phrase wins: 'lip gloss' over 'gloss')."""
+    low = f" {text.lower()} "
+    best: tuple[int, _Kind, str] | None = None
+    for k in kinds():
+        for p in k.phrases:
+            if re.search(rf"(?<![a-z]){re.escape(p)}(?:e?s)?(?![a-z])", low) and (best is None or len(p) > best[0]):
+                best = (len(p), k, p)
+    return (best[1], best[2]) if best else None
+
+
+def classify_kind(title: str, category: str | None, encode: Callable[[list[str]], np.ndarray] | None):
+    """(kind or None, score): named in the title, else in the category, else the nearest by meaning."""
+    head = re.split(r"\s(?:for|with)\s", _SEGMENT.split(title)[0], maxsplit=1)[0]  # what it is, not what for
+    for text, score in ((head, 1.0), (title, 1.0), (category or "", 0.9)):
+        hit = _phrase_hit(text)
+        if hit:
+            return hit[0], score
+    if encode is None or not title.strip():
+        return None, 0.0
+    phrases = [(k, p) for k in kinds() for p in k.phrases]
+    emb = encode([title] + [f"a {p}" for _, p in phrases])
+    sims = emb[1:] @ emb[0]
+    i = int(np.argmax(sims))
+    return (phrases[i][0], float(sims[i])) if sims[i] >= KIND_MIN_SIMILARITY else (None, float(sims[i]))
+
+
+def _segments(text: str, field: str) -> list[Claim]:
+    out, pos = [], 0
+    for part in _SEGMENT.split(text):
+        start = text.find(part, pos)
+        pos = start + len(part)
+        seg = part.strip(" .-–—")
+        if seg and start >= 0:
+            s0 = start + part.find(seg)
+            out.append(Claim(text=seg, source=SourceSpan(field=field, start=s0, end=s0 + len(seg))))
+    return out
+
+
+def _sentences(text: str) -> list[Claim]:
+    out, pos = [], 0
+    for sent in _SENTENCE.split(text):
+        start = text.find(sent, pos)
+        pos = start + len(sent)
+        body = sent.strip().rstrip(".!?")
+        if len(body.split()) > MAX_CLAIM_WORDS:  # a long sentence: its first clause, if that reads alone
+            body = re.split(r",|;| - ", body)[0].strip()
+        if 2 <= len(body.split()) <= MAX_CLAIM_WORDS and start >= 0:
+            out.append(Claim(text=body, source=SourceSpan(field="description", start=start, end=start + len(body))))
+    return out
+
+
+def _attributes(fields: dict[str, str]) -> list[Attribute]:
+    out: list[Attribute] = []
+    for field, text in fields.items():
+        for m in _NEGATED.finditer(text):
+            name = (m.group("free") or m.group("no")).lower()
+            span = SourceSpan(field=field, start=m.start(), end=m.end())
+            out.append(Attribute(name=name, negated=True, text=m.group(0), source=span))
+        for m in _POSITIVE.finditer(text):
+            if not any(a.source.field == field and a.source.start <= m.start() < a.source.end for a in out):
+                span = SourceSpan(field=field, start=m.start(), end=m.end())
+                out.append(Attribute(name=m.group(0).lower(), text=m.group(0), source=span))
+    seen, unique = set(), []
+    for a in out:
+        if (a.name, a.negated) not in seen:
+            seen.add((a.name, a.negated))
+            unique.append(a)
+    return unique
+
+
+def short_name(title: str, brand: str | None, max_words: int = 4) -> str:
+    """The on-screen name: the title's first segment, without brand, sizes and trailing joiners."""
+    name = strip_symbols(title)
+    if brand and name.lower().startswith(brand.lower()):
+        name = name[len(brand) :]
+    name = re.split(r",| - | – |\(|\||:|;", name)[0]
+    name = re.sub(r"\b\d+(\.\d+)?[- ]?(oz|ounce|fluid ounce|fl oz|ml|g|pcs)\b\.?", "", name, flags=re.I)
+    words = name.split()
+    while words and words[0].lower() in {"new", "the"}:  # a leading "New" is a flag, "New York" a name
+        words.pop(0)
+    words = words[:max_words]
+    while len(words) > 1 and words[-1].lower() in {"for", "with", "and", "of", "in", "&", "-", "to"}:
+        words.pop()
+    return " ".join(words).strip(" -,.")
+
+
+def fact_sheet(product: Product, encode: Callable[[list[str]], np.ndarray] | None = None) -> FactSheet:
+    """The product's facts. `encode` (a text encoder) lets kinds the title does not name be found by meaning."""
+    title, description = clean_markup(product.title), clean_markup(product.description)
+    warnings: list[str] = []
+    brand = valid_brand(product.brand, _kind_words())
+    if product.brand and brand is None:
+        warnings.append(f"brand {product.brand!r} is not a name (a type word, number or symbol); no brand is shown")
+    kind, score = classify_kind(title, product.category, encode)
+    name = short_name(title, brand)
+    if not name:
+        name = kind.name.capitalize() if kind else "This product"
+        warnings.append(f"the title {product.title!r} has no drawable words; the ad calls it {name!r}")
+    claims = [c for c in _segments(title, "title") if not _SIZE.match(c.text) and c.text.lower() != name.lower()]
+    claims = [c for c in claims if not (brand and c.text.lower() == brand.lower())]
+    return FactSheet(
+        title=title,
+        description=description,
+        name=name,
+        brand=brand,
+        kind=kind.name if kind else "unknown",
+        family=kind.family if kind else "other",
+        packshot=kind.packshot if kind else "box",
+        kind_score=round(score, 3),
+        drawn=bool(kind and kind.drawn),
+        attributes=tuple(_attributes({"title": title, "description": description})),
+        claims=tuple(claims[1:] if claims and name.lower() in claims[0].text.lower() else claims)
+        + tuple(_sentences(description)),
+        warnings=tuple(warnings),
+    )
