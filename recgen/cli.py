@@ -145,9 +145,7 @@ def generate(
     ] = None,
     creative: Annotated[
         str,
-        typer.Option(
-            help=f"A style preset ({', '.join(VOCAB.presets)}) or a D-SID like s3.1 or c1.2/s3.1."
-        ),
+        typer.Option(help=f"A style preset ({', '.join(VOCAB.presets)}) or a D-SID like s3.1 or c1.2/s3.1."),
     ] = "calm-luxury",
     seed: Annotated[int | None, typer.Option(help="Seed: the same inputs and seed give the same video.")] = None,
     price: Annotated[float | None, typer.Option(help="Offer price shown on a price tag.")] = None,

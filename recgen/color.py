@@ -22,3 +22,14 @@ def luminance(rgb: tuple[float, float, float]) -> float:
 def contrast_ratio(a: tuple[float, float, float], b: tuple[float, float, float]) -> float:
     la, lb = sorted((luminance(a), luminance(b)), reverse=True)
     return (la + 0.05) / (lb + 0.05)
+
+
+def best_ink(background: str, inks: tuple[str, ...] = ("#ffffff", "#111014")) -> str:
+    """The ink of `inks` that reads best on `background`."""
+    return max(inks, key=lambda c: contrast_ratio(hex_rgb(c), hex_rgb(background)))
+
+
+def subtitle_backdrop(text_color: str) -> str:
+    """The box behind subtitles: dark under light text, light under dark text."""
+    light_text = contrast_ratio(hex_rgb(text_color), (0, 0, 0)) > contrast_ratio(hex_rgb(text_color), (255, 255, 255))
+    return "#111014" if light_text else "#f4f1ec"

@@ -69,6 +69,13 @@ class RunContext:
             "effects": state.effects,
         }.get(agent)
         fixes = tuple(v for v in state.revision.violations if v.agent == agent) if state.revision else ()
+        if fixes:  # what earlier rounds asked of this agent still holds (a fix is not undone by the next one)
+            seen = {v.code for v in fixes}
+            for report in state.reports:
+                for v in report.violations:
+                    if v.agent == agent and v.code not in seen:
+                        seen.add(v.code)
+                        fixes += (v,)
         return AgentContext(
             self.settings,
             state.request.product,

@@ -165,7 +165,7 @@ class ClaimCheck(_Frozen):
     """One line a viewer sees or hears, labelled against the fact sheet."""
 
     text: str
-    where: Literal["voice", "headline", "subtitle", "sticker", "cta"]
+    where: Literal["voice", "headline", "subtitle", "sticker", "cta", "seen"]  # seen: read back by OCR
     agent: AgentName
     label: Literal["supported", "neutral", "unsupported"]
     source: SourceSpan | None = None  # the supporting span, for a supported claim
@@ -212,7 +212,6 @@ class Semantics(_Frozen):
 # ---------------------------------------------------------------------------------------------------------
 # Plans
 # ---------------------------------------------------------------------------------------------------------
-
 
 
 class ShotBrief(_Frozen):
@@ -328,6 +327,7 @@ class AudioTracks(_Frozen):
     beat_times: tuple[float, ...]
     voice_end_s: float  # when the last voice line ends (may pass the video's end: the critic checks)
     voice_backend: str
+    word_timing: Literal["heard", "estimated"] = "estimated"  # heard: re-timed by speech recognition
 
 
 class Subtitle(_Frozen):
@@ -385,9 +385,10 @@ class EffectsPlan(_Frozen):
 
 
 class TextBox(_Frozen):
-    """Where text landed on screen in a draft, measured by the compositor."""
+    """Where text (or the product: kind "product", no text) landed on screen in a draft, measured by the
+    compositor while drawing."""
 
-    kind: Literal["subtitle", "headline", "sticker", "cta"]
+    kind: Literal["subtitle", "headline", "sticker", "cta", "product"]
     text: str
     start: float
     end: float

@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     diffusers_model_path: Path | None = Field(None, description="Local weights for the diffusers backend.")
     tts_backend: str = Field("piper", description="Voice: piper, espeak (tools/backends.py).")
     music_backend: str = Field("procedural", description="Background music: procedural (tools/backends.py).")
+    asr_backend: str = Field(
+        "whisper", description="Speech recognition for word timings and the critic's listening: whisper, none."
+    )
+    ocr_backend: str = Field("rapidocr", description="Text recognition for the critic's reading: rapidocr, none.")
     x264_preset: str = Field("veryfast", description="libx264 preset for every encode.")
     crf: int = Field(21, ge=0, le=51)
     target_lufs: float = -14.0

@@ -19,16 +19,23 @@ def cache_dir(tmp_path_factory) -> Path:
     return Path(os.environ.get("RECGEN_TEST_CACHE", tmp_path_factory.mktemp("cache")))
 
 
-def small_settings(runs_dir: Path, cache_dir: Path) -> Settings:
-    """A tiny 9:16 video: every stage runs for real, in seconds."""
+def small_settings(runs_dir: Path, cache_dir: Path, read_back: bool = False) -> Settings:
+    """A tiny 9:16 video: every stage runs for real, in seconds. Reading the draft back (OCR of frames, ASR of
+    the voice) adds seconds to every draft, so only the tests of what it perceives turn it on."""
+    off = {} if read_back else {"ocr_backend": "none", "asr_backend": "none"}
     return Settings(
-        runs_dir=runs_dir, cache_dir=cache_dir, data_dir=DATA_DIR, width=144, height=256, fps=12, duration_s=6.0
+        runs_dir=runs_dir, cache_dir=cache_dir, data_dir=DATA_DIR, width=144, height=256, fps=12, duration_s=6.0, **off
     )
 
 
 @pytest.fixture()
 def small(tmp_path, cache_dir) -> Settings:
     return small_settings(tmp_path / "runs", cache_dir)
+
+
+@pytest.fixture()
+def small_read_back(tmp_path, cache_dir) -> Settings:
+    return small_settings(tmp_path / "runs", cache_dir, read_back=True)
 
 
 @pytest.fixture()

@@ -11,8 +11,18 @@ from fastapi.testclient import TestClient
 from markupsafe import escape
 
 from recgen import generate_video
+from recgen.agents.builtin import BuiltinPolicy
 from recgen.serving.ui import create_app
 from tests.conftest import small_settings
+
+
+class NoCtaFirst(BuiltinPolicy):
+    """The first effects plan forgets the CTA, so the critic sends one revision back."""
+
+    def plan_effects(self, ctx):
+        plan = super().plan_effects(ctx)
+        return plan if ctx.fixes else plan.model_copy(update={"cta": None})
+
 
 EVIL_TITLE = '<script>alert("owned")</script> Glow Serum'
 
@@ -25,9 +35,11 @@ def store(tmp_path_factory, cache_dir):
         "done": generate_video("8", "fresh-botanical", settings=settings, run_id="r1-serum-fresh"),
         "evil": generate_video(evil, "bold-discount", settings=settings, run_id="r2-evil"),
         "review": generate_video("0", "calm-luxury", settings=settings, run_id="r3-review", review=True),
-        "revised": generate_video("0", "calm-luxury", settings=settings, run_id="r0-revised", seed=0),
+        "revised": generate_video(
+            "0", "calm-luxury", settings=settings, run_id="r0-revised", seed=0, policy=NoCtaFirst()
+        ),
     }
-    assert len(runs["revised"].state.reports) == 2  # this case is revised once by the critic (low contrast)
+    assert len(runs["revised"].state.reports) == 2  # this case is revised once by the critic (no CTA at first)
     (settings.runs_dir / "secret.txt").write_text("outside any run")
     return settings, runs
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from recgen.agents.context import AgentContext
+from recgen.errors import BackendUnavailableError
 from recgen.schemas import AudioPlan, BgmSpec, VideoState, VoiceLinePlan
+from recgen.tools.asr import align_words
 from recgen.tools.mixer import mix_tracks, place_voice
 from recgen.vocabulary import VOCAB
 
@@ -79,7 +81,7 @@ def builtin_audio_plan(ctx: AgentContext) -> AudioPlan:
             root_hz=VOCAB.moods[c.mood].music_root_hz,
             seed=ctx.seed,
         ),
-        duck_db=-12.0 if c.style.loudness > 0.6 else -9.0,
+        duck_db=-16.0 if "voice_unclear" in fixes else -12.0 if c.style.loudness > 0.6 else -9.0,
         target_lufs=ctx.settings.target_lufs - (1.0 if "clipping" in fixes else 0.0),
     )
 
@@ -101,6 +103,12 @@ def audio_node(state: VideoState, rc: RunContext) -> dict:
     )
     music = toolbox.call("bgm", spec=plan.bgm, duration=duration, rate=s.audio_rate)
     tracks = mix_tracks(voice, music, plan, duration, s.audio_rate, rc.folder.sub("audio"))
+    if tracks.lines and rc.settings.asr_backend != "none":
+        try:  # subtitles follow the words as they are heard, not as estimated from phonemes
+            heard = toolbox.call("transcribe", path=tracks.voice_path)
+            tracks = tracks.model_copy(update={"lines": align_words(tracks.lines, heard), "word_timing": "heard"})
+        except BackendUnavailableError as e:
+            ctx.notes.append(f"audio: word timings estimated, not heard ({e})")
     rc.folder.write_plan("audio_plan", plan)
     rc.emit("audio", f"{len(tracks.lines)} voice lines, voice ends {tracks.voice_end_s:.2f}s")
     return {"audio_plan": plan, "tracks": tracks, "tool_calls": toolbox.drain(), "notes": ctx.notes}

@@ -11,6 +11,7 @@ from recgen.rewards.combine import scores, total
 from recgen.rewards.quality import DraftView, evaluate
 from recgen.schemas import CriticDecision, CriticReport, Revision, VideoState, Violation
 from recgen.tools.probes import probe
+from recgen.tools.readback import read_back
 
 if TYPE_CHECKING:
     from recgen.runtime import RunContext
@@ -56,9 +57,11 @@ def critic_node(state: VideoState, rc: RunContext) -> dict:
     s = rc.settings
     draft = state.drafts[-1]
     facts = state.semantics.content.facts
+    p = probe(draft.path)
+    rb = read_back(draft.path, draft.text_boxes, state.visual.duration_s, p.audio, p.audio_rate, s)
     view = DraftView(
         draft,
-        probe(draft.path),
+        p,
         state.visual,
         state.tracks,
         state.effects,
@@ -68,6 +71,7 @@ def critic_node(state: VideoState, rc: RunContext) -> dict:
         state.brief,
         facts,
         _reviewed(state),
+        rb,
     )
     result = evaluate(view)
     measures, violations = result.measures, tuple(result.violations)
@@ -94,7 +98,7 @@ def critic_node(state: VideoState, rc: RunContext) -> dict:
     )
     rc.folder.critic_path(round_).write_text(report.model_dump_json(indent=2))
     rc.emit("critic", f"round {round_}: {verdict}" + (f" → {agent}: {instruction}" if agent else ""))
-    update: dict = {"reports": [report], "notes": ctx.notes}
+    update: dict = {"reports": [report], "notes": ctx.notes + rb.notes}
     if verdict == "revise":
         sent = violations
         if not any(v.agent == agent for v in violations):  # a critic's own request reaches the agent as a fix

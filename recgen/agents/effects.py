@@ -8,6 +8,7 @@ import re
 from typing import TYPE_CHECKING
 
 from recgen.agents.context import AgentContext
+from recgen.color import best_ink, contrast_ratio, hex_rgb, subtitle_backdrop
 from recgen.layout import subtitle_size, subtitle_width
 from recgen.schemas import (
     CallToAction,
@@ -35,16 +36,13 @@ def highlight_words(text: str, keys: set[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))[:2]
 
 
-def builtin_effects_plan(ctx: AgentContext) -> EffectsPlan:
+def _subtitles(ctx: AgentContext, margin: float) -> list[Subtitle]:
+    """Word-timed chunks of each voice line that fit two lines, one on screen at a time."""
     brief, visual, tracks, c = ctx.brief, ctx.visual, ctx.tracks, ctx.semantics.creative
-    assert brief is not None and visual is not None and tracks is not None
-    fixes = {v.code for v in ctx.fixes}
     duration = visual.duration_s
-    palette = visual.palette
     keys = {w.lower() for b in ctx.semantics.content.benefits for w in b.split() if len(w) > 4}
     keys |= {w.lower() for w in brief.headline.split()} | {"off", "today", "only"}
     per_chunk = 3 if c.style.text_density > 0.7 else 4 if c.style.text_density > 0.4 else 5
-    margin = 0.08 if "safe_area" in fixes else 0.06
     width = subtitle_width(ctx.settings.width, margin)
     size = subtitle_size(ctx.settings.height)
     subtitles = []
@@ -70,6 +68,21 @@ def builtin_effects_plan(ctx: AgentContext) -> EffectsPlan:
                     )
                 )
             i += len(chunk)
+    # one subtitle at a time: a chunk leaves the screen when the next one comes
+    for k in range(len(subtitles) - 1):
+        if subtitles[k + 1].start < subtitles[k].end:
+            subtitles[k] = subtitles[k].model_copy(update={"end": round(subtitles[k + 1].start, 3)})
+    return subtitles
+
+
+def builtin_effects_plan(ctx: AgentContext) -> EffectsPlan:
+    brief, visual, tracks, c = ctx.brief, ctx.visual, ctx.tracks, ctx.semantics.creative
+    assert brief is not None and visual is not None and tracks is not None
+    fixes = {v.code for v in ctx.fixes}
+    duration = visual.duration_s
+    palette = visual.palette
+    margin = 0.08 if "safe_area" in fixes else 0.06
+    subtitles = _subtitles(ctx, margin)
     stickers = []
     product = ctx.product
     if brief.offer:
@@ -83,7 +96,7 @@ def builtin_effects_plan(ctx: AgentContext) -> EffectsPlan:
                     text=brief.offer,
                     start=round(first.start + 0.3, 3),
                     end=round(last.start + last.duration, 3),
-                    anchor="top_right",
+                    anchor="top_left",  # beside the product, clear of the action column on the right
                 )
             )
     cta = CallToAction(
@@ -103,10 +116,16 @@ def builtin_effects_plan(ctx: AgentContext) -> EffectsPlan:
         vignette=round(0.6 * (1 - st.brightness), 3),
     )
     backdrop = 0.35 < st.brightness < 0.75 or "text_contrast" in fixes
+    accent = palette[2]
+    if "text_contrast" in fixes:  # highlight words must read on the subtitle box too
+        box = subtitle_backdrop(palette[3])
+        accent = max(palette, key=lambda col: contrast_ratio(hex_rgb(col), hex_rgb(box)))
+        if contrast_ratio(hex_rgb(accent), hex_rgb(box)) < 4.5:
+            accent = best_ink(box)
     return EffectsPlan(
         typeface=c.typeface,
         text_color=palette[3],
-        accent_color=palette[2],
+        accent_color=accent,
         subtitle_backdrop=backdrop,
         safe_margin=margin,
         subtitles=tuple(subtitles),

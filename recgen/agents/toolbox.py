@@ -12,11 +12,12 @@ from recgen.errors import InputError, RecgenError, ToolMaskError
 from recgen.schemas import ToolCall
 from recgen.tools.specs import ToolSpec
 
-# The paper's tool mask: visual → t2v/i2v/asset; audio → tts/bgm; effects → typography/button/sticker.
+# The paper's tool mask: visual → t2v/i2v/asset; audio → tts/bgm (+ listening back); effects → typography/
+# button/sticker.
 # (Transitions are a field of the effects plan that the compositor applies; there is nothing to call.)
 TOOL_MASKS: dict[str, frozenset[str]] = {
     "visual": frozenset({"text_to_video", "image_to_video", "packshot_asset"}),
-    "audio": frozenset({"tts", "bgm"}),
+    "audio": frozenset({"tts", "bgm", "transcribe"}),
     "effects": frozenset({"typography", "cta_button", "sticker"}),
 }
 

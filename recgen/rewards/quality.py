@@ -13,7 +13,19 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from recgen.layout import SAFE_BOTTOM, SAFE_TOP
-from recgen.rewards.grounding import author, check_plan, repeated_lines, words_of
+from recgen.rewards.grounding import author, check_plan, label_line, repeated_lines, words_of
+from recgen.rewards.layout import collisions, in_ui_zones, owner
+from recgen.rewards.perception import (
+    MARKUP,
+    MAX_WER,
+    READ_WORDS,
+    SILENT_OPENING_S,
+    UNREADABLE,
+    markup_seen,
+    opening_s,
+    read_share,
+    voice_wer,
+)
 from recgen.schemas import (
     AgentName,
     AudioTracks,
@@ -26,6 +38,7 @@ from recgen.schemas import (
     VisualPlan,
 )
 from recgen.tools.probes import VideoProbe
+from recgen.tools.readback import ReadBack
 
 DURATION_TOL = 0.1
 LUFS_TOL = 2.0
@@ -53,6 +66,7 @@ class DraftView:
     brief: Brief | None = None
     facts: FactSheet | None = None
     reviewed: tuple[str, ...] = ()  # lines a creative wrote at the review: labelled, but theirs to answer for
+    readback: ReadBack | None = None  # what a viewer reads and hears in the rendered file
 
 
 @dataclass
@@ -129,10 +143,13 @@ def safe_area(d: DraftView) -> Result:
     outside = [
         b
         for b in d.draft.text_boxes
-        if b.box[0] < m_x
-        or b.box[2] > d.width - m_x
-        or b.box[1] < SAFE_TOP * d.height
-        or b.box[3] > SAFE_BOTTOM * d.height
+        if b.kind != "product"
+        and (
+            b.box[0] < m_x
+            or b.box[2] > d.width - m_x
+            or b.box[1] < SAFE_TOP * d.height
+            or b.box[3] > SAFE_BOTTOM * d.height
+        )
     ]
     r = Result({"text_outside_safe_area": float(len(outside))})
     for agent, group in (
@@ -151,7 +168,7 @@ def safe_area(d: DraftView) -> Result:
 
 
 def text_contrast(d: DraftView) -> Result:
-    boxes = d.draft.text_boxes
+    boxes = tuple(b for b in d.draft.text_boxes if b.kind != "product")
     r = Result({"min_text_contrast": min([b.contrast for b in boxes] or [21.0])})
     low = [b for b in boxes if b.contrast < MIN_CONTRAST]
     if low:
@@ -257,12 +274,93 @@ def grounding(d: DraftView) -> Result:
             + "; ".join(f"'{c.text}' ({c.reason})" for c in own[:3]),
             "say only what the product's own text says (its claims and attributes), or use a neutral line",
         )
+    for c in [c for c in claims if MARKUP.search(c.text)][:1]:
+        r.fail("markup_shown", c.agent, f"markup in a {c.where}: {c.text[:40]!r}", "write the text without markup")
     if repeated:
         r.fail(
             "repeated_line",
             author(repeated[0], [d.brief.headline, *(s.message for s in d.brief.shots)], "audio"),
             f"said more than once: {', '.join(repr(v) for v in repeated[:3])}",
             "give each shot its own line; only the call to action may repeat",
+        )
+    return r
+
+
+def layout(d: DraftView) -> Result:
+    """No text over other text or over the product, none under the platform's UI."""
+    hits = collisions(d.draft.text_boxes)
+    zoned = in_ui_zones(d.draft.text_boxes, d.width, d.height)
+    r = Result({"layout_collisions": float(len(hits)), "text_in_ui_zones": float(len(zoned))})
+    for agent in dict.fromkeys(owner(a, b) for a, b in hits):
+        mine = [(a, b) for a, b in hits if owner(a, b) == agent]
+        a, b = mine[0]
+        r.fail(
+            "collision",
+            agent,
+            f"{len(mine)} overlap(s), e.g. {a.kind} '{a.text[:20]}' over {b.kind} '{b.text[:20]}' "
+            f"at {max(a.start, b.start):.1f}s",
+            "move the text clear of the product and of other text",
+        )
+    for agent in dict.fromkeys(owner(b) for b, _ in zoned):
+        mine = [(b, z) for b, z in zoned if owner(b) == agent]
+        b, zone = mine[0]
+        r.fail(
+            "ui_zone",
+            agent,
+            f"{len(mine)} text(s) under the platform's {zone}, e.g. {b.kind} '{b.text[:20]}'",
+            "keep text out of the right-hand action column and the bottom caption bar",
+        )
+    return r
+
+
+def perceived(d: DraftView) -> Result:
+    """The rendered file as a viewer gets it: planned text readable where it was drawn, no markup on screen,
+    the voice understood, and something seen or heard in the first second."""
+    rb = d.readback
+    if rb is None:
+        return Result()
+    r = Result({"readback_s": round(rb.seconds, 3)})
+    shares = {b: read_share(b, rb.frames, d.width, d.height) for b in d.draft.text_boxes}
+    judged = {b: x for b, x in shares.items() if x is not None}
+    if judged:
+        r.measures["ocr_readback"] = sum(x >= READ_WORDS for x in judged.values()) / len(judged)
+        r.measures["ocr_elements"] = float(len(judged))
+        for agent, kinds in (("visual", {"headline"}), ("effects", {"subtitle", "sticker", "cta"})):
+            lost = [b for b, x in judged.items() if x < UNREADABLE and b.kind in kinds]
+            if lost:
+                r.fail(
+                    "text_unreadable",
+                    agent,
+                    f"{len(lost)} planned text(s) cannot be read back from the video, e.g. {lost[0].kind} "
+                    f"'{lost[0].text[:30]}' at {lost[0].start:.1f}s",
+                    "draw the text larger, on a calmer or darker area, or with a backdrop",
+                )
+    if rb.frames:
+        markup = markup_seen(rb.frames)
+        if markup:
+            r.fail("markup_shown", "instruct", f"markup on screen: {markup[0]!r}", "write text without markup")
+        if d.facts is not None:
+            r.claims += [
+                ClaimCheck(text=s.text, where="seen", agent="visual", label=lab, source=src, reason=why)
+                for s in dict.fromkeys(x for seen in rb.frames.values() for x in seen)
+                for lab, src, why in [label_line(s.text, d.facts, d.brief.offer if d.brief else None)]
+            ]
+    if rb.heard is not None and d.tracks.lines:
+        r.measures["voice_wer"] = round(voice_wer([ln.text for ln in d.tracks.lines], [h.word for h in rb.heard]), 4)
+        if r.measures["voice_wer"] > MAX_WER:
+            r.fail(
+                "voice_unclear",
+                "audio",
+                f"{r.measures['voice_wer']:.0%} of the script's words are not heard as written",
+                "speak more slowly or duck the music further under the voice",
+            )
+    r.measures["opening_s"] = round(min(opening_s(rb, d.draft.text_boxes, d.width, d.height), d.visual.duration_s), 3)
+    if r.measures["opening_s"] > SILENT_OPENING_S and (rb.frames or rb.heard is not None):
+        r.fail(
+            "silent_hook",
+            "visual",
+            f"nothing is heard or readable for the first {r.measures['opening_s']:.1f}s",
+            "show the hook's line on screen from the first frame",
         )
     return r
 
@@ -279,6 +377,8 @@ CHECKS: tuple[Check, ...] = (
     frozen,
     cuts_on_beat,
     grounding,
+    layout,
+    perceived,
 )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from recgen.errors import InputError
+from recgen.errors import BackendUnavailableError, InputError
 from recgen.settings import Settings
 from recgen.tools.specs import (
     BgmArgs,
@@ -14,6 +14,7 @@ from recgen.tools.specs import (
     RenderArgs,
     SpriteArgs,
     ToolSpec,
+    TranscribeArgs,
     TtsArgs,
     TypographyArgs,
     size_of,
@@ -46,6 +47,15 @@ def build_registry(settings: Settings, run_dir: Path) -> dict[str, ToolSpec]:
         """How many lines `text` needs at `size` within `max_width` (what the effects agent lays out)."""
         clean, _ = typography.printable(a.text, a.typeface)
         return len(typography.wrap(clean, typography.font(a.typeface, a.size, True), a.max_width))
+
+    def transcribe(a: TranscribeArgs):
+        from recgen.tools.asr import get_asr
+        from recgen.tools.mixer import read_wav
+
+        if settings.asr_backend == "none":
+            raise BackendUnavailableError("speech recognition is off (RECGEN_ASR_BACKEND=none)")
+        audio, rate = read_wav(a.path)
+        return get_asr(settings.cache_dir).words(audio, rate)
 
     def sprite(a: SpriteArgs):
         if a.kind == "button":
@@ -83,6 +93,7 @@ def build_registry(settings: Settings, run_dir: Path) -> dict[str, ToolSpec]:
             lines_needed,
             lambda n: {"lines": int(n)},
         ),
+        ToolSpec("transcribe", "Listen to an audio file: the words heard and when.", TranscribeArgs, transcribe),
         ToolSpec("cta_button", "Draw a call-to-action button and return its size.", SpriteArgs, sprite, size_of),
         ToolSpec("sticker", "Draw a price, discount or badge sticker; returns its size.", SpriteArgs, sprite, size_of),
     )

@@ -14,9 +14,18 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from recgen.color import contrast_ratio, hex_rgb
+from recgen.color import best_ink, contrast_ratio, hex_rgb, subtitle_backdrop
 from recgen.errors import MediaError, RunStoreError
-from recgen.layout import headline_top, subtitle_size, subtitle_width
+from recgen.layout import (
+    CTA_Y,
+    STICKER_Y,
+    SUBTITLE_Y,
+    SUBTITLE_Y_WITH_CTA,
+    headline_top,
+    subtitle_size,
+    subtitle_width,
+    text_width,
+)
 from recgen.schemas import (
     AudioTracks,
     ColorGrade,
@@ -65,6 +74,7 @@ class _Overlay:
     color: str
     backdrop: str | None = None
     word_times: list[tuple[float, float]] = field(default_factory=list)
+    inks: tuple[str, ...] = ()  # other colours its glyphs are drawn in (highlighted and spoken words)
     measured: TextBox | None = None
 
 
@@ -83,7 +93,8 @@ class Timeline:
         self.transitions = {t.after_shot: t for t in effects.transitions}
         self.effects = effects
         self.overlays = self._overlays(effects)
-        self.headline_boxes: list[TextBox] = []
+        self.headline_boxes: list[TextBox] = []  # headlines and products, one per shot, at its keyframe
+        self.measured_shots: set[int] = set()
 
     def _load(self, clip: ShotClip, grade: ColorGrade) -> ShotRenderer | FileShot:
         if clip.scene_path.suffix != ".json":  # a backend that renders video files (any but the procedural one)
@@ -102,17 +113,17 @@ class Timeline:
         m = fx.safe_margin
         out: list[_Overlay] = []
         size = subtitle_size(H)
-        light_text = contrast_ratio(hex_rgb(fx.text_color), (0, 0, 0)) > contrast_ratio(
-            hex_rgb(fx.text_color), (255, 255, 255)
-        )
-        backdrop = ("#111014" if light_text else "#f4f1ec") if fx.subtitle_backdrop else None
+        box = subtitle_backdrop(fx.text_color)
+        backdrop = box if fx.subtitle_backdrop else None
+        # the word being spoken, when it is a highlight word already: the ink that reads best on the box
+        spoken = best_ink(box)
         cta_start = fx.cta.start if fx.cta else self.duration + 1
         for sub in fx.subtitles:
             sprites = []
             words = [w.word for w in sub.words] or sub.text.split()
             for i in range(len(words)):
                 hl = {w: fx.accent_color for w in sub.highlight}
-                hl[words[i]] = fx.accent_color if words[i] not in sub.highlight else "#ffffff"
+                hl[words[i]] = fx.accent_color if words[i] not in sub.highlight else spoken
                 sprites.append(
                     text_sprite(
                         sub.text,
@@ -126,7 +137,7 @@ class Timeline:
                     )
                 )
             sh, sw = sprites[0].shape[:2]
-            cy = 0.64 if sub.end > cta_start else 0.71
+            cy = SUBTITLE_Y_WITH_CTA if sub.end > cta_start else SUBTITLE_Y
             out.append(
                 _Overlay(
                     "subtitle",
@@ -138,19 +149,22 @@ class Timeline:
                     fx.text_color,
                     backdrop,
                     [(w.start, w.end) for w in sub.words],
+                    inks=(fx.accent_color, spoken) if sub.words else (),
                 )
             )
         for st in fx.stickers:
             ink = max(("#ffffff", "#111014"), key=lambda c: contrast_ratio(hex_rgb(c), hex_rgb(fx.accent_color)))
-            sp = sticker_sprite(st.text, st.kind, fx.typeface, int(H * 0.034), fx.accent_color, ink)
+            sp = sticker_sprite(st.text, st.kind, fx.typeface, int(H * 0.026), fx.accent_color, ink)
             sh, sw = sp.shape[:2]
             x = int(W * (1 - m) - sw) if st.anchor.endswith("right") else int(W * m)
-            y = int(H * (0.24 if st.anchor.startswith("top") else 0.45))
+            y = int(H * STICKER_Y[st.anchor.split("_")[0]])
             out.append(_Overlay("sticker", st.text, st.start, st.end, [sp], (x, y), ink, fx.accent_color))
         if fx.cta:
             c = fx.cta
             text_col = max(("#ffffff", "#111014"), key=lambda col: contrast_ratio(hex_rgb(col), hex_rgb(c.color)))
-            base = button_sprite(c.text, fx.typeface, int(H * 0.036), c.color, text_col, int(W * (1 - 2 * m)))
+            base = button_sprite(
+                c.text, fx.typeface, int(H * 0.036), c.color, text_col, text_width(W, CTA_Y, 1 - 2 * m)
+            )
             big = cv2.resize(base, (int(base.shape[1] * 1.05), int(base.shape[0] * 1.05)), interpolation=cv2.INTER_AREA)
             sh, sw = base.shape[:2]
             out.append(
@@ -160,7 +174,7 @@ class Timeline:
                     c.start,
                     c.end,
                     [base, big],
-                    (int((W - sw) / 2), int(H * 0.76 - sh / 2)),
+                    (int((W - sw) / 2), int(H * CTA_Y - sh / 2)),
                     text_col,
                     c.color,
                 )
@@ -195,14 +209,15 @@ class Timeline:
         if ov.backdrop:  # text sits on its own backdrop (subtitle box, button, sticker fill)
             a = 190 / 255 if ov.kind == "subtitle" else 1.0
             behind = np.array(hex_rgb(ov.backdrop)) * a + behind * (1 - a)
-        ratio = contrast_ratio(hex_rgb(ov.color), tuple(behind))
+        # every ink the glyphs are drawn in counts: the text is as readable as its weakest colour
+        ratio, ink = min((contrast_ratio(hex_rgb(c), tuple(behind)), c) for c in (ov.color, *ov.inks))
         return TextBox(
             kind=ov.kind,
             text=ov.text,
             start=ov.start,
             end=ov.end,
             box=(x, y, x + w, y + h),
-            color=ov.color,
+            color=ink,
             contrast=round(ratio, 2),
         )
 
@@ -213,37 +228,56 @@ class Timeline:
                 return i
         return len(self.shots) - 1
 
-    def _headline_box(self, i: int) -> None:
-        r = self.renderers[i]
-        if r.headline is None or any(b.start == self.shots[i].start for b in self.headline_boxes):
+    def _shot_boxes(self, i: int) -> None:
+        """Measure a shot once, at its keyframe: its headline (and the contrast behind it) and its product."""
+        if i in self.measured_shots:
             return
-        hh, hw = r.headline.shape[:2]
-        head_y = LAYOUTS[self.shots[i].composition][3]
-        x, y = (self.W - hw) // 2, headline_top(head_y, hh, self.H)
-        headline, r.headline = r.headline, None  # measure what is behind the text, not the text
-        behind = r.frame(self.shots[i].duration * 0.6)
-        r.headline = headline
-        region = behind[max(0, y) : y + hh, max(0, x) : x + hw].reshape(-1, 3).astype(np.float32)
-        col = self.effects.text_color
-        s = self.shots[i]
-        self.headline_boxes.append(
-            TextBox(
-                kind="headline",
-                text=s.headline,
-                start=s.start,
-                end=s.start + s.duration,
-                box=(x, y, x + hw, y + hh),
-                color=col,
-                contrast=round(contrast_ratio(hex_rgb(col), tuple(region.mean(0))), 2),
+        self.measured_shots.add(i)
+        r, s = self.renderers[i], self.shots[i]
+        headline, r.headline = getattr(r, "headline", None), None  # what is behind the text, not the text
+        behind = r.frame(s.duration * 0.6)
+        if headline is not None:
+            r.headline = headline
+            hh, hw = headline.shape[:2]
+            x, y = (self.W - hw) // 2, headline_top(LAYOUTS[s.composition][3], hh, self.H)
+            region = behind[max(0, y) : y + hh, max(0, x) : x + hw].reshape(-1, 3).astype(np.float32)
+            col = self.effects.text_color
+            self.headline_boxes.append(
+                TextBox(
+                    kind="headline",
+                    text=s.headline,
+                    start=s.start,
+                    end=s.start + s.duration,
+                    box=(x, y, x + hw, y + hh),
+                    color=col,
+                    contrast=round(contrast_ratio(hex_rgb(col), tuple(region.mean(0))), 2),
+                )
             )
-        )
+        self._product_box(i, behind)
+
+    def _product_box(self, i: int, with_product: np.ndarray) -> None:
+        """Where the product shows at the shot's keyframe: the pixels that change when it is left out."""
+        r, s = self.renderers[i], self.shots[i]
+        if getattr(r, "product", None) is None:
+            return
+        product, r.product = r.product, None
+        without = r.frame(s.duration * 0.6)
+        r.product = product
+        ys, xs = np.nonzero(np.abs(with_product.astype(np.int16) - without.astype(np.int16)).max(2) > 24)
+        if xs.size:
+            box = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+            self.headline_boxes.append(
+                TextBox(
+                    kind="product", text="", start=s.start, end=s.start + s.duration, box=box, color="", contrast=21.0
+                )
+            )
 
     def frame(self, t: float) -> np.ndarray:
         i = self._shot_at(t)
         s = self.shots[i]
         frame = self.renderers[i].frame(t - s.start)
         if abs(t - (s.start + s.duration * 0.6)) <= 0.5 / self.fps:
-            self._headline_box(i)
+            self._shot_boxes(i)
         # transition into the next shot (second half of its window) or out of the previous (first half)
         for j, boundary in ((i, s.start + s.duration), (i - 1, s.start)):
             tr = self.transitions.get(j)

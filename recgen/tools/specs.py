@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -44,6 +45,10 @@ class BgmArgs(_Args):
     spec: BgmSpec
     duration: float = Field(gt=0, le=600, description="seconds of music")
     rate: int = Field(22050, ge=8000, le=96000, description="sample rate")
+
+
+class TranscribeArgs(_Args):
+    path: Path = Field(description="a wav or mp4 file to listen to")
 
 
 class TypographyArgs(_Args):

@@ -20,7 +20,7 @@ from PIL import Image
 
 from recgen.color import hex_rgb
 from recgen.errors import BackendUnavailableError, MediaError
-from recgen.layout import headline_top
+from recgen.layout import headline_top, text_width
 from recgen.schemas import Product, ShotClip, ShotPlan
 from recgen.tools.packshot import draw_packshot, load_user_image
 from recgen.tools.typography import text_sprite
@@ -28,13 +28,14 @@ from recgen.tools.typography import text_sprite
 OVERSCAN = 1.18  # background plate is larger than the frame so the camera can move over it
 
 # composition → (product centre x, centre y, height) as fractions of the frame; headline y
-LAYOUTS: dict[str, tuple[float, float, float, float]] = {
-    "hero_center": (0.5, 0.46, 0.42, 0.18),
-    "closeup": (0.5, 0.58, 0.74, 0.18),
-    "split_text": (0.5, 0.31, 0.30, 0.57),
-    "lifestyle_card": (0.5, 0.46, 0.36, 0.18),
-    "grid": (0.5, 0.31, 0.28, 0.57),
-    "cta_card": (0.5, 0.42, 0.32, 0.18),
+LAYOUTS: dict[str, tuple[float, float, float, float]] = {  # product centre x, y, height; headline y
+    # the product keeps to the middle band: headlines above it, subtitles and the CTA below (recgen/layout.py)
+    "hero_center": (0.5, 0.42, 0.36, 0.18),
+    "closeup": (0.5, 0.42, 0.42, 0.18),
+    "split_text": (0.5, 0.30, 0.26, 0.53),
+    "lifestyle_card": (0.5, 0.43, 0.32, 0.18),
+    "grid": (0.5, 0.30, 0.26, 0.53),
+    "cta_card": (0.5, 0.40, 0.30, 0.18),
 }
 
 
@@ -179,13 +180,13 @@ def render_procedural_shot(
         Image.fromarray(sprite).save(prod_path)
     head_path = None
     if shot.headline:
-        size = int(H * (0.052 if shot.composition in ("split_text", "grid") else 0.046))
+        size = int(H * 0.046)
         sprite = text_sprite(
             shot.headline,
             ctx.typeface,
             size,
             ctx.text_color,
-            int(W * 0.84),  # type: ignore[arg-type]
+            text_width(W, head_y, 0.84),
             max_lines=3,
         )
         head_path = out_dir / f"{stem}_headline.png"

@@ -1,0 +1,145 @@
+"""Ad quality benchmark: does each ad say only what is true, show it cleanly, and can a viewer read and hear it?
+
+Generates one ad per brief of `benchmarks/briefs/ad_quality.json` (briefs no test uses) with the built-in
+policy, and reports per brief what the critic measured on the *final* video: claims supported / neutral /
+unsupported, share of planned on-screen text read back by OCR, layout collisions, word error rate of the
+voice (ASR), critic rounds, seconds per video and the share of it spent reading back. Writes
+`benchmarks/results/ad_quality.json` (the README's table is made from it) and prints the table.
+
+    python benchmarks/ad_quality.py [--width 360 --height 640 --fps 24 --duration 12] [--only q01,q05]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from recgen import Settings, generate_video
+
+HERE = Path(__file__).resolve().parent
+BRIEFS = HERE / "briefs" / "ad_quality.json"
+OUT = HERE / "results" / "ad_quality.json"
+TARGETS = {"unsupported": 0, "ocr_readback": 0.95, "collisions": 0, "wer": 0.10, "readback_share": 0.25}
+
+
+def run_brief(brief: dict, settings: Settings) -> dict:
+    t0 = time.perf_counter()
+    offer = {k: brief[k] for k in ("price", "discount_pct") if k in brief}
+    r = generate_video(brief["product"], brief["creative"], settings=settings, **offer)
+    seconds = time.perf_counter() - t0
+    final = max(r.state.reports, key=lambda rep: rep.total)
+    m = final.measures
+    labels = [c.label for c in final.claims if c.where != "seen"]
+    readback_s = sum(rep.measures.get("readback_s", 0.0) for rep in r.state.reports)
+    facts = r.state.semantics.content.facts
+    return {
+        "id": brief["product"]["id"],
+        "title": facts.title[:60],
+        "kind": facts.kind,
+        "creative": brief["creative"],
+        "supported": labels.count("supported"),
+        "neutral": labels.count("neutral"),
+        "unsupported": labels.count("unsupported"),
+        "ocr_readback": m.get("ocr_readback"),
+        "collisions": m.get("layout_collisions", 0.0) + m.get("text_in_ui_zones", 0.0),
+        "wer": m.get("voice_wer"),
+        "rounds": len(r.state.reports),
+        "verdict": r.state.reports[-1].verdict,
+        "violations": sorted({v.code for v in final.violations}),
+        "seconds": round(seconds, 2),
+        "readback_share": round(readback_s / seconds, 3),
+        "notes": r.state.notes,
+    }
+
+
+def totals(rows: list[dict]) -> dict:
+    def mean(key: str) -> float | None:
+        vals = [r[key] for r in rows if r[key] is not None]
+        return round(sum(vals) / len(vals), 4) if vals else None
+
+    return {
+        "briefs": len(rows),
+        "unsupported_claims": sum(r["unsupported"] for r in rows),
+        "briefs_with_unsupported": sum(r["unsupported"] > 0 for r in rows),
+        "supported_claims": sum(r["supported"] for r in rows),
+        "ocr_readback_mean": mean("ocr_readback"),
+        "ocr_readback_min": min((r["ocr_readback"] for r in rows if r["ocr_readback"] is not None), default=None),
+        "collisions": sum(r["collisions"] for r in rows),
+        "wer_mean": mean("wer"),
+        "wer_max": max((r["wer"] for r in rows if r["wer"] is not None), default=None),
+        "rounds_mean": mean("rounds"),
+        "stopped": sum(r["verdict"] == "stop" for r in rows),
+        "seconds_mean": mean("seconds"),
+        "readback_share_mean": mean("readback_share"),
+    }
+
+
+def print_table(rows: list[dict], tot: dict) -> None:
+    t = Table("id", "kind", "claims s/n/u", "OCR", "coll.", "WER", "rounds", "s", "read-back", "open")
+    for r in rows:
+        t.add_row(
+            r["id"],
+            r["kind"],
+            f"{r['supported']}/{r['neutral']}/{r['unsupported']}",
+            "–" if r["ocr_readback"] is None else f"{r['ocr_readback']:.0%}",
+            f"{r['collisions']:.0f}",
+            "–" if r["wer"] is None else f"{r['wer']:.0%}",
+            str(r["rounds"]),
+            f"{r['seconds']:.1f}",
+            f"{r['readback_share']:.0%}",
+            ", ".join(r["violations"]) or "",
+        )
+    Console().print(t)
+    Console().print(tot)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--width", type=int, default=360)
+    ap.add_argument("--height", type=int, default=640)
+    ap.add_argument("--fps", type=int, default=24)
+    ap.add_argument("--duration", type=float, default=12.0)
+    ap.add_argument("--only", default="", help="comma-separated brief ids")
+    ap.add_argument("--out", type=Path, default=OUT)
+    a = ap.parse_args()
+    briefs = json.loads(BRIEFS.read_text(encoding="utf-8"))["briefs"]
+    if a.only:
+        briefs = [b for b in briefs if b["product"]["id"] in a.only.split(",")]
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp, Progress() as bar:
+        s = Settings(runs_dir=Path(tmp), width=a.width, height=a.height, fps=a.fps, duration_s=a.duration)
+        task = bar.add_task("ads", total=len(briefs))
+        for b in briefs:
+            rows.append(run_brief(b, s))
+            bar.advance(task)
+    tot = totals(rows)
+    print_table(rows, tot)
+    a.out.parent.mkdir(parents=True, exist_ok=True)
+    a.out.write_text(
+        json.dumps(
+            {
+                "command": "python " + " ".join(sys.argv),
+                "machine": f"{platform.machine()}, {platform.processor() or platform.system()}, 2 cores",
+                "settings": {"width": a.width, "height": a.height, "fps": a.fps, "duration_s": a.duration},
+                "targets": TARGETS,
+                "totals": tot,
+                "rows": rows,
+            },
+            indent=1,
+            ensure_ascii=False,
+        )
+        + "\n"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+"""What a viewer perceives, judged: planned text read back from the frames, markup on screen, the voice
+understood, and an opening second that is not silent and empty. Reads a `ReadBack` (tools/readback.py)."""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+from recgen.schemas import TextBox
+from recgen.tools.asr import norm_words, word_error_rate
+from recgen.tools.ocr import Seen
+from recgen.tools.readback import ReadBack
+
+READ_WORDS = 0.8  # an element is read back when this share of its words is found where it was drawn
+UNREADABLE = 0.5  # below this share it is a violation
+MAX_WER = 0.4  # a voice this garbled is a violation (short ads over music: one misheard word of eight is 0.125)
+SILENT_OPENING_S = 1.0
+MARKUP = re.compile(r"</?\s*[a-z]+\s*/?>|&(?:amp|lt|gt|quot|nbsp|#\d+);", re.I)
+
+
+def _same(a: str, b: str) -> bool:
+    return a == b or (len(a) >= 4 and difflib.SequenceMatcher(a=a, b=b).ratio() >= 0.75)
+
+
+def _inside(seen: Seen, box: tuple[int, int, int, int], pad_x: float, pad_y: float) -> bool:
+    cx, cy = (seen.box[0] + seen.box[2]) / 2, (seen.box[1] + seen.box[3]) / 2
+    return box[0] - pad_x <= cx <= box[2] + pad_x and box[1] - pad_y <= cy <= box[3] + pad_y
+
+
+def read_share(box: TextBox, frames: dict[float, list[Seen]], width: int, height: int) -> float | None:
+    """Share of an element's words read in its own place on the frame sampled in its middle (None: not sampled)."""
+    mid = (box.start + box.end) / 2
+    near = [t for t in frames if abs(t - mid) <= 0.16 or box.start <= t < box.end]
+    if not near:
+        return None
+    t = min(near, key=lambda x: abs(x - mid))
+    seen = [w for s in frames[t] if _inside(s, box.box, 0.06 * width, 0.04 * height) for w in norm_words(s.text)]
+    planned = norm_words(box.text)
+    if not planned:
+        return None
+    return sum(any(_same(p, w) for w in seen) for p in planned) / len(planned)
+
+
+def markup_seen(frames: dict[float, list[Seen]]) -> list[str]:
+    return sorted({s.text for seen in frames.values() for s in seen if MARKUP.search(s.text)})
+
+
+def voice_wer(script: list[str], heard: list[str]) -> float:
+    return word_error_rate(norm_words(" ".join(script)), norm_words(" ".join(heard)))
+
+
+def opening_s(rb: ReadBack, boxes: tuple[TextBox, ...], width: int, height: int) -> float:
+    """When the viewer first gets something: the first word heard, or the first text read on screen."""
+    first_voice = min((h.start for h in rb.heard or ()), default=float("inf"))
+    read = [b.start for b in boxes if (read_share(b, rb.frames, width, height) or 0) >= READ_WORDS]
+    early = [t for t, seen in rb.frames.items() if seen and t <= SILENT_OPENING_S]
+    return min(first_voice, min(read, default=float("inf")), min(early, default=float("inf")))

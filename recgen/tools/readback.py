@@ -1,0 +1,62 @@
+"""Read a rendered draft back like a viewer: the text on sampled frames (OCR) and the words in its sound
+(speech recognition). The critic judges these, not what the plans meant to show."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from recgen.errors import BackendUnavailableError
+from recgen.schemas import TextBox
+from recgen.settings import Settings
+from recgen.tools.asr import Heard
+from recgen.tools.ocr import Seen
+from recgen.tools.probes import frame_at
+
+MAX_FRAMES = 40
+OPENING = (0.5, 1.0)  # always read: is anything on screen in the first second?
+
+
+@dataclass
+class ReadBack:
+    frames: dict[float, list[Seen]] = field(default_factory=dict)  # sample time → what was read there
+    heard: list[Heard] | None = None  # None: could not listen
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+
+def sample_times(boxes: tuple[TextBox, ...], duration: float) -> list[float]:
+    """The middle of each text element's time on screen, and the opening; near-equal times merged."""
+    times = sorted({*OPENING, *((b.start + min(b.end, duration)) / 2 for b in boxes)})
+    merged: list[float] = []
+    for t in times:
+        if t < duration and (not merged or t - merged[-1] > 0.15):
+            merged.append(round(t, 3))
+    return merged[:MAX_FRAMES]
+
+
+def read_back(path: Path, boxes: tuple[TextBox, ...], duration: float, audio: np.ndarray, rate: int,
+              settings: Settings) -> ReadBack:  # fmt: skip
+    t0 = time.perf_counter()
+    out = ReadBack()
+    if settings.ocr_backend != "none":
+        try:
+            from recgen.tools.ocr import get_ocr
+
+            reader = get_ocr()
+            for t in sample_times(boxes, duration):
+                out.frames[t] = reader.read(frame_at(path, t, (settings.width, settings.height)))
+        except BackendUnavailableError as e:
+            out.notes.append(f"critic: could not read the frames ({e})")
+    if settings.asr_backend != "none":
+        try:
+            from recgen.tools.asr import get_asr
+
+            out.heard = get_asr(settings.cache_dir).words(audio, rate)
+        except BackendUnavailableError as e:
+            out.notes.append(f"critic: could not listen to the draft ({e})")
+    out.seconds = time.perf_counter() - t0
+    return out
