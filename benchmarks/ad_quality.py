@@ -22,6 +22,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
+from video_args import add_video_args
 
 from recgen import Settings, generate_video
 
@@ -104,10 +105,7 @@ def print_table(rows: list[dict], tot: dict) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--width", type=int, default=360)
-    ap.add_argument("--height", type=int, default=640)
-    ap.add_argument("--fps", type=int, default=24)
-    ap.add_argument("--duration", type=float, default=12.0)
+    add_video_args(ap, 360, 640, 24, 12.0)
     ap.add_argument("--only", default="", help="comma-separated brief ids")
     ap.add_argument("--out", type=Path, default=OUT)
     a = ap.parse_args()

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import imageio_ffmpeg
 import numpy as np
+from video_args import add_video_args
 
 from recgen import Settings, generate_video
 from recgen.agents.builtin import BuiltinPolicy
@@ -34,10 +35,7 @@ class OneRevision(BuiltinPolicy):
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--width", type=int, default=720)
-    ap.add_argument("--height", type=int, default=1280)
-    ap.add_argument("--fps", type=int, default=24)
-    ap.add_argument("--duration", type=float, default=15.0)
+    add_video_args(ap, 720, 1280, 24, 15.0)
     ap.add_argument("--out", type=Path, default=Path("bench_out"))
     a = ap.parse_args()
     runs = Path(tempfile.mkdtemp(prefix="recgen-bench-"))

@@ -75,6 +75,8 @@ def _run(verbose: bool, **kwargs) -> None:
     for r in result.reports:
         codes = ", ".join(v.code for v in r.violations) or "none"
         err.print(f"round {r.round}: {r.verdict:<7} scores {r.scores} violations: {codes}")
+    for note in dict.fromkeys(result.state.notes):  # fallbacks and what could not be drawn, said, not hidden
+        err.print(f"[yellow]note:[/yellow] {note}")
     err.print(f"run folder: {result.run_dir}")
     if result.status == "review":
         err.print(

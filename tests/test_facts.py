@@ -83,3 +83,14 @@ def test_negated_attributes_and_claims_keep_their_source(encode):
 def test_an_emoji_only_title_still_gets_a_name_and_a_warning(encode):
     f = _facts(encode, title="💅✨💖")
     assert f.name and "💅" not in f.name and any("no drawable words" in w for w in f.warnings)
+
+
+def test_what_cannot_be_drawn_is_said_not_dropped_silently(small):
+    from recgen import generate_video
+    from recgen.tools.typography import drawing_warnings
+
+    warned = drawing_warnings(["Volume マスカラ", "كريم مرطب"], "sans")
+    assert any("cannot draw" in w and "マ" in w for w in warned) and any("right-to-left" in w for w in warned)
+    assert drawing_warnings(["Plain Latin, Ελληνικά, Кириллица"], "sans") == []
+    r = generate_video({"id": "jp", "title": "Volume マスカラ Mascara, Black"}, "dramatic-noir", settings=small)
+    assert any(n.startswith("effects: cannot draw") and "マ" in n for n in r.state.notes)

@@ -19,6 +19,7 @@ from recgen.schemas import (
     Transition,
     VideoState,
 )
+from recgen.tools.typography import drawing_warnings
 from recgen.vocabulary import VOCAB
 
 if TYPE_CHECKING:
@@ -141,5 +142,10 @@ def effects_node(state: VideoState, rc: RunContext) -> dict:
     toolbox = ctx.tools
     plan = rc.policy.plan_effects(ctx)
     rc.folder.write_plan("effects", plan)
+    facts = state.semantics.content.facts
+    shown = [s.headline for s in state.visual.shots] + [t.text for t in (*plan.subtitles, *plan.stickers)]
+    shown += [plan.cta.text] if plan.cta else []
+    shown += [facts.name, facts.brand or ""]  # printed on the packshot
+    ctx.notes.extend(f"effects: {w}" for w in drawing_warnings(shown, plan.typeface))
     rc.emit("effects", f"{len(plan.subtitles)} subtitles, CTA {'yes' if plan.cta else 'no'}")
     return {"effects": plan, "tool_calls": toolbox.drain(), "notes": ctx.notes}

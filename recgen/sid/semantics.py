@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -123,10 +124,16 @@ def fit_sid_space(catalog: Catalog, encoder: MiniLMTextEncoder, seed: int = 0) -
     return SIDSpace(catalog, content_rq, creative_rq, emb, content_rq.encode(emb), encoder)
 
 
+@functools.cache
+def _encoder(cache_dir: Path) -> MiniLMTextEncoder:
+    """One text encoder per cache folder and process (its model loads once)."""
+    return MiniLMTextEncoder(cache_dir)
+
+
 def load_sid_space(data_dir: Path, cache_dir: Path, seed: int = 0) -> SIDSpace:
     """The sample catalog's SID space, fitted once and cached (the cache is keyed by data and config)."""
     catalog = load_sample_catalog(data_dir)
-    encoder = MiniLMTextEncoder(cache_dir)
+    encoder = _encoder(Path(cache_dir))
     folder = Path(cache_dir) / "sid" / _fingerprint(catalog, seed)
     arrays = folder / "space.npz"
     if arrays.is_file():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -183,3 +184,15 @@ def sticker_sprite(text: str, kind: str, typeface: Typeface, size: int, fill: st
         fill=(*hex_rgb(text_color), 255),
     )
     return np.asarray(_shadow(img, max(3, size // 6)))
+
+
+def drawing_warnings(texts: list[str], typeface: Typeface) -> list[str]:
+    """What a viewer will not see as written: characters the face cannot draw (left out), and right-to-left
+    script, which is drawn without bidirectional shaping."""
+    out = []
+    dropped = "".join(dict.fromkeys(ch for t in texts for ch in printable(t, typeface)[1] if not ch.isspace()))
+    if dropped:
+        out.append(f"cannot draw {dropped!r} in the {typeface} face; those characters are left out on screen")
+    if any(unicodedata.bidirectional(ch) in ("R", "AL") for t in texts for ch in t):
+        out.append("right-to-left text is drawn left to right without shaping; check the on-screen text")
+    return out
