@@ -103,12 +103,41 @@ def print_table(rows: list[dict], tot: dict) -> None:
     Console().print(tot)
 
 
+def markdown(results: dict) -> str:
+    """The README's table, made from the results file."""
+    t, rows = results["totals"], results["rows"]
+    out = [
+        "| brief | kind | claims supported / neutral / unsupported | OCR read back | collisions | WER | rounds | s "
+        "| read-back share |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        ocr = "–" if r["ocr_readback"] is None else f"{r['ocr_readback']:.0%}"
+        wer = "–" if r["wer"] is None else f"{r['wer']:.0%}"
+        out.append(
+            f"| {r['id']} {r['title'][:34]} | {r['kind']} | {r['supported']} / {r['neutral']} / {r['unsupported']} "
+            f"| {ocr} | {r['collisions']:.0f} | {wer} | {r['rounds']} | {r['seconds']:.0f} "
+            f"| {r['readback_share']:.0%} |"
+        )
+    out.append(
+        f"| **all {t['briefs']}** | | {t['supported_claims']} supported, **{t['unsupported_claims']} unsupported** "
+        f"| mean {t['ocr_readback_mean']:.1%}, min {t['ocr_readback_min']:.0%} | **{t['collisions']:.0f}** "
+        f"| mean {t['wer_mean']:.1%}, max {t['wer_max']:.0%} | mean {t['rounds_mean']:.2f} "
+        f"| mean {t['seconds_mean']:.0f} | mean {t['readback_share_mean']:.0%} |"
+    )
+    return "\n".join(out)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_video_args(ap, 360, 640, 24, 12.0)
     ap.add_argument("--only", default="", help="comma-separated brief ids")
     ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--markdown", action="store_true", help="print the README table from the results file and stop")
     a = ap.parse_args()
+    if a.markdown:
+        print(markdown(json.loads(a.out.read_text(encoding="utf-8"))))
+        return
     briefs = json.loads(BRIEFS.read_text(encoding="utf-8"))["briefs"]
     if a.only:
         briefs = [b for b in briefs if b["product"]["id"] in a.only.split(",")]

@@ -236,6 +236,7 @@ class Timeline:
         r, s = self.renderers[i], self.shots[i]
         headline, r.headline = getattr(r, "headline", None), None  # what is behind the text, not the text
         behind = r.frame(s.duration * 0.6)
+        self._product_box(i, behind)
         if headline is not None:
             r.headline = headline
             hh, hw = headline.shape[:2]
@@ -253,16 +254,16 @@ class Timeline:
                     contrast=round(contrast_ratio(hex_rgb(col), tuple(region.mean(0))), 2),
                 )
             )
-        self._product_box(i, behind)
 
     def _product_box(self, i: int, with_product: np.ndarray) -> None:
-        """Where the product shows at the shot's keyframe: the pixels that change when it is left out."""
+        """Where the product shows at the shot's keyframe: the pixels that change when it is left out (the
+        headline is left out of both frames)."""
         r, s = self.renderers[i], self.shots[i]
         if getattr(r, "product", None) is None:
             return
-        product, r.product = r.product, None
+        product, headline, r.product, r.headline = r.product, r.headline, None, None
         without = r.frame(s.duration * 0.6)
-        r.product = product
+        r.product, r.headline = product, headline
         ys, xs = np.nonzero(np.abs(with_product.astype(np.int16) - without.astype(np.int16)).max(2) > 24)
         if xs.size:
             box = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)

@@ -187,7 +187,7 @@ def render_procedural_shot(
             size,
             ctx.text_color,
             text_width(W, head_y, 0.84),
-            max_lines=3,
+            max_lines=2 if head_y > 0.3 else 3,  # a mid-frame headline stays two lines (smaller type if need be)
         )
         head_path = out_dir / f"{stem}_headline.png"
         Image.fromarray(sprite).save(head_path)
