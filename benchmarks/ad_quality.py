@@ -6,7 +6,7 @@ unsupported, share of planned on-screen text read back by OCR, layout collisions
 voice (ASR), critic rounds, seconds per video and the share of it spent reading back. Writes
 `benchmarks/results/ad_quality.json` (the README's table is made from it) and prints the table.
 
-    python benchmarks/ad_quality.py [--width 360 --height 640 --fps 24 --duration 12] [--only q01,q05]
+    python benchmarks/ad_quality.py [--width 720 --height 1280 --fps 24 --duration 12] [--only q01,q05]
 """
 
 from __future__ import annotations
@@ -130,7 +130,7 @@ def markdown(results: dict) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_video_args(ap, 360, 640, 24, 12.0)
+    add_video_args(ap, 720, 1280, 24, 12.0)
     ap.add_argument("--only", default="", help="comma-separated brief ids")
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--markdown", action="store_true", help="print the README table from the results file and stop")

@@ -35,7 +35,7 @@ _SIZE = re.compile(
     re.I,
 )
 _NEGATED = re.compile(
-    r"\b(?P<free>[a-z][a-z]{2,}(?:\s[a-z]{3,})?)[\s-]free\b|\b(?:no|without|zero|non)[\s-](?P<no>[a-z][a-z-]{2,})\b",
+    r"\b(?P<free>[a-z][a-z]{2,}(?:\s[a-z]{3,})?)[\s-]free\b|\b(?:no|without|zero|non)[\s-](?P<no>[a-z][a-z-]{2,}(?:\s(?!and\b|or\b|with\b)[a-z]{3,}){0,2})\b",
     re.I,
 )
 _POSITIVE = re.compile(

@@ -88,10 +88,18 @@ def get_asr(cache_dir: Path) -> WhisperASR:
     return WhisperASR(cache_dir)
 
 
+_NUMBER_WORDS = (
+    *("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven"),
+    *("twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"),
+)
+_NUMBERS = {w: str(i) for i, w in enumerate(_NUMBER_WORDS)}
+
+
 def norm_words(text: str) -> list[str]:
-    """Words as compared for WER: lower case, no punctuation, '%' spelled out."""
-    text = text.lower().replace("%", " percent ").replace("&", " and ")
-    return re.findall(r"[\w']+", text)
+    """Words as compared for WER: lower case, no punctuation, symbols spelled out, small numbers as digits
+    (a voice says 'one inch', a recogniser may write '1 inch': the same words to a listener)."""
+    text = text.lower().replace("%", " percent ").replace("&", " and ").replace("+", " plus ").replace("-", " ")
+    return [_NUMBERS.get(w, w) for w in re.findall(r"[\w']+", text)]
 
 
 def word_error_rate(reference: list[str], hypothesis: list[str]) -> float:

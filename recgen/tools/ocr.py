@@ -32,17 +32,22 @@ class RapidOCRReader:
             from rapidocr import RapidOCR
         except ImportError as e:
             raise BackendUnavailableError("reading text back needs: pip install rapidocr onnxruntime") from e
-        logging.getLogger("RapidOCR").setLevel(logging.WARNING)
+        logging.getLogger("RapidOCR").setLevel(logging.ERROR)  # "no text detected" is an answer, not a warning
         # detection at the frame's own size: the default scales a small frame up to 736 px, four times slower
-        params = {"Global.log_level": "warning", "Det.limit_type": "max", "Det.limit_side_len": 480}
+        params = {"Global.log_level": "error", "Det.limit_type": "max", "Det.limit_side_len": 480}
         self.engine = RapidOCR(params=params)
 
-    def read(self, frame: np.ndarray) -> list[Seen]:
+    def read(self, frame: np.ndarray, full_width: int | None = None) -> list[Seen]:
+        """Text on a frame; boxes in the pixels of a frame `full_width` wide (default: this frame's width).
+        A frame already decoded at READ_WIDTH is read as it is."""
         h, w = frame.shape[:2]
-        k = READ_WIDTH / w
-        img = cv2.resize(
-            frame, (READ_WIDTH, max(1, round(h * k))), interpolation=cv2.INTER_AREA if k < 1 else cv2.INTER_CUBIC
-        )
+        k = READ_WIDTH / (full_width or w)
+        if w == READ_WIDTH:
+            img = frame
+        else:
+            k = READ_WIDTH / w
+            interp = cv2.INTER_AREA if k < 1 else cv2.INTER_CUBIC
+            img = cv2.resize(frame, (READ_WIDTH, max(1, round(h * k))), interpolation=interp)
         out = self.engine(np.ascontiguousarray(img[:, :, ::-1]))  # the engine expects BGR, like OpenCV
         if out.txts is None:
             return []

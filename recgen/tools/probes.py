@@ -145,3 +145,20 @@ def measured_style(p: VideoProbe) -> dict[str, float]:
         "cut_rate": float(np.clip(cuts / max(p.duration, 1e-6) / 0.8, 0, 1)),
         "loudness": float(np.clip((p.lufs + 30) / 20, 0, 1)),
     }
+
+
+def frames_at(path: Path, times: list[float], fps: float, size: tuple[int, int], width: int) -> list[np.ndarray]:
+    """Frames at several times in one decoding pass, scaled to `width` (aspect kept): what reading back needs."""
+    w, h = size
+    out_w, out_h = width // 2 * 2, round(h * width / w) // 2 * 2
+    picks = sorted({max(0, int(round(t * fps))) for t in times})
+    select = "+".join(f"eq(n\\,{n})" for n in picks)
+    vf = f"select='{select}',scale={out_w}:{out_h}"
+    out = _run(["-i", str(path), "-vf", vf, "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+    raw = np.frombuffer(out.stdout, np.uint8)
+    n = raw.size // (out_w * out_h * 3)
+    if n < len(picks):
+        raise MediaError(f"could read {n} of {len(picks)} frames from {path}")
+    frames = raw[: n * out_w * out_h * 3].reshape(n, out_h, out_w, 3)
+    by_index = dict(zip(picks, frames, strict=False))
+    return [by_index[max(0, int(round(t * fps)))] for t in times]

@@ -13,8 +13,8 @@ from recgen.errors import BackendUnavailableError
 from recgen.schemas import TextBox
 from recgen.settings import Settings
 from recgen.tools.asr import Heard
-from recgen.tools.ocr import Seen
-from recgen.tools.probes import frame_at
+from recgen.tools.ocr import READ_WIDTH, Seen
+from recgen.tools.probes import frames_at
 
 MAX_FRAMES = 40
 OPENING = (0.5, 1.0)  # always read: is anything on screen in the first second?
@@ -47,8 +47,10 @@ def read_back(path: Path, boxes: tuple[TextBox, ...], duration: float, audio: np
             from recgen.tools.ocr import get_ocr
 
             reader = get_ocr()
-            for t in sample_times(boxes, duration):
-                out.frames[t] = reader.read(frame_at(path, t, (settings.width, settings.height)))
+            times = sample_times(boxes, duration)
+            size = (settings.width, settings.height)
+            for t, frame in zip(times, frames_at(path, times, settings.fps, size, READ_WIDTH), strict=True):
+                out.frames[t] = reader.read(frame, settings.width)
         except BackendUnavailableError as e:
             out.notes.append(f"critic: could not read the frames ({e})")
     if settings.asr_backend != "none":
