@@ -48,7 +48,8 @@ class RapidOCRReader:
             k = READ_WIDTH / w
             interp = cv2.INTER_AREA if k < 1 else cv2.INTER_CUBIC
             img = cv2.resize(frame, (READ_WIDTH, max(1, round(h * k))), interpolation=interp)
-        out = self.engine(np.ascontiguousarray(img[:, :, ::-1]))  # the engine expects BGR, like OpenCV
+        # BGR, as the engine expects; no angle classifier: our text is drawn upright (a third faster)
+        out = self.engine(np.ascontiguousarray(img[:, :, ::-1]), use_cls=False)
         if out.txts is None:
             return []
         seen = []

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,21 @@ def sample_times(boxes: tuple[TextBox, ...], duration: float) -> list[float]:
     return merged[:MAX_FRAMES]
 
 
+_HEARD: dict[str, list[Heard]] = {}
+
+
+def _heard(audio: np.ndarray, rate: int, cache_dir: Path) -> list[Heard]:
+    """What the sound says; a revision that left the sound as it was is not listened to twice."""
+    from recgen.tools.asr import get_asr
+
+    key = hashlib.sha1(np.ascontiguousarray(audio).tobytes()).hexdigest() + f":{rate}"
+    if key not in _HEARD:
+        if len(_HEARD) > 64:
+            _HEARD.clear()
+        _HEARD[key] = get_asr(cache_dir).words(audio, rate)
+    return _HEARD[key]
+
+
 def read_back(path: Path, boxes: tuple[TextBox, ...], duration: float, audio: np.ndarray, rate: int,
               settings: Settings) -> ReadBack:  # fmt: skip
     t0 = time.perf_counter()
@@ -55,9 +71,7 @@ def read_back(path: Path, boxes: tuple[TextBox, ...], duration: float, audio: np
             out.notes.append(f"critic: could not read the frames ({e})")
     if settings.asr_backend != "none":
         try:
-            from recgen.tools.asr import get_asr
-
-            out.heard = get_asr(settings.cache_dir).words(audio, rate)
+            out.heard = _heard(audio, rate, settings.cache_dir)
         except BackendUnavailableError as e:
             out.notes.append(f"critic: could not listen to the draft ({e})")
     out.seconds = time.perf_counter() - t0
