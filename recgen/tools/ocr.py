@@ -37,12 +37,14 @@ class RapidOCRReader:
         params = {"Global.log_level": "error", "Det.limit_type": "max", "Det.limit_side_len": 480}
         self.engine = RapidOCR(params=params)
 
-    def read(self, frame: np.ndarray, full_width: int | None = None) -> list[Seen]:
+    def read(self, frame: np.ndarray, full_width: int | None = None, scale: float | None = None) -> list[Seen]:
         """Text on a frame; boxes in the pixels of a frame `full_width` wide (default: this frame's width).
-        A frame already decoded at READ_WIDTH is read as it is."""
+        A frame already decoded at READ_WIDTH — or a crop of one, with its `scale` — is read as it is."""
         h, w = frame.shape[:2]
         k = READ_WIDTH / (full_width or w)
-        if w == READ_WIDTH:
+        if scale is not None:
+            img, k = frame, scale
+        elif w == READ_WIDTH:
             img = frame
         else:
             k = READ_WIDTH / w

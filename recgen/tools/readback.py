@@ -54,6 +54,29 @@ def _heard(audio: np.ndarray, rate: int, cache_dir: Path) -> list[Heard]:
     return _HEARD[key]
 
 
+def _read_frame(reader, frame: np.ndarray, t: float, boxes: tuple[TextBox, ...], size: tuple[int, int]):
+    """The opening frames whole (is anything readable?); elsewhere only the places where text was drawn,
+    each with a margin — the same pixels, a fraction of the work."""
+    if t in OPENING:
+        return reader.read(frame, size[0])
+    k = frame.shape[1] / size[0]
+    seen: list[Seen] = []
+    for b in boxes:
+        if b.kind == "product" or not b.start <= t < b.end:
+            continue
+        x0 = max(0, int((b.box[0] - 0.06 * size[0]) * k))
+        y0 = max(0, int((b.box[1] - 0.03 * size[1]) * k))
+        x1 = min(frame.shape[1], int((b.box[2] + 0.06 * size[0]) * k) + 1)
+        y1 = min(frame.shape[0], int((b.box[3] + 0.03 * size[1]) * k) + 1)
+        if x1 - x0 < 8 or y1 - y0 < 8:
+            continue
+        for s in reader.read(frame[y0:y1, x0:x1], size[0], scale=k):
+            bx = s.box
+            off_x, off_y = int(x0 / k), int(y0 / k)
+            seen.append(Seen(s.text, (bx[0] + off_x, bx[1] + off_y, bx[2] + off_x, bx[3] + off_y), s.score))
+    return seen
+
+
 def read_back(path: Path, boxes: tuple[TextBox, ...], duration: float, audio: np.ndarray, rate: int,
               settings: Settings) -> ReadBack:  # fmt: skip
     t0 = time.perf_counter()
@@ -66,7 +89,7 @@ def read_back(path: Path, boxes: tuple[TextBox, ...], duration: float, audio: np
             times = sample_times(boxes, duration)
             size = (settings.width, settings.height)
             for t, frame in zip(times, frames_at(path, times, settings.fps, size, READ_WIDTH), strict=True):
-                out.frames[t] = reader.read(frame, settings.width)
+                out.frames[t] = _read_frame(reader, frame, t, boxes, size)
         except BackendUnavailableError as e:
             out.notes.append(f"critic: could not read the frames ({e})")
     if settings.asr_backend != "none":
