@@ -100,6 +100,10 @@ def test_list_then_run_page_with_shot_strip_and_playing_video(server, page):
     page.wait_for_selector("#shot-strip")
     shots = page.locator("#shot-strip figure.shot")
     assert shots.count() >= 4
+    # wait until every thumbnail has finished (a broken one finishes too, with width 0), then check them
+    page.wait_for_function(
+        "Array.from(document.querySelectorAll('#shot-strip img')).every(i => i.complete)", timeout=20000
+    )
     widths = page.eval_on_selector_all("#shot-strip img", "imgs => imgs.map(i => i.complete ? i.naturalWidth : 0)")
     assert len(widths) == shots.count() and all(w > 0 for w in widths), "a keyframe thumbnail did not load"
     assert page.locator("#waveform path.env").count() == 1
