@@ -134,6 +134,7 @@ def build_context(config: RunConfig, run_id: str, policy: Policy | None = None, 
     )
 
 
+MAX_BUILT = 32
 _lock = threading.Lock()
 _attached: dict[str, RunContext] = {}
 _built: dict[tuple[str, str], RunContext] = {}
@@ -161,5 +162,7 @@ def run_context(context: RunConfig | dict | None, run_id: str) -> RunContext:
     key = (run_id, config.model_dump_json())
     with _lock:
         if key not in _built:
+            if len(_built) >= MAX_BUILT:  # a long-lived server: keep the most recent runs' contexts only
+                del _built[next(iter(_built))]
             _built[key] = build_context(config, run_id)
         return _built[key]
