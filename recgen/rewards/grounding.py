@@ -87,10 +87,11 @@ def label_line(text: str, facts: FactSheet, offer: str | None = None) -> tuple[s
     content = [w for w in words_of(text) if w not in own and w not in _neutral_words()]
     if not content:
         return "neutral", None, ""
-    for span, words, quote in _sources(facts):
+    sources = _sources(facts)
+    for span, words, quote in sources:
         if all(w in words for w in content):
             return "supported", span, f"from {quote!r}"
-    missing = sorted({w for w in content if not any(w in s[1] for s in _sources(facts))})
+    missing = sorted({w for w in content if not any(w in s[1] for s in sources)})
     reason = f"not in the product's text: {', '.join(missing)}" if missing else "its words come from different claims"
     return "unsupported", None, reason
 

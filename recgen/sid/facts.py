@@ -86,7 +86,7 @@ def strip_symbols(text: str) -> str:
     return re.sub(r"\s+", " ", "".join(ch for ch in text if unicodedata.category(ch) not in ("So", "Sk", "Cs"))).strip()
 
 
-def valid_brand(brand: str | None, kind_words: set[str]) -> str | None:
+def valid_brand(brand: str | None, kind_words: frozenset[str]) -> str | None:
     """A brand is a name: it has letters, is not a number or a symbol, and is not a type or property word."""
     if not brand:
         return None
@@ -99,8 +99,9 @@ def valid_brand(brand: str | None, kind_words: set[str]) -> str | None:
     return b
 
 
-def _kind_words() -> set[str]:
-    return {w for k in kinds() for p in k.phrases for w in p.lower().split()} | {k.family for k in kinds()}
+@functools.cache
+def _kind_words() -> frozenset[str]:
+    return frozenset({w for k in kinds() for p in k.phrases for w in p.lower().split()} | {k.family for k in kinds()})
 
 
 def _phrase_hit(text: str) -> tuple[_Kind, str] | None:
@@ -124,10 +125,20 @@ def classify_kind(title: str, category: str | None, encode: Callable[[list[str]]
     if encode is None or not title.strip():
         return None, 0.0
     phrases = [(k, p) for k in kinds() for p in k.phrases]
-    emb = encode([title] + [f"a {p}" for _, p in phrases])
-    sims = emb[1:] @ emb[0]
+    sims = _phrase_embeddings(encode) @ encode([title])[0]
     i = int(np.argmax(sims))
     return (phrases[i][0], float(sims[i])) if sims[i] >= KIND_MIN_SIMILARITY else (None, float(sims[i]))
+
+
+_PHRASE_EMB: dict[int, np.ndarray] = {}
+
+
+def _phrase_embeddings(encode: Callable[[list[str]], np.ndarray]) -> np.ndarray:
+    """Every kind phrase embedded once per encoder and process (not re-read for every product)."""
+    owner = id(getattr(encode, "__self__", encode))
+    if owner not in _PHRASE_EMB:
+        _PHRASE_EMB[owner] = encode([f"a {p}" for k in kinds() for p in k.phrases])
+    return _PHRASE_EMB[owner]
 
 
 def _segments(text: str, field: str) -> list[Claim]:
