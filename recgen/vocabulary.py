@@ -95,6 +95,7 @@ class Copy(_Entry):
     benefit: tuple[str, ...] = Field(min_length=1)  # around one of the product's own claims
     proof: tuple[str, str]  # [with a fact, without one]
     neutral: tuple[str, ...] = Field(min_length=2)  # for a shot when the product's text has no claim left
+    unsaid_name: str = Field(min_length=1)  # the product shot's line when the voice cannot say the name
     offer_line: dict[Literal["discount", "price"], str]
     family_words: dict[str, FamilyWords]
 
@@ -128,6 +129,7 @@ def _template_problems(v: Vocabulary) -> list[str]:
     texts = [(f"moods.{m}.hooks", h) for m, s in v.moods.items() for h in s.hooks]
     c = v.copy_
     texts += [(f"copy.{k}", t) for k in ("product", "benefit", "proof", "neutral") for t in getattr(c, k)]
+    texts.append(("copy.unsaid_name", c.unsaid_name))
     texts += [(f"copy.offer_line.{k}", t) for k, t in c.offer_line.items()]
     out = []
     for where, text in texts:

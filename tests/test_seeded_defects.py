@@ -1,4 +1,4 @@
-"""Seeded defects: twelve kinds of fault put into an otherwise good, really rendered draft. The good draft
+"""Seeded defects: thirteen kinds of fault put into an otherwise good, really rendered draft. The good draft
 passes every check; each fault is caught and sent to the agent that owns it."""
 
 from __future__ import annotations
@@ -32,10 +32,11 @@ def good(tmp_path_factory, cache_dir):
     st = r.state
     draft = st.drafts[-1]
     p = probe(draft.path)
-    rb = read_back(draft.path, draft.text_boxes, st.visual.duration_s, p.audio, p.audio_rate, s)
+    facts = st.semantics.content.facts
+    rb = read_back(draft.path, draft.text_boxes, st.visual.duration_s, p.audio, p.audio_rate, s, facts.title)
     view = DraftView(
         draft, p, st.visual, st.tracks, st.effects, s.width, s.height, s.target_lufs,
-        st.brief, st.semantics.content.facts, (), rb,
+        st.brief, facts, (), rb,
     )  # fmt: skip
     return view, st, s
 
@@ -77,6 +78,10 @@ def false_claim(v):
 
 def negated_attribute(v):
     return _say(v, "With a fresh fragrance."), ("unsupported_claim", "instruct")
+
+
+def foreign_voice_line(v):
+    return _say(v, "Крем для рук с маслом ши."), ("voice_foreign", "instruct")
 
 
 def markup(v):
@@ -154,6 +159,7 @@ def silent_hook(v):
 DEFECTS = [
     false_claim,
     negated_attribute,
+    foreign_voice_line,
     markup,
     repeated_line,
     text_over_product,

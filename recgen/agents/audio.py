@@ -104,8 +104,9 @@ def audio_node(state: VideoState, rc: RunContext) -> dict:
     music = toolbox.call("bgm", spec=plan.bgm, duration=duration, rate=s.audio_rate)
     tracks = mix_tracks(voice, music, plan, duration, s.audio_rate, rc.folder.sub("audio"))
     if tracks.lines and rc.settings.asr_backend != "none":
-        try:  # subtitles follow the words as they are heard, not as estimated from phonemes
-            heard = toolbox.call("transcribe", path=tracks.voice_path)
+        try:  # subtitles follow the words as heard in the mix every draft carries, not as estimated
+            title = state.semantics.content.facts.title
+            heard = toolbox.call("transcribe", path=tracks.mix_aac_path, prompt=title)
             tracks = tracks.model_copy(update={"lines": align_words(tracks.lines, heard), "word_timing": "heard"})
         except BackendUnavailableError as e:
             ctx.notes.append(f"audio: word timings estimated, not heard ({e})")

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from recgen.agents.context import AgentContext
 from recgen.schemas import Brief, FactSheet, Product, Semantics, ShotBrief, VideoState
+from recgen.sid.facts import foreign_words, sayable
 from recgen.vocabulary import VOCAB
 
 if TYPE_CHECKING:
@@ -38,12 +39,13 @@ class _Copy:
     """The product's own claims and attributes, each said once, in an order that uses title and description."""
 
     def __init__(self, facts: FactSheet) -> None:
-        title = [c.text for c in facts.claims if c.source.field == "title"]
-        desc = [c.text for c in facts.claims if c.source.field == "description"]
+        # every line is spoken, and the voices are English: a claim in another script is shown, not said
+        title = [c.text for c in facts.claims if c.source.field == "title" and not foreign_words(c.text)]
+        desc = [c.text for c in facts.claims if c.source.field == "description" and not foreign_words(c.text)]
         claims = [c for pair in zip_longest(title, desc) for c in pair if c]
         # short claims first: a line that fits its shot is spoken, a long one may be left silent
         self.claims = sorted(claims, key=lambda c: len(c.split()) > SHORT_CLAIM_WORDS)
-        self.attributes = [a.text for a in facts.attributes]
+        self.attributes = [a.text for a in facts.attributes if not foreign_words(a.text)]
         self.used: set[str] = {facts.name.lower()}
         self.neutral = list(VOCAB.copy_.neutral)
 
@@ -72,6 +74,8 @@ def _message(role: str, ctx: AgentContext, fill: dict, lines: _Copy, offer: str 
     if role == "hook":
         return mood.hooks[ctx.seed % len(mood.hooks)].format(**fill), f"opener: the {kind} revealed"
     if role == "product":
+        if not fill["name"]:
+            return copy.unsaid_name, f"hero packshot of the {kind}, its name in type"
         template = copy.product[0 if fill["brand"] is None else (ctx.seed % 2) * 2]
         return template.format(**fill), f"hero packshot of the {kind}"
     if role == "benefit":
@@ -97,8 +101,15 @@ def builtin_brief(ctx: AgentContext) -> Brief:
     offer = offer_text(ctx.product)
     n = shot_count(sem, ctx.settings.duration_s, ctx.settings.min_shots, ctx.settings.max_shots)
     words = copy.family_words.get(facts.family, copy.family_words["beauty"])
-    fill = {"name": facts.name, "brand": facts.brand, "family": facts.family, "offer": offer or ""}
+    name, brand = sayable(facts.name), sayable(facts.brand or "") or None
+    fill = {"name": name, "brand": brand, "family": facts.family, "offer": offer or ""}
     fill |= words.model_dump()
+    foreign = foreign_words(f"{facts.title} {facts.brand or ''}")
+    if foreign:
+        ctx.notes.append(
+            f"instruct: the voice is English and cannot say {' '.join(dict.fromkeys(foreign))[:60]!r}; "
+            "those words are shown, not said" + ("" if name else f" (the voice says {copy.unsaid_name!r})")
+        )
     lines = _Copy(facts)
     shots = []
     for i, role in enumerate(VOCAB.structures[n]):

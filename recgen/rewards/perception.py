@@ -7,7 +7,7 @@ import difflib
 import re
 
 from recgen.schemas import TextBox
-from recgen.tools.asr import norm_words, word_error_rate
+from recgen.tools.asr import norm_words, spoken_wer
 from recgen.tools.ocr import Seen
 from recgen.tools.readback import ReadBack
 
@@ -46,7 +46,7 @@ def markup_seen(frames: dict[float, list[Seen]]) -> list[str]:
 
 
 def voice_wer(script: list[str], heard: list[str]) -> float:
-    return word_error_rate(norm_words(" ".join(script)), norm_words(" ".join(heard)))
+    return spoken_wer(" ".join(script), " ".join(heard))
 
 
 def opening_s(rb: ReadBack, boxes: tuple[TextBox, ...], width: int, height: int) -> float:

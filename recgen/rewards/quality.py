@@ -37,6 +37,7 @@ from recgen.schemas import (
     Violation,
     VisualPlan,
 )
+from recgen.sid.facts import foreign_words
 from recgen.tools.probes import VideoProbe
 from recgen.tools.readback import ReadBack
 
@@ -99,6 +100,14 @@ def voice_overrun(d: DraftView) -> Result:
             "audio",
             f"the voice ends at {end:.2f}s, after the video ({video:.2f}s)",
             "shorten the voice lines or speak faster so every line ends inside its shot",
+        )
+    foreign = [w for ln in d.tracks.lines for w in foreign_words(ln.text)]
+    if foreign:
+        r.fail(
+            "voice_foreign",
+            "instruct",
+            f"the English voice is given words it cannot say: {' '.join(foreign[:4])!r}",
+            "write the voice lines in English; show the product's own-script name on screen instead",
         )
     return r
 

@@ -86,6 +86,21 @@ def strip_symbols(text: str) -> str:
     return re.sub(r"\s+", " ", "".join(ch for ch in text if unicodedata.category(ch) not in ("So", "Sk", "Cs"))).strip()
 
 
+def foreign_words(text: str) -> list[str]:
+    """Words with letters outside the Latin script: the packaged voices are English and would spell them out
+    or garble them (a title in Cyrillic, a katakana word in an English title)."""
+    return [
+        w for w in text.split() if any(ch.isalpha() and not unicodedata.name(ch, "").startswith("LATIN") for ch in w)
+    ]
+
+
+def sayable(text: str) -> str:
+    """`text` without the words an English voice cannot say; empty when nothing sayable is left."""
+    foreign = set(foreign_words(text))
+    kept = " ".join(w for w in text.split() if w not in foreign).strip(" ,.-–:;")
+    return kept if any(ch.isalpha() for ch in kept) else ""
+
+
 def valid_brand(brand: str | None, kind_words: frozenset[str]) -> str | None:
     """A brand is a name: it has letters, is not a number or a symbol, and is not a type or property word."""
     if not brand:

@@ -49,13 +49,14 @@ def build_registry(settings: Settings, run_dir: Path) -> dict[str, ToolSpec]:
         return len(typography.wrap(clean, typography.font(a.typeface, a.size, True), a.max_width))
 
     def transcribe(a: TranscribeArgs):
-        from recgen.tools.asr import get_asr
-        from recgen.tools.mixer import read_wav
+        from recgen.tools.asr import listen
+        from recgen.tools.probes import DECODE_RATE, decode_audio
 
         if settings.asr_backend == "none":
             raise BackendUnavailableError("speech recognition is off (RECGEN_ASR_BACKEND=none)")
-        audio, rate = read_wav(a.path)
-        return get_asr(settings.cache_dir).words(audio, rate)
+        if not Path(a.path).is_file():
+            raise InputError(f"no audio file at {a.path}")
+        return listen(decode_audio(a.path), DECODE_RATE, settings.cache_dir, a.prompt)
 
     def sprite(a: SpriteArgs):
         if a.kind == "button":

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import difflib
 import functools
+import hashlib
+import json
 import re
 import shutil
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +25,7 @@ from recgen.schemas import TimedLine, WordTiming
 ASR_RATE = 16000
 SLACK = 0.25  # seconds a heard word may fall outside its line's placed span
 MAX_WORD_S = 1.2
+MAX_PROMPT_CHARS = 400  # Whisper reads at most ~220 prompt tokens
 _MODEL_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
 
 
@@ -69,8 +72,9 @@ class WhisperASR:
             raise BackendUnavailableError("speech recognition needs: pip install faster-whisper") from e
         self.model = WhisperModel(str(_model_dir(cache_dir)), device="cpu", compute_type="int8", cpu_threads=threads)
 
-    def words(self, audio: np.ndarray, rate: int) -> list[Heard]:
-        """Every word heard in mono or stereo float audio, with its start and end in seconds."""
+    def words(self, audio: np.ndarray, rate: int, prompt: str | None = None) -> list[Heard]:
+        """Every word heard in mono or stereo float audio, with its start and end in seconds. `prompt`: words
+        the listener already knows (the product's own title), so a product name is not heard as common words."""
         from scipy.signal import resample_poly
 
         mono = audio.mean(axis=1) if audio.ndim == 2 else audio
@@ -78,7 +82,12 @@ class WhisperASR:
             g = np.gcd(rate, ASR_RATE)
             mono = resample_poly(mono, ASR_RATE // g, rate // g)
         segments, _ = self.model.transcribe(
-            mono.astype(np.float32), language="en", word_timestamps=True, beam_size=1, vad_filter=False
+            mono.astype(np.float32),
+            language="en",
+            word_timestamps=True,
+            beam_size=1,
+            vad_filter=False,
+            initial_prompt=prompt[:MAX_PROMPT_CHARS] if prompt else None,
         )
         return [Heard(w.word.strip(), float(w.start), float(w.end)) for s in segments for w in s.words or ()]
 
@@ -86,6 +95,35 @@ class WhisperASR:
 @functools.cache
 def get_asr(cache_dir: Path) -> WhisperASR:
     return WhisperASR(cache_dir)
+
+
+_HEARD: dict[str, list[Heard]] = {}
+
+
+def listen(audio: np.ndarray, rate: int, cache_dir: Path, prompt: str | None = None) -> list[Heard]:
+    """What the sound says, remembered by the sound itself: the same samples (the audio step's mix, then the
+    same AAC stream copied into every draft) are recognised once, also across processes and resumes."""
+    h = hashlib.sha1(np.ascontiguousarray(audio, dtype=np.float32).tobytes())
+    h.update(f"|{rate}|{prompt or ''}|whisper-base".encode())
+    key = h.hexdigest()
+    if key in _HEARD:
+        return _HEARD[key]
+    file = Path(cache_dir) / "heard" / f"{key}.json"
+    try:
+        heard = [Heard(**w) for w in json.loads(file.read_text(encoding="utf-8"))]
+    except (OSError, ValueError, TypeError):
+        heard = get_asr(Path(cache_dir)).words(audio, rate, prompt)
+        try:
+            file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = file.with_suffix(".partial")
+            tmp.write_text(json.dumps([asdict(w) for w in heard]), encoding="utf-8")
+            tmp.replace(file)
+        except OSError:
+            pass  # a cache that cannot be written only costs time
+    if len(_HEARD) > 64:
+        _HEARD.clear()
+    _HEARD[key] = heard
+    return heard
 
 
 _NUMBER_WORDS = (
@@ -100,6 +138,40 @@ def norm_words(text: str) -> list[str]:
     (a voice says 'one inch', a recogniser may write '1 inch': the same words to a listener)."""
     text = text.lower().replace("%", " percent ").replace("&", " and ").replace("+", " plus ").replace("-", " ")
     return [_NUMBERS.get(w, w) for w in re.findall(r"[\w']+", text)]
+
+
+@functools.cache
+def _normaliser():
+    from whisper_normalizer.english import EnglishTextNormalizer
+
+    return EnglishTextNormalizer()
+
+
+def speech_words(text: str) -> list[str]:
+    """Words as a listener tells them apart, normalised as the Whisper paper scores speech: case, punctuation,
+    British/American spelling ('colour'), spelled or written numbers ('fifty'/'50'), contractions."""
+    return _normaliser()(text.replace("&", " and ").replace("+", " plus ")).split()
+
+
+def _join_compounds(words: list[str], other: set[str]) -> list[str]:
+    out, i = [], 0
+    while i < len(words):
+        if i + 1 < len(words) and words[i] + words[i + 1] in other:
+            out.append(words[i] + words[i + 1])
+            i += 2
+        else:
+            out.append(words[i])
+            i += 1
+    return out
+
+
+def spoken_wer(script: str, heard: str) -> float:
+    """Word error rate of what was heard against the script. A space is not heard, so a compound written
+    apart on one side and together on the other ('skin care'/'skincare') counts as one word on both."""
+    ref, hyp = speech_words(script), speech_words(heard)
+    ref = _join_compounds(ref, set(hyp))
+    hyp = _join_compounds(hyp, set(ref))
+    return word_error_rate(ref, hyp)
 
 
 def word_error_rate(reference: list[str], hypothesis: list[str]) -> float:

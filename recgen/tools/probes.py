@@ -59,8 +59,19 @@ def _run(args: list[str]) -> subprocess.CompletedProcess:
     )
 
 
+DECODE_RATE = 44100
+
+
+def decode_audio(path: Path, rate: int = DECODE_RATE) -> np.ndarray:
+    """A file's sound as (n, 2) float32 at `rate`, decoded the same way for every caller, so equal streams
+    give equal samples (empty when the file has none)."""
+    out = _run(["-i", str(path), "-vn", "-ac", "2", "-ar", str(rate), "-f", "f32le", "-"])
+    a = np.frombuffer(out.stdout, np.float32)
+    return a[: a.size // 2 * 2].reshape(-1, 2)
+
+
 def probe(
-    path: Path, sample_fps: float = 4.0, small: tuple[int, int] = (90, 160), audio_rate: int = 44100
+    path: Path, sample_fps: float = 4.0, small: tuple[int, int] = (90, 160), audio_rate: int = DECODE_RATE
 ) -> VideoProbe:
     path = Path(path)
     if not path.is_file():
@@ -91,11 +102,7 @@ def probe(
         )
         raw = np.frombuffer(out.stdout, np.uint8)
         frames = raw[: raw.size // (w * h * 3) * (w * h * 3)].reshape(-1, h, w, 3)
-    audio = np.zeros((0, 2), np.float32)
-    if has_audio:
-        out = _run(["-i", str(path), "-vn", "-ac", "2", "-ar", str(audio_rate), "-f", "f32le", "-"])
-        a = np.frombuffer(out.stdout, np.float32)
-        audio = a[: a.size // 2 * 2].reshape(-1, 2)
+    audio = decode_audio(path, audio_rate) if has_audio else np.zeros((0, 2), np.float32)
     return VideoProbe(
         path,
         duration,

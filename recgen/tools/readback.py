@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,21 +38,6 @@ def sample_times(boxes: tuple[TextBox, ...], duration: float) -> list[float]:
     return merged[:MAX_FRAMES]
 
 
-_HEARD: dict[str, list[Heard]] = {}
-
-
-def _heard(audio: np.ndarray, rate: int, cache_dir: Path) -> list[Heard]:
-    """What the sound says; a revision that left the sound as it was is not listened to twice."""
-    from recgen.tools.asr import get_asr
-
-    key = hashlib.sha1(np.ascontiguousarray(audio).tobytes()).hexdigest() + f":{rate}"
-    if key not in _HEARD:
-        if len(_HEARD) > 64:
-            _HEARD.clear()
-        _HEARD[key] = get_asr(cache_dir).words(audio, rate)
-    return _HEARD[key]
-
-
 def _read_frame(reader, frame: np.ndarray, t: float, boxes: tuple[TextBox, ...], size: tuple[int, int]):
     """The opening frames whole (is anything readable?); elsewhere only the places where text was drawn,
     each with a margin — the same pixels, a fraction of the work."""
@@ -78,7 +62,9 @@ def _read_frame(reader, frame: np.ndarray, t: float, boxes: tuple[TextBox, ...],
 
 
 def read_back(path: Path, boxes: tuple[TextBox, ...], duration: float, audio: np.ndarray, rate: int,
-              settings: Settings) -> ReadBack:  # fmt: skip
+              settings: Settings, knows: str | None = None) -> ReadBack:  # fmt: skip
+    """`knows`: the words a viewer knows before the ad speaks (the product's title), given to the recogniser
+    so product names are not heard as common words; never the script."""
     t0 = time.perf_counter()
     out = ReadBack()
     if settings.ocr_backend != "none":
@@ -94,7 +80,9 @@ def read_back(path: Path, boxes: tuple[TextBox, ...], duration: float, audio: np
             out.notes.append(f"critic: could not read the frames ({e})")
     if settings.asr_backend != "none":
         try:
-            out.heard = _heard(audio, rate, settings.cache_dir)
+            from recgen.tools.asr import listen
+
+            out.heard = listen(audio, rate, settings.cache_dir, knows)
         except BackendUnavailableError as e:
             out.notes.append(f"critic: could not listen to the draft ({e})")
     out.seconds = time.perf_counter() - t0

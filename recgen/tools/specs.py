@@ -48,7 +48,8 @@ class BgmArgs(_Args):
 
 
 class TranscribeArgs(_Args):
-    path: Path = Field(description="a wav or mp4 file to listen to")
+    path: Path = Field(description="an audio or video file to listen to (wav, m4a, mp4)")
+    prompt: str | None = Field(None, max_length=400, description="words the listener knows: the product's title")
 
 
 class TypographyArgs(_Args):

@@ -1,0 +1,131 @@
+"""Listening like a viewer: words compared as a listener tells them apart, recognition remembered by the
+sound itself, the product's title as the listener's prior knowledge (which must not hide a garbled voice),
+and voice lines only in a script the voice can say."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from recgen import generate_video
+from recgen.sid.facts import foreign_words, sayable
+from recgen.tools import asr
+from recgen.tools.asr import Heard, spoken_wer
+
+
+@pytest.mark.parametrize(
+    ("script", "heard", "wer"),
+    [
+        ("Meet Hair Colour, Pastel Pink.", "meet hair color pastel pink", 0.0),  # spelling
+        ("What your skin-care routine is missing.", "What your skincare routine is missing", 0.0),  # compound
+        ("Only fifty millilitres.", "Only 50 milliliters", 0.0),  # numbers written either way
+        ("Shop now.", "Chop now.", 0.5),  # a different word is an error
+        ("Meet Rose Face Mist.", "Meek Rose Face Mist.", 0.25),
+        ("Transfer proof.", "", 1.0),
+    ],
+)
+def test_spoken_words_are_compared_as_a_listener_hears_them(script, heard, wer):
+    assert spoken_wer(script, heard) == pytest.approx(wer)
+
+
+def test_a_compound_only_joins_when_the_other_side_says_it_joined():
+    assert spoken_wer("skin care", "skin care") == 0.0
+    assert spoken_wer("skin care", "skin") == pytest.approx(0.5)  # a lost word is not hidden by joining
+
+
+class _CountingASR:
+    def __init__(self) -> None:
+        self.calls: list[str | None] = []
+
+    def words(self, audio, rate, prompt=None):
+        self.calls.append(prompt)
+        return [Heard("hello", 0.1, 0.4)]
+
+
+def test_recognition_is_remembered_by_the_sound_across_processes(tmp_path, monkeypatch):
+    fake = _CountingASR()
+    monkeypatch.setattr(asr, "get_asr", lambda cache_dir: fake)
+    monkeypatch.setattr(asr, "_HEARD", {})
+    a = np.random.default_rng(0).normal(size=(4000, 2)).astype(np.float32)
+    assert asr.listen(a, 16000, tmp_path, "Rose Mist")[0].word == "hello"
+    asr.listen(a.copy(), 16000, tmp_path, "Rose Mist")
+    assert len(fake.calls) == 1  # the same samples: heard once
+    asr._HEARD.clear()  # a new process: the disk remembers
+    assert asr.listen(a, 16000, tmp_path, "Rose Mist") == [Heard("hello", 0.1, 0.4)]
+    assert len(fake.calls) == 1
+    asr.listen(a, 16000, tmp_path, "Other title")  # another prior: listened to again
+    b = a.copy()
+    b[0, 0] += 0.01
+    asr.listen(b, 16000, tmp_path, "Rose Mist")  # another sound: listened to again
+    assert fake.calls == ["Rose Mist", "Other title", "Rose Mist"]
+    (next((tmp_path / "heard").glob("*.json"))).write_text("{not json", encoding="utf-8")
+    asr._HEARD.clear()
+    asr.listen(a, 16000, tmp_path, "Rose Mist")  # a corrupt cache file costs a recognition, not the run
+    assert len(fake.calls) in (3, 4)
+
+
+def test_the_title_prompt_does_not_hide_a_voice_that_says_something_else(cache_dir):
+    """The listener knows the product's title; a voice that speaks another product's lines is still heard
+    as wrong (the prompt helps with names, it does not make the recogniser hear the script)."""
+    from recgen.tools.tts import get_tts
+
+    voice = get_tts("piper")
+    said = "Stop scrolling. Meet Charcoal Peel Off Face Mask. Deep cleansing. Claim the deal."
+    script = "Take a moment for yourself. Meet Rose Face Mist. Alcohol-Free. Discover it."
+    speech = voice.speak(said)
+    heard = asr.listen(speech.audio, speech.rate, cache_dir, "Hydrating Rose Face Mist with Aloe Vera, Alcohol-Free")
+    text = " ".join(h.word for h in heard)
+    assert spoken_wer(said, text) <= 0.25  # the recogniser hears what was said...
+    assert spoken_wer(script, text) > 0.4  # ...and so a wrong voice is caught (MAX_WER)
+
+
+def test_words_in_other_scripts_are_found():
+    assert foreign_words("Volume Express マスカラ Waterproof") == ["マスカラ"]
+    assert foreign_words("Crème brûlée Ölbad Żel") == []  # accented Latin is sayable
+    assert sayable("Крем для рук, 75 мл") == ""
+    assert sayable("Volume Express マスカラ") == "Volume Express"
+
+
+@pytest.mark.parametrize(
+    "title",
+    ["Крем для рук с маслом ши, 75 мл", "كريم مرطب للوجه بالصبار", "保湿クリーム Moisture Cream, 50 g"],
+)
+def test_the_voice_is_never_given_a_script_it_cannot_say(small, title):
+    r = generate_video(
+        {"id": "x", "title": title, "brand": "Ромашка"}, "calm-luxury", settings=small, stop_after="instruct"
+    )
+    brief = r.state.brief
+    assert all(not foreign_words(s.message) for s in brief.shots), [s.message for s in brief.shots]
+    assert brief.headline == r.state.semantics.content.facts.name  # the name is still shown as written
+    assert any("cannot say" in n for n in r.state.notes)
+
+
+def test_a_latin_name_is_still_said(small):
+    r = generate_video(
+        {"id": "x", "title": "Dewly Rose Face Mist, Alcohol-Free", "brand": "Dewly"},
+        "calm-luxury",
+        settings=small,
+        stop_after="instruct",
+    )
+    assert any("Rose Face Mist" in s.message for s in r.state.brief.shots)
+    assert not any("cannot say" in n for n in r.state.notes)
+
+
+def test_every_fixed_line_of_the_vocabulary_is_heard_as_written(cache_dir):
+    """Hooks, calls to action and neutral lines are said in every ad: each must be understood on its own
+    when the packaged voice says it (the voice clips some word onsets: 'Shop now' was heard as 'Chop now',
+    'Slow down' as 'Flow down')."""
+    from recgen.tools.tts import get_tts
+    from recgen.vocabulary import VOCAB
+
+    voice, copy = get_tts("piper"), VOCAB.copy_
+    fill = {"ritual": "skin-care ritual", "routine": "skin-care routine", "subject": "skin"}
+    lines = [h.format(**fill) for m in VOCAB.moods.values() for h in m.hooks]
+    lines += [f"{m.cta}." for m in VOCAB.moods.values()] + [*copy.neutral, copy.unsaid_name, copy.proof[1]]
+    misheard = {}
+    for line in dict.fromkeys(lines):
+        speech = voice.speak(line)
+        heard = " ".join(h.word for h in asr.listen(speech.audio, speech.rate, cache_dir))
+        if spoken_wer(line, heard) > 0.2:
+            misheard[line] = heard
+    assert not misheard
