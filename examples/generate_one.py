@@ -1,6 +1,6 @@
 """Generate one personalised ad from Python: a sample-catalog product in two creative styles.
 
-    python examples/generate_one.py
+python examples/generate_one.py
 """
 
 from recgen import Settings, generate_video
