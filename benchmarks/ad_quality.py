@@ -25,6 +25,8 @@ from rich.table import Table
 from video_args import add_video_args
 
 from recgen import Settings, generate_video
+from recgen.tools.asr import listen, spoken_wer
+from recgen.tools.probes import probe
 
 HERE = Path(__file__).resolve().parent
 BRIEFS = HERE / "briefs" / "ad_quality.json"
@@ -53,6 +55,7 @@ def run_brief(brief: dict, settings: Settings) -> dict:
         "ocr_readback": m.get("ocr_readback"),
         "collisions": m.get("layout_collisions", 0.0) + m.get("text_in_ui_zones", 0.0),
         "wer": m.get("voice_wer"),
+        "wer_unprimed": _unprimed(r, final.round, settings),
         "rounds": len(r.state.reports),
         "verdict": r.state.reports[-1].verdict,
         "violations": sorted({v.code for v in final.violations}),
@@ -60,6 +63,15 @@ def run_brief(brief: dict, settings: Settings) -> dict:
         "readback_share": round(readback_s / seconds, 3),
         "notes": r.state.notes,
     }
+
+
+def _unprimed(r, round_: int, settings: Settings) -> float | None:
+    """The WER of a listener who does not know the product's title (after the timing; for comparison)."""
+    if not r.state.tracks.lines or settings.asr_backend == "none":
+        return None
+    p = probe(next(d for d in r.state.drafts if d.round == round_).path)
+    heard = " ".join(h.word for h in listen(p.audio, p.audio_rate, settings.cache_dir))
+    return round(spoken_wer(" ".join(ln.text for ln in r.state.tracks.lines), heard), 4)
 
 
 def totals(rows: list[dict]) -> dict:
@@ -77,6 +89,7 @@ def totals(rows: list[dict]) -> dict:
         "collisions": sum(r["collisions"] for r in rows),
         "wer_mean": mean("wer"),
         "wer_max": max((r["wer"] for r in rows if r["wer"] is not None), default=None),
+        "wer_unprimed_mean": mean("wer_unprimed"),
         "rounds_mean": mean("rounds"),
         "stopped": sum(r["verdict"] == "stop" for r in rows),
         "seconds_mean": mean("seconds"),
@@ -122,7 +135,8 @@ def markdown(results: dict) -> str:
     out.append(
         f"| **all {t['briefs']}** | | {t['supported_claims']} supported, **{t['unsupported_claims']} unsupported** "
         f"| mean {t['ocr_readback_mean']:.1%}, min {t['ocr_readback_min']:.0%} | **{t['collisions']:.0f}** "
-        f"| mean {t['wer_mean']:.1%}, max {t['wer_max']:.0%} | mean {t['rounds_mean']:.2f} "
+        f"| mean {t['wer_mean']:.1%}, max {t['wer_max']:.0%} (title unknown: {t['wer_unprimed_mean']:.1%}) "
+        f"| mean {t['rounds_mean']:.2f} "
         f"| mean {t['seconds_mean']:.0f} | mean {t['readback_share_mean']:.0%} |"
     )
     return "\n".join(out)

@@ -100,6 +100,9 @@ def test_the_builtin_policy_says_only_what_is_true(small_read_back, product, cre
     # subtitles follow the words as they were heard
     assert final.measures["ocr_readback"] >= 0.8 and final.measures["voice_wer"] <= 0.4
     assert r.state.tracks.word_timing == "heard" and final.measures["readback_s"] > 0
+    # the critic heard the very mix the audio step listened to (the same AAC stream): one recognition per mix
+    mixes = sum(call.tool == "transcribe" for call in r.state.tool_calls)
+    assert len(list((r.run_dir / "heard").glob("*.json"))) == mixes >= 1
     name = r.state.semantics.content.facts.name
     assert any(name in s.headline for s in r.state.visual.shots)  # the name is shown
     assert any(name.split()[-1] in v for v in voice)  # and said

@@ -46,22 +46,27 @@ def test_recognition_is_remembered_by_the_sound_across_processes(tmp_path, monke
     fake = _CountingASR()
     monkeypatch.setattr(asr, "get_asr", lambda cache_dir: fake)
     monkeypatch.setattr(asr, "_HEARD", {})
+    store = tmp_path / "run" / "heard"
     a = np.random.default_rng(0).normal(size=(4000, 2)).astype(np.float32)
-    assert asr.listen(a, 16000, tmp_path, "Rose Mist")[0].word == "hello"
-    asr.listen(a.copy(), 16000, tmp_path, "Rose Mist")
+    assert asr.listen(a, 16000, tmp_path, "Rose Mist", store)[0].word == "hello"
+    asr.listen(a.copy(), 16000, tmp_path, "Rose Mist", store)
     assert len(fake.calls) == 1  # the same samples: heard once
-    asr._HEARD.clear()  # a new process: the disk remembers
-    assert asr.listen(a, 16000, tmp_path, "Rose Mist") == [Heard("hello", 0.1, 0.4)]
+    asr._HEARD.clear()  # a resumed run in a new process: its folder remembers
+    assert asr.listen(a, 16000, tmp_path, "Rose Mist", store) == [Heard("hello", 0.1, 0.4)]
     assert len(fake.calls) == 1
-    asr.listen(a, 16000, tmp_path, "Other title")  # another prior: listened to again
+    asr.listen(a, 16000, tmp_path, "Other title", store)  # another prior: listened to again
     b = a.copy()
     b[0, 0] += 0.01
-    asr.listen(b, 16000, tmp_path, "Rose Mist")  # another sound: listened to again
+    asr.listen(b, 16000, tmp_path, "Rose Mist", store)  # another sound: listened to again
     assert fake.calls == ["Rose Mist", "Other title", "Rose Mist"]
-    (next((tmp_path / "heard").glob("*.json"))).write_text("{not json", encoding="utf-8")
+    for f in store.glob("*.json"):
+        f.write_text("{not json", encoding="utf-8")
     asr._HEARD.clear()
-    asr.listen(a, 16000, tmp_path, "Rose Mist")  # a corrupt cache file costs a recognition, not the run
-    assert len(fake.calls) in (3, 4)
+    asr.listen(a, 16000, tmp_path, "Rose Mist", store)  # a corrupt record costs a recognition, not the run
+    assert len(fake.calls) == 4
+    asr._HEARD.clear()
+    asr.listen(a, 16000, tmp_path, "Rose Mist")  # without a store nothing is kept on disk
+    assert len(fake.calls) == 5
 
 
 def test_the_title_prompt_does_not_hide_a_voice_that_says_something_else(cache_dir):

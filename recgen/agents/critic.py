@@ -58,7 +58,9 @@ def critic_node(state: VideoState, rc: RunContext) -> dict:
     draft = state.drafts[-1]
     facts = state.semantics.content.facts
     p = probe(draft.path)
-    rb = read_back(draft.path, draft.text_boxes, state.visual.duration_s, p.audio, p.audio_rate, s, facts.title)
+    rb = read_back(
+        draft.path, draft.text_boxes, state.visual.duration_s, p.audio, p.audio_rate, s, facts.title, rc.folder.path
+    )
     view = DraftView(
         draft,
         p,

@@ -49,14 +49,14 @@ def build_registry(settings: Settings, run_dir: Path) -> dict[str, ToolSpec]:
         return len(typography.wrap(clean, typography.font(a.typeface, a.size, True), a.max_width))
 
     def transcribe(a: TranscribeArgs):
-        from recgen.tools.asr import listen
+        from recgen.tools.asr import HEARD_DIR, listen
         from recgen.tools.probes import DECODE_RATE, decode_audio
 
         if settings.asr_backend == "none":
             raise BackendUnavailableError("speech recognition is off (RECGEN_ASR_BACKEND=none)")
         if not Path(a.path).is_file():
             raise InputError(f"no audio file at {a.path}")
-        return listen(decode_audio(a.path), DECODE_RATE, settings.cache_dir, a.prompt)
+        return listen(decode_audio(a.path), DECODE_RATE, settings.cache_dir, a.prompt, run_dir / HEARD_DIR)
 
     def sprite(a: SpriteArgs):
         if a.kind == "button":

@@ -25,6 +25,7 @@ from recgen.schemas import TimedLine, WordTiming
 ASR_RATE = 16000
 SLACK = 0.25  # seconds a heard word may fall outside its line's placed span
 MAX_WORD_S = 1.2
+HEARD_DIR = "heard"  # in a run's folder: what was heard, by the sound's hash
 MAX_PROMPT_CHARS = 400  # Whisper reads at most ~220 prompt tokens
 _MODEL_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
 
@@ -100,30 +101,44 @@ def get_asr(cache_dir: Path) -> WhisperASR:
 _HEARD: dict[str, list[Heard]] = {}
 
 
-def listen(audio: np.ndarray, rate: int, cache_dir: Path, prompt: str | None = None) -> list[Heard]:
+def _stored(file: Path | None) -> list[Heard] | None:
+    try:
+        return None if file is None else [Heard(**w) for w in json.loads(file.read_text(encoding="utf-8"))]
+    except (OSError, ValueError, TypeError):
+        return None  # absent or corrupt: listen again
+
+
+def _store(file: Path | None, heard: list[Heard]) -> None:
+    if file is None:
+        return
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = file.with_suffix(".partial")
+        tmp.write_text(json.dumps([asdict(w) for w in heard]), encoding="utf-8")
+        tmp.replace(file)
+    except OSError:
+        pass  # a record that cannot be written only costs time on resume
+
+
+def listen(
+    audio: np.ndarray, rate: int, cache_dir: Path, prompt: str | None = None, store: Path | None = None
+) -> list[Heard]:
     """What the sound says, remembered by the sound itself: the same samples (the audio step's mix, then the
-    same AAC stream copied into every draft) are recognised once, also across processes and resumes."""
+    same AAC stream copied into every draft) are recognised once. `store` (a run's folder) keeps what was heard
+    on disk, so a resumed run does not listen again."""
     h = hashlib.sha1(np.ascontiguousarray(audio, dtype=np.float32).tobytes())
     h.update(f"|{rate}|{prompt or ''}|whisper-base".encode())
     key = h.hexdigest()
-    if key in _HEARD:
-        return _HEARD[key]
-    file = Path(cache_dir) / "heard" / f"{key}.json"
-    try:
-        heard = [Heard(**w) for w in json.loads(file.read_text(encoding="utf-8"))]
-    except (OSError, ValueError, TypeError):
-        heard = get_asr(Path(cache_dir)).words(audio, rate, prompt)
-        try:
-            file.parent.mkdir(parents=True, exist_ok=True)
-            tmp = file.with_suffix(".partial")
-            tmp.write_text(json.dumps([asdict(w) for w in heard]), encoding="utf-8")
-            tmp.replace(file)
-        except OSError:
-            pass  # a cache that cannot be written only costs time
-    if len(_HEARD) > 64:
-        _HEARD.clear()
-    _HEARD[key] = heard
-    return heard
+    if key not in _HEARD:
+        file = None if store is None else Path(store) / f"{key}.json"
+        heard = _stored(file)
+        if heard is None:
+            heard = get_asr(Path(cache_dir)).words(audio, rate, prompt)
+            _store(file, heard)
+        if len(_HEARD) > 64:
+            _HEARD.clear()
+        _HEARD[key] = heard
+    return _HEARD[key]
 
 
 _NUMBER_WORDS = (

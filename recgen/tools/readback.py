@@ -62,7 +62,7 @@ def _read_frame(reader, frame: np.ndarray, t: float, boxes: tuple[TextBox, ...],
 
 
 def read_back(path: Path, boxes: tuple[TextBox, ...], duration: float, audio: np.ndarray, rate: int,
-              settings: Settings, knows: str | None = None) -> ReadBack:  # fmt: skip
+              settings: Settings, knows: str | None = None, run_dir: Path | None = None) -> ReadBack:  # fmt: skip
     """`knows`: the words a viewer knows before the ad speaks (the product's title), given to the recogniser
     so product names are not heard as common words; never the script."""
     t0 = time.perf_counter()
@@ -80,9 +80,10 @@ def read_back(path: Path, boxes: tuple[TextBox, ...], duration: float, audio: np
             out.notes.append(f"critic: could not read the frames ({e})")
     if settings.asr_backend != "none":
         try:
-            from recgen.tools.asr import listen
+            from recgen.tools.asr import HEARD_DIR, listen
 
-            out.heard = listen(audio, rate, settings.cache_dir, knows)
+            store = None if run_dir is None else run_dir / HEARD_DIR
+            out.heard = listen(audio, rate, settings.cache_dir, knows, store)
         except BackendUnavailableError as e:
             out.notes.append(f"critic: could not listen to the draft ({e})")
     out.seconds = time.perf_counter() - t0
