@@ -280,6 +280,33 @@ def styles() -> None:
     Console().print(table)
 
 
+@app.command()
+def doctor(runs_dir: RunsDir = None) -> None:
+    """Check what a run needs (ffmpeg able to encode H.264/AAC, fonts, voice, text encoder, run folder and
+    free space, the critic's OCR and speech recognition); each problem is one line saying what to do.
+    Exit code 1 when a run could not start."""
+    from rich.table import Table
+
+    from recgen.preflight import checks
+
+    try:
+        s = _settings(runs_dir=runs_dir)
+    except RecgenError as e:
+        _fail(e)
+    found = checks(s)
+    table = Table("", "check", "found / what to do")
+    for c in found:
+        if c.ok and not c.notice:
+            mark = "[green]ok[/green]"
+        else:
+            mark = "[red]✗[/red]" if c.required and not c.ok else "[yellow]![/yellow]"
+        table.add_row(mark, c.name, c.detail)
+    Console().print(table)
+    if any(c.required and not c.ok for c in found):
+        err.print("[red]a run cannot start until the ✗ lines are fixed[/red]")
+        raise typer.Exit(1)
+
+
 sid_app = typer.Typer(help="Semantic IDs: fit codes and report their quality.", no_args_is_help=True)
 grm_app = typer.Typer(help="The generative recommender: train, evaluate, recommend.", no_args_is_help=True)
 app.add_typer(sid_app, name="sid")

@@ -31,3 +31,11 @@ class BackendUnavailableError(RecgenError):
 
 class RunStoreError(RecgenError):
     """The run folder cannot be written, or a run to resume does not exist."""
+
+
+class RunBusyError(RunStoreError):
+    """Another process is writing the run (it holds the run's lock)."""
+
+
+class StorageError(RunStoreError):
+    """A write failed for lack of room or permission (disk full, read-only, file-size limit); resumable."""

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,7 +19,18 @@ from recgen.agents.context import Policy
 from recgen.agents.review import check_edits
 from recgen.errors import InputError, RecgenError, RunStoreError
 from recgen.graphs.video import build_video_graph
-from recgen.runs import RunFolder, checkpointer, ensure_writable, new_run_id
+from recgen.preflight import preflight
+from recgen.runs import (
+    RunFolder,
+    RunLock,
+    checkpoint_db,
+    checkpoint_error,
+    checkpointer,
+    ensure_writable,
+    new_run_id,
+    remove_partials,
+    storage_error,
+)
 from recgen.runtime import RunConfig, attach, build_context, detach
 from recgen.schemas import DSID, CriticReport, GenerationRequest, Product, ReviewEdits, VideoState
 from recgen.settings import Settings
@@ -83,38 +98,101 @@ def generate_video(
     With `review=True` the run pauses after the visual plan (status "review"); resume it with
     `resume=<run id>, decision=ReviewEdits(...)` (an empty decision approves the plan as it is).
     """
-    settings = _with_duration(settings or Settings(), duration_s)
-    runs_dir = ensure_writable(settings.runs_dir)
-    policy = policy or BuiltinPolicy()
+    _keep_file_size_errors()
     if resume:
-        folder = RunFolder.of(runs_dir, resume)
-        request = GenerationRequest.model_validate(folder.record()["request"])
+        given = settings
+        settings = settings or Settings()
+        folder = RunFolder.of(ensure_writable(settings.runs_dir), resume)
+        record = folder.record()
+        settings = run_settings(record, given, duration_s)
+        policy = _run_policy(record, policy, resume)
+        request = GenerationRequest.model_validate(record["request"])
         inputs = None
         decision = _review_edits(decision)
+        preflight(settings, folder.path)
+        lock = RunLock(folder.path).acquire()
     else:
+        settings = _with_duration(settings or Settings(), duration_s)
+        runs_dir = ensure_writable(settings.runs_dir)
+        policy = policy or BuiltinPolicy()
+        preflight(settings, runs_dir)
         space = load_sid_space(settings.data_dir, settings.cache_dir, seed=0)
         request = _new_request(space, product, creative, settings, seed, price, discount_pct, run_id, review)
-        folder = _create_run(runs_dir, request, settings, policy, creative)
+        folder, lock = _create_run(runs_dir, request, settings, policy, creative)
         inputs = VideoState(request=request)
+    try:
+        return _walk(folder, request, settings, policy, inputs, resume, decision, stop_after, on_event)
+    finally:
+        lock.release()
+
+
+def _walk(folder, request, settings, policy, inputs, resume, decision, stop_after, on_event) -> RunResult:
+    """Build the run's context and graph on its own checkpoints, and run (or resume) it; called holding the
+    run's lock."""
     config = RunConfig(settings=settings.model_dump(mode="json"), policy=policy.name)
+    saver = checkpointer(folder.path)
     attach(request.run_id, build_context(config, request.run_id, policy, on_event))
-    saver = checkpointer(runs_dir)
     graph = build_video_graph(saver, interrupt_after=[stop_after] if stop_after else None)
     thread = {"configurable": {"thread_id": request.run_id}, "recursion_limit": 100}
+    start = thread
     try:
         if resume:  # refusals here leave the record as it is (a run waiting for review keeps waiting)
-            snapshot = graph.get_state(thread)
+            snapshot = _last_whole(graph, thread, request.run_id)
+            start = snapshot.config | {"recursion_limit": 100}
             if not snapshot.next:
                 if not snapshot.values:
                     raise RunStoreError(f"run {request.run_id} has no checkpoint to resume from")
                 state = VideoState.model_validate(snapshot.values)
                 return RunResult(request.run_id, folder.path, state.final_path, state)
             inputs = _resume_inputs(snapshot, request.run_id, decision)
-        snapshot = _stream(graph, inputs, thread, config, folder, request, policy)
+        snapshot = _stream(graph, inputs, start, thread, config, folder, request, policy)
     finally:
         saver.conn.close()
         detach(request.run_id)
     return _finish(folder, snapshot, stop_after)
+
+
+def _keep_file_size_errors() -> None:
+    """Past a file-size limit (ulimit -f) the OS kills the process with SIGXFSZ unless it is ignored; ignored,
+    the write fails with EFBIG and the run stops with a clear error and can resume."""
+    if hasattr(signal, "SIGXFSZ") and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+
+# where a run reads and writes, not what it makes: a resume may give its own
+RUN_ENV_FIELDS = frozenset({"runs_dir", "data_dir", "cache_dir", "render_threads", "otel", "diffusers_model_path"})
+
+
+def run_settings(record: dict, given: Settings | None, duration_s: float | None = None) -> Settings:
+    """A resumed run's own settings (resolution, fps, length, backends, …) as stored with it; the caller's
+    environment (paths, threads) is kept. Asking for other video settings on resume is refused."""
+    stored = {k: v for k, v in record.get("settings", {}).items() if k in Settings.model_fields}
+    base = Settings(**stored)
+    asked = {} if given is None else {f: getattr(given, f) for f in given.model_fields_set - RUN_ENV_FIELDS}
+    if duration_s is not None:
+        asked["duration_s"] = duration_s
+    changed = {f: v for f, v in asked.items() if v != getattr(base, f)}
+    if changed:
+        wanted = ", ".join(f"{f}={v} (run: {getattr(base, f)})" for f, v in sorted(changed.items()))
+        raise InputError(
+            f"run {record.get('run_id')} keeps the settings it was made with; a resume cannot change {wanted}. "
+            "Resume without them, or start a new run"
+        )
+    env = {f: getattr(given, f) for f in RUN_ENV_FIELDS} if given is not None else {}
+    return base.model_copy(update=env)
+
+
+def _run_policy(record: dict, policy: Policy | None, rid: str) -> Policy:
+    """A run resumes with the policy that planned it."""
+    made_with = record.get("policy", "builtin")
+    if policy is None and made_with == "builtin":
+        return BuiltinPolicy()
+    if policy is None or policy.name != made_with:
+        raise InputError(
+            f"run {rid} was planned by the {made_with!r} policy; resume it with the same policy"
+            + (" (--llm openai:<model>, as when it started)" if made_with == "llm" else "")
+        )
+    return policy
 
 
 def _with_duration(settings: Settings, duration_s: float | None) -> Settings:
@@ -148,9 +226,13 @@ def _new_request(space, product, creative, settings, seed, price, discount_pct, 
 
 def _create_run(runs_dir: Path, request: GenerationRequest, settings: Settings, policy: Policy, creative):
     folder = RunFolder.of(runs_dir, request.run_id)
-    if folder.path.exists():
-        raise RunStoreError(f"run {request.run_id} exists already; use resume={request.run_id!r} or another run id")
-    folder.path.mkdir(parents=True)
+    try:
+        folder.path.mkdir(parents=True)
+    except FileExistsError:
+        raise RunStoreError(
+            f"run {request.run_id} exists already; use resume={request.run_id!r} or another run id"
+        ) from None
+    lock = RunLock(folder.path).acquire()
     folder.update_record(
         run_id=request.run_id,
         status="running",
@@ -160,7 +242,7 @@ def _create_run(runs_dir: Path, request: GenerationRequest, settings: Settings, 
         request=request.model_dump(mode="json"),
         settings=settings.model_dump(mode="json"),
     )
-    return folder
+    return folder, lock
 
 
 def _finish(folder: RunFolder, snapshot, stop_after: str | None) -> RunResult:
@@ -182,13 +264,14 @@ def _finish(folder: RunFolder, snapshot, stop_after: str | None) -> RunResult:
     return RunResult(rid, folder.path, state.final_path, state)
 
 
-def _stream(graph, inputs, thread, config: RunConfig, folder: RunFolder, request: GenerationRequest, policy: Policy):
-    """Run the graph, appending every node's update to the run trace (and to OpenTelemetry when on); a
-    failure is written to the run record before it propagates. Returns the final checkpoint snapshot."""
+def _stream(graph, inputs, start, thread, config: RunConfig, folder: RunFolder, request, policy: Policy):
+    """Run the graph from `start` (the thread, or one of its checkpoints), appending every node's update to
+    the run trace (and to OpenTelemetry when on); a failure is written to the run record before it
+    propagates. Returns the thread's newest checkpoint snapshot."""
     tele = _telemetry(request, policy) if config.settings.get("otel") else None
     try:
         folder.update_record(status="running", error=None)
-        for chunk in graph.stream(inputs, thread, context=config, stream_mode="updates"):
+        for chunk in graph.stream(inputs, start, context=config, stream_mode="updates", durability="sync"):
             for node, update in chunk.items():
                 if node == "__interrupt__":
                     event = folder.trace("review_wait", {"payload": [i.value for i in update]})
@@ -198,16 +281,50 @@ def _stream(graph, inputs, thread, config: RunConfig, folder: RunFolder, request
                     tele.node(event)
         snapshot = graph.get_state(thread)
     except BaseException as e:
+        e = _as_run_error(e, folder)
         ours = isinstance(e, RecgenError)
         status, error = ("failed", str(e)) if ours else ("interrupted", f"{type(e).__name__}: {e}")
-        folder.update_record(status=status, error=error)
+        # the record may not be writable either (full or read-only disk): the free lock then shows it stopped
+        with contextlib.suppress(OSError):
+            folder.update_record(status=status, error=error)
         if tele:
             tele.close(status, error)
-        raise
+        raise e
     if tele:
         final = "review" if snapshot.interrupts else ("done" if snapshot.values.get("final_path") else "paused")
         tele.close(final)
     return snapshot
+
+
+def _last_whole(graph, thread: dict, rid: str):
+    """The checkpoint to resume from. A write that failed mid-step (full disk, file-size limit) can leave the
+    newest checkpoint without the tasks it scheduled, so it looks finished without a video; then the newest
+    checkpoint that still has work ahead is used, and the step that lost its writes runs again."""
+    snapshot = graph.get_state(thread)
+    if snapshot.next or not snapshot.values or snapshot.values.get("final_path"):
+        return snapshot
+    for older in graph.get_state_history(thread):
+        if older.next:
+            return older
+    raise RunStoreError(f"run {rid} has no checkpoint to resume from; start it again")
+
+
+def _as_run_error(e: BaseException, folder: RunFolder) -> BaseException:
+    """A full, read-only or size-limited disk, or a broken checkpoint database, as an error that says what to
+    do; the partial files such a failure left are removed (the checkpoint holds only finished nodes)."""
+    chain, cause = [], e
+    while cause is not None and len(chain) < 10:
+        chain.append(cause)
+        cause = cause.__cause__ or cause.__context__
+    for c in chain:
+        if isinstance(c, OSError | RuntimeError) and (err := storage_error(c, folder.path)) is not None:
+            remove_partials(folder.path)
+            return err
+    cause = next((c for c in chain if isinstance(c, sqlite3.Error)), None)
+    if isinstance(cause, sqlite3.Error) and not isinstance(e, RecgenError):
+        remove_partials(folder.path)
+        return checkpoint_error(checkpoint_db(folder.path), cause)
+    return e
 
 
 def _telemetry(request: GenerationRequest, policy: Policy):

@@ -134,3 +134,18 @@ def test_every_fixed_line_of_the_vocabulary_is_heard_as_written(cache_dir):
         if spoken_wer(line, heard) > 0.2:
             misheard[line] = heard
     assert not misheard
+
+
+def test_text_in_a_script_the_ocr_cannot_read_is_not_judged_as_unreadable():
+    """PP-OCR reads Latin and Chinese: Cyrillic on screen is not 'unreadable', it is unchecked (and said so)."""
+    from recgen.rewards.perception import read_share
+    from recgen.schemas import TextBox
+    from recgen.tools.ocr import Seen
+
+    frames = {1.0: [Seen("Rose Mist", (10, 10, 90, 30), 0.9)]}
+    cyr = TextBox(
+        kind="headline", text="Крем для рук", start=0.5, end=1.5, box=(10, 10, 90, 30), color="#fff", contrast=9
+    )
+    mixed = cyr.model_copy(update={"text": "Rose Mist Крем"})
+    assert read_share(cyr, frames, 144, 256) is None
+    assert read_share(mixed, frames, 144, 256) == 1.0  # judged on the words it can read

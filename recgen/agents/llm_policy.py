@@ -366,4 +366,10 @@ def chat_model_from_spec(spec: str) -> Any:
         from langchain_openai import ChatOpenAI
     except ImportError as e:
         raise BackendUnavailableError("LLM policies need: pip install langchain-openai") from e
-    return ChatOpenAI(model=name, temperature=0.2, timeout=120, max_retries=0)
+    try:
+        return ChatOpenAI(model=name, temperature=0.2, timeout=120, max_retries=0)
+    except Exception as e:  # noqa: BLE001 - the client raises its own error types for missing credentials
+        raise BackendUnavailableError(
+            f"cannot set up the chat model {spec!r} ({str(e).splitlines()[0][:160]}); set OPENAI_API_KEY, and "
+            "OPENAI_BASE_URL for a local OpenAI-compatible server (a local server accepts any key)"
+        ) from e

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 
 from recgen.schemas import TextBox
 from recgen.tools.asr import norm_words, spoken_wer
@@ -27,15 +28,24 @@ def _inside(seen: Seen, box: tuple[int, int, int, int], pad_x: float, pad_y: flo
     return box[0] - pad_x <= cx <= box[2] + pad_x and box[1] - pad_y <= cy <= box[3] + pad_y
 
 
+# the scripts the packaged OCR model (PP-OCR, Chinese and English) reads; words in others are not judged
+OCR_SCRIPTS = ("LATIN", "CJK", "DIGIT", "FULLWIDTH")
+
+
+def ocr_can_read(word: str) -> bool:
+    return all(not ch.isalpha() or unicodedata.name(ch, "").startswith(OCR_SCRIPTS) for ch in word)
+
+
 def read_share(box: TextBox, frames: dict[float, list[Seen]], width: int, height: int) -> float | None:
-    """Share of an element's words read in its own place on the frame sampled in its middle (None: not sampled)."""
+    """Share of an element's words read in its own place on the frame sampled in its middle (None: not sampled,
+    or written only in scripts the OCR model cannot read)."""
     mid = (box.start + box.end) / 2
     near = [t for t in frames if abs(t - mid) <= 0.16 or box.start <= t < box.end]
     if not near:
         return None
     t = min(near, key=lambda x: abs(x - mid))
     seen = [w for s in frames[t] if _inside(s, box.box, 0.06 * width, 0.04 * height) for w in norm_words(s.text)]
-    planned = norm_words(box.text)
+    planned = [w for w in norm_words(box.text) if ocr_can_read(w)]
     if not planned:
         return None
     return sum(any(_same(p, w) for w in seen) for p in planned) / len(planned)

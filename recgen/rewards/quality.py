@@ -22,6 +22,7 @@ from recgen.rewards.perception import (
     SILENT_OPENING_S,
     UNREADABLE,
     markup_seen,
+    ocr_can_read,
     opening_s,
     read_share,
     voice_wer,
@@ -75,6 +76,7 @@ class Result:
     measures: dict[str, float] = field(default_factory=dict)
     violations: list[Violation] = field(default_factory=list)
     claims: list[ClaimCheck] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what could not be judged, said rather than hidden
 
     def fail(self, code: str, agent: AgentName, message: str, fix: str) -> None:
         self.violations.append(Violation(code=code, agent=agent, message=message, fix=fix))
@@ -331,6 +333,12 @@ def perceived(d: DraftView) -> Result:
     r = Result({"readback_s": round(rb.seconds, 3)})
     shares = {b: read_share(b, rb.frames, d.width, d.height) for b in d.draft.text_boxes}
     judged = {b: x for b, x in shares.items() if x is not None}
+    unread = sorted({w for b in d.draft.text_boxes for w in b.text.split() if not ocr_can_read(w)})
+    if unread:
+        r.notes.append(
+            f"critic: the OCR model does not read {' '.join(unread)[:40]!r} (not Latin or Chinese script); "
+            "those words were not checked on screen"
+        )
     if judged:
         r.measures["ocr_readback"] = sum(x >= READ_WORDS for x in judged.values()) / len(judged)
         r.measures["ocr_elements"] = float(len(judged))
@@ -399,4 +407,5 @@ def evaluate(view: DraftView, checks: tuple[Check, ...] = CHECKS) -> Result:
         out.measures.update(r.measures)
         out.violations.extend(r.violations)
         out.claims.extend(r.claims)
+        out.notes.extend(r.notes)
     return out

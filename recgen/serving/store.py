@@ -15,7 +15,7 @@ import numpy as np
 from recgen.errors import RunStoreError
 from recgen.graphs import STAGES
 from recgen.plandiff import FieldChange, field_changes
-from recgen.runs import PLAN_FILES, RunFolder, read_record, run_dir
+from recgen.runs import PLAN_FILES, RunFolder, live_status, read_record, run_dir
 from recgen.schemas import DSID
 from recgen.trace import read_events
 
@@ -23,7 +23,7 @@ STATUS_LABELS = {
     "running": "running",
     "done": "done",
     "failed": "failed",
-    "interrupted": "failed",
+    "interrupted": "interrupted (resume it)",
     "paused": "paused",
     "review": "waiting for review",
 }
@@ -134,7 +134,7 @@ class RunStore:
         return RunSummary(
             run_id=rec.get("run_id", folder.name),
             started=float(rec.get("started") or 0),
-            status=str(rec.get("status", "unknown")),
+            status=live_status(folder, rec),
             product_id=str(prod.get("id", "")),
             product_title=str(prod.get("title", "")),
             dsid=str(DSID.model_validate(dsid)) if dsid else "",

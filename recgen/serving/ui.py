@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from recgen.errors import InputError, RecgenError, RunStoreError
-from recgen.runs import new_run_id, read_record
+from recgen.runs import live_status, new_run_id, read_record
 from recgen.schemas import Product, ReviewEdits
 from recgen.serving.jobs import Jobs
 from recgen.serving.store import RunStore, RunView, progress
@@ -147,7 +147,7 @@ def _pages(app: FastAPI, store: RunStore, jobs: Jobs, page, error_page) -> None:
                 yield ServerSentEvent(
                     event="node", id=str(offset), data={"node": ev["node"], "t": ev["t"], "progress": progress(seen)}
                 )
-            status = read_record(folder).get("status", "unknown")
+            status = live_status(folder, read_record(folder))
             if status in FINISHED and not jobs.busy(run_id) and not events:
                 yield ServerSentEvent(event="end", data={"status": status})
                 return
