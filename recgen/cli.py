@@ -248,19 +248,33 @@ def ui(
         "127.0.0.1"
     ),
     port: Annotated[int, typer.Option(help="Port.")] = 8765,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="RECGEN_UI_TOKEN",
+            help="Access token (required, and made for you if not given, when bound beyond loopback).",
+        ),
+    ] = None,
+    allowed_host: Annotated[
+        list[str] | None, typer.Option(help="A Host name the UI answers to besides loopback (repeatable).")
+    ] = None,
 ) -> None:
     """Open the trace UI: browse runs, see every plan, shot, sound and critic verdict, approve reviews and
-    regenerate with another creative code. Serves http://127.0.0.1:8765 by default; works offline."""
+    regenerate with another creative code. Serves http://127.0.0.1:8765 by default; works offline. It answers
+    only its own user: requests from other sites are refused, and beyond loopback it needs its token."""
     try:
         settings = _settings(runs_dir=runs_dir)
     except RecgenError as e:
         _fail(e)
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        err.print(f"[yellow]warning:[/yellow] serving on {host}: anyone who can reach it can see and start runs")
+    from recgen.serving.guard import Guard, is_loopback
     from recgen.serving.ui import serve
 
-    err.print(f"recgen trace UI on http://{host}:{port}  (runs in {settings.runs_dir}; Ctrl+C stops)")
-    serve(settings, host=host, port=port)
+    guard = Guard.for_bind(host, token, tuple(allowed_host or ()))
+    link = f"http://{host}:{port}/" + (f"?token={guard.token}" if guard.token else "")
+    if not is_loopback(host):
+        err.print(f"[yellow]serving on {host}:[/yellow] anyone who has this link can see and start runs")
+    err.print(f"recgen trace UI on {link}  (runs in {settings.runs_dir}; Ctrl+C stops)")
+    serve(settings, guard, host=host, port=port)
 
 
 @app.command()

@@ -47,7 +47,7 @@ def store(tmp_path_factory, cache_dir):
 @pytest.fixture()
 def client(store):
     settings, _ = store
-    with TestClient(create_app(settings)) as c:
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as c:
         yield c
 
 
@@ -178,3 +178,51 @@ def test_regenerate_with_another_creative_code_starts_a_new_run(client):
 def test_unknown_run_is_a_clear_404(client):
     r = client.get("/runs/no-such-run")
     assert r.status_code == 404 and "no run 'no-such-run'" in unescape(r.text)
+
+
+def test_only_its_user_can_drive_the_ui(store):
+    """A page on another site cannot approve a review or start a render; a rebinding DNS name is not
+    served; error pages do not say where files live."""
+    settings, _ = store
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as c:
+        runs_before = len(c.get("/api/runs").json())
+        evil = c.post(
+            "/runs/r1-serum-fresh/regenerate",
+            data={"creative": "dramatic-noir"},
+            headers={"origin": "http://evil.example"},
+            follow_redirects=False,
+        )
+        assert evil.status_code == 403
+        via_referer = c.post(
+            "/runs/r3-review/review",
+            data={"action": "approve"},
+            headers={"referer": "http://evil.example/page"},
+            follow_redirects=False,
+        )
+        assert via_referer.status_code == 403
+        assert len(c.get("/api/runs").json()) == runs_before  # no run was started
+        assert c.get("/", headers={"host": "rebound.example:8765"}).status_code == 400
+        missing = c.get("/runs/no-such-run")
+        assert missing.status_code == 404 and str(settings.runs_dir.resolve()) not in missing.text
+        assert "/" + settings.runs_dir.resolve().parts[1] not in c.get("/api/runs/no-such-run").text
+        same = c.post(
+            "/runs/r1-serum-fresh/regenerate",
+            data={"creative": "s99.99"},
+            headers={"origin": "http://127.0.0.1"},
+        )
+        assert same.status_code == 400  # judged on its content, not refused as cross-site
+
+
+def test_beyond_loopback_the_ui_needs_its_token(store):
+    from recgen.serving.guard import Guard
+
+    settings, _ = store
+    guard = Guard.for_bind("0.0.0.0", token="s3cret-token")
+    with TestClient(create_app(settings, guard=guard), base_url="http://192.168.1.5:8765") as c:
+        assert c.get("/").status_code == 401
+        assert c.get("/?token=wrong").status_code == 401
+        assert c.get("/api/runs", headers={"authorization": "Bearer s3cret-token"}).status_code == 200
+        entry = c.get("/?token=s3cret-token", follow_redirects=False)
+        assert entry.status_code == 303 and "token" not in entry.headers["location"]
+        assert c.get("/").status_code == 200  # the cookie it set lets the browser in
+    assert Guard.for_bind("0.0.0.0").token  # a token is made when none is given

@@ -21,6 +21,7 @@ from fastapi.templating import Jinja2Templates
 from recgen.errors import InputError, RecgenError, RunStoreError
 from recgen.runs import live_status, new_run_id, read_record
 from recgen.schemas import Product, ReviewEdits
+from recgen.serving.guard import Guard, public_message
 from recgen.serving.jobs import Jobs
 from recgen.serving.store import RunStore, RunView, progress
 from recgen.settings import Settings
@@ -65,10 +66,12 @@ def _edits_from_form(form: dict[str, str], view: RunView) -> ReviewEdits:
     return ReviewEdits.model_validate(edits)
 
 
-def create_app(settings: Settings | None = None, jobs: Jobs | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, jobs: Jobs | None = None, guard: Guard | None = None) -> FastAPI:
+    """The UI app. `guard` (default: loopback names only, no token) decides which requests are served."""
     settings = settings or Settings()
     store = RunStore(settings.runs_dir)
     jobs = jobs or Jobs(settings)
+    guard = guard or Guard.for_bind("127.0.0.1")
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):
@@ -76,7 +79,12 @@ def create_app(settings: Settings | None = None, jobs: Jobs | None = None) -> Fa
         jobs.shutdown()
 
     app = FastAPI(title="recgen trace UI", docs_url="/api/docs", redoc_url=None, lifespan=lifespan)
-    app.state.store, app.state.jobs = store, jobs
+    app.state.store, app.state.jobs, app.state.guard = store, jobs, guard
+
+    @app.middleware("http")
+    async def only_its_user(request: Request, call_next):
+        return guard.check(request) or await call_next(request)
+
     templates = Jinja2Templates(directory=str(_HERE / "templates"))
     templates.env.filters["fmt"] = lambda v, nd=2: "–" if v is None else f"{float(v):.{nd}f}"
     app.mount("/static", StaticFiles(directory=str(_HERE / "static")), name="static")
@@ -85,11 +93,11 @@ def create_app(settings: Settings | None = None, jobs: Jobs | None = None) -> Fa
         return templates.TemplateResponse(request, name, ctx, status_code=status_code)
 
     def error_page(request: Request, e: Exception, code: int) -> HTMLResponse:
-        return page(request, "error.html", status_code=code, message=str(e))
+        return page(request, "error.html", status_code=code, message=public_message(str(e), settings.runs_dir))
 
     _pages(app, store, jobs, page, error_page)
     _actions(app, settings, store, jobs, error_page)
-    _api(app, store)
+    _api(app, store, settings)
     return app
 
 
@@ -125,7 +133,7 @@ def _pages(app: FastAPI, store: RunStore, jobs: Jobs, page, error_page) -> None:
         try:
             return FileResponse(store.file(run_id, rel))
         except RunStoreError as e:
-            return JSONResponse({"error": str(e)}, status_code=404)
+            return JSONResponse({"error": public_message(str(e), store.root)}, status_code=404)
 
     @app.get("/runs/{run_id}/events", response_class=EventSourceResponse)
     async def run_events(
@@ -136,7 +144,7 @@ def _pages(app: FastAPI, store: RunStore, jobs: Jobs, page, error_page) -> None:
         try:
             folder = store.folder(run_id)
         except RunStoreError as e:
-            yield ServerSentEvent(event="error", data={"error": str(e)})
+            yield ServerSentEvent(event="error", data={"error": public_message(str(e), store.root)})
             return
         offset = int(last_event_id) if (last_event_id or "").isdigit() else 0
         seen: set[str] = set()
@@ -198,7 +206,7 @@ def _actions(app: FastAPI, settings: Settings, store: RunStore, jobs: Jobs, erro
         return RedirectResponse(f"/runs/{new_id}", status_code=303)
 
 
-def _api(app: FastAPI, store: RunStore) -> None:
+def _api(app: FastAPI, store: RunStore, settings: Settings) -> None:
     """The same data as JSON."""
 
     @app.get("/api/runs")
@@ -210,7 +218,7 @@ def _api(app: FastAPI, store: RunStore) -> None:
         try:
             v = store.view(run_id)
         except RunStoreError as e:
-            return JSONResponse({"error": str(e)}, status_code=404)
+            return JSONResponse({"error": public_message(str(e), settings.runs_dir)}, status_code=404)
         return JSONResponse(
             {
                 "summary": v.summary.__dict__,
@@ -228,7 +236,7 @@ def _api(app: FastAPI, store: RunStore) -> None:
         )
 
 
-def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8765) -> None:
+def serve(settings: Settings, guard: Guard, host: str = "127.0.0.1", port: int = 8765) -> None:
     import uvicorn
 
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(settings, guard=guard), host=host, port=port, log_level="warning")
