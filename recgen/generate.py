@@ -58,7 +58,7 @@ def resolve_product(product: str | Product | dict, space: SIDSpace) -> Product:
     if isinstance(product, dict):
         return product_from_dict(product)
     text = str(product).strip()
-    if text.startswith("{") or text.endswith(".json"):
+    if text.startswith(("{", "[")) or text.endswith(".json"):
         return load_product_json(text)
     return space.catalog.get(text)
 

@@ -44,7 +44,7 @@ class Product(_Frozen):
     brand: str | None = None
     description: str = ""
     category: str | None = None
-    price: float | None = Field(None, gt=0, lt=1_000_000)
+    price: float | None = Field(None, gt=0, lt=1_000_000, allow_inf_nan=False)
     currency: str = "USD"
     discount_pct: int | None = Field(None, ge=1, le=90)
     image_path: Path | None = None

@@ -99,3 +99,51 @@ def test_gpu_backend_without_weights_says_so(small):
     with pytest.raises(BackendUnavailableError, match="local pipeline folder"):
         generate_video("8", "calm-luxury", settings=gpu, run_id="gpu")
     assert not (small.runs_dir / "gpu" / "final.mp4").exists()
+
+
+@pytest.mark.parametrize("price", [float("nan"), float("inf"), -1.0])
+def test_prices_must_be_finite_and_positive(small, price):
+    with pytest.raises(InputError, match="finite|greater than 0"):
+        generate_video({"id": "x", "title": "Rose Face Mist"}, settings=small, price=price)
+    assert not list(small.runs_dir.glob("*/run.json"))
+
+
+def test_a_huge_image_is_refused_from_its_header(small, tmp_path):
+    """12000×12000 is refused before a pixel is decoded (Pillow would take gigabytes, then warn or fail)."""
+    import warnings
+
+    from PIL import Image
+
+    big = tmp_path / "huge.png"
+    Image.new("L", (12000, 12000)).save(big, optimize=False)  # blank: a small file, a huge image
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Pillow's raw DecompressionBombWarning must not leak
+        with pytest.raises(MediaError, match=r"12000×12000 \(144 MP\)"):
+            generate_video({"id": "x", "title": "Rose Mist", "image_path": str(big)}, settings=small)
+
+
+def test_twice_given_ids_and_lists_are_refused(small, tmp_path):
+    from recgen.sid.catalog import load_product_json, strict_json
+
+    with pytest.raises(CatalogError, match="'8' appears twice"):
+        strict_json('{"8": {"title": "A"}, "8": {"title": "B"}}', "catalog.json")
+    with pytest.raises(CatalogError, match="'title' appears twice"):
+        load_product_json('{"title": "A", "title": "B"}')
+    with pytest.raises(CatalogError, match="is a list; give one product"):
+        generate_video('[{"title": "A"}, {"title": "B"}]', settings=small)
+
+
+@pytest.mark.parametrize("duration", [4.0, 4.5, 7.0])  # and 15, 61.3, 120 checked by hand: long ones are slow
+def test_every_length_in_range_plans_with_every_preset(small, duration):
+    """Short lengths crashed with a negative shot duration (4 s with the default preset); every preset × a
+    spread of lengths must plan to a valid timeline (rendering is the same code for every length)."""
+    from recgen.sid.creative import PRESETS
+
+    for preset in PRESETS:
+        r = generate_video(
+            {"id": "x", "title": "Rose Face Mist, Alcohol-Free"}, preset, settings=small, duration_s=duration,
+            stop_after="effects",
+        )  # fmt: skip
+        v = r.state.visual
+        assert all(sh.duration > 0 for sh in v.shots), (preset, duration)
+        assert abs(v.duration_s - duration) < 0.05 and r.state.tracks.voice_end_s <= duration + 0.05

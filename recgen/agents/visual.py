@@ -18,7 +18,7 @@ def fit_durations(roles: list[ShotRole], total: float, beat: float, min_shot: fl
     weights = [VOCAB.roles[r].weight for r in roles]
     scale = total / sum(weights)
     cuts, t = [], 0.0
-    min_len = max(min_shot, beat)
+    min_len = min(max(min_shot, beat), total / len(weights))  # a short ad with many shots: equal shares
     for i, w in enumerate(weights[:-1]):
         target = t + w * scale
         snapped = round(target / beat) * beat

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,21 +87,53 @@ def keywords_of(texts: list[str], limit: int = 6) -> tuple[str, ...]:
     return tuple(w for w, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit])
 
 
+MAX_IMAGE_PIXELS = 40_000_000  # 40 MP: far above what a 9:16 packshot needs; decoding more costs gigabytes
+
+
 def check_image(path: Path) -> Path:
-    """A user image must exist and decode; checked before a run starts so nothing is left half-done."""
+    """A user image must exist, be of a sane size and decode; checked before a run starts so nothing is left
+    half-done. The size is read from the header before any pixel is decoded."""
     path = Path(path).expanduser()
     if not path.is_file():
         raise MediaError(f"product image {path} does not exist; give the path of a PNG or JPEG file")
     try:
-        with Image.open(path) as im:
-            im.verify()
-        with Image.open(path) as im:
-            im.load()
-            if im.width < 16 or im.height < 16:
-                raise MediaError(f"product image {path} is {im.width}×{im.height}; use one of at least 16×16")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                w, h = im.size
+                if w * h > MAX_IMAGE_PIXELS:
+                    raise MediaError(
+                        f"product image {path.name} is {w}×{h} ({w * h / 1e6:.0f} MP); use one of at most "
+                        f"{MAX_IMAGE_PIXELS / 1e6:.0f} MP (e.g. 2000×3000)"
+                    )
+                im.verify()
+            with Image.open(path) as im:
+                im.load()
+        if w < 16 or h < 16:
+            raise MediaError(f"product image {path} is {w}×{h}; use one of at least 16×16")
+    except Image.DecompressionBombError as e:
+        raise MediaError(f"product image {path.name} is too large to decode safely ({e})") from e
     except (UnidentifiedImageError, OSError, SyntaxError) as e:
         raise MediaError(f"product image {path} cannot be decoded ({e}); give a valid PNG or JPEG") from e
     return path.resolve()
+
+
+def strict_json(text: str, where: str):
+    """JSON in which a key given twice is an error (json keeps the last silently: a catalog with two items of
+    one id would lose one)."""
+
+    def no_twins(pairs: list[tuple[str, object]]) -> dict:
+        seen: dict = {}
+        for k, v in pairs:
+            if k in seen:
+                raise CatalogError(f"{where}: the key {k!r} appears twice; every id and field must be unique")
+            seen[k] = v
+        return seen
+
+    try:
+        return json.loads(text, object_pairs_hook=no_twins)
+    except json.JSONDecodeError as e:
+        raise CatalogError(f"{where} is malformed at line {e.lineno}, column {e.colno}: {e.msg}") from e
 
 
 def product_from_dict(data: dict, default_id: str = "custom") -> Product:
@@ -134,10 +167,9 @@ def load_product_json(text_or_path: str) -> Product:
     raw = p.read_text(encoding="utf-8") if p.suffix == ".json" and p.is_file() else text_or_path
     if p.suffix == ".json" and not p.is_file():
         raise CatalogError(f"product file {p} does not exist")
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as e:
-        raise CatalogError(f"the product JSON is malformed at line {e.lineno}, column {e.colno}: {e.msg}") from e
+    data = strict_json(raw, "the product JSON")
+    if isinstance(data, list):
+        raise CatalogError("the product JSON is a list; give one product (a JSON object) at a time")
     if isinstance(data, dict) and data.get("image_path") and p.is_file():
         img = Path(data["image_path"])
         data["image_path"] = str(img if img.is_absolute() else (p.parent / img))
@@ -167,10 +199,7 @@ def load_sample_catalog(data_dir: Path) -> Catalog:
     path = Path(data_dir) / "amazon-beauty" / "sample_items.json"
     if not path.is_file():
         raise CatalogError(f"sample catalog {path} not found; set RECGEN_DATA_DIR to the folder holding amazon-beauty/")
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise CatalogError(f"{path} is not valid JSON (line {e.lineno}): {e.msg}") from e
+    raw = strict_json(path.read_text(encoding="utf-8"), str(path))
     if not isinstance(raw, dict) or not raw:
         raise CatalogError(f"{path} must map item ids to {{title, description}} records")
     products = []
