@@ -182,6 +182,12 @@ def run_settings(record: dict, given: Settings | None, duration_s: float | None 
     return base.model_copy(update=env)
 
 
+def settings_like(record: dict, env: Settings) -> Settings:
+    """A new run made like an old one (regenerate with another creative code): the old run's video settings,
+    this process's paths."""
+    return run_settings(record, None).model_copy(update={f: getattr(env, f) for f in RUN_ENV_FIELDS})
+
+
 def _run_policy(record: dict, policy: Policy | None, rid: str) -> Policy:
     """A run resumes with the policy that planned it."""
     made_with = record.get("policy", "builtin")

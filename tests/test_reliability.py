@@ -150,3 +150,20 @@ def test_a_broken_ffmpeg_is_found_before_any_work(tmp_path, cache_dir):
     assert "ffmpeg" in done.stderr and "cannot encode H.264/AAC" in done.stderr and "Traceback" not in done.stderr
     assert not list(s.runs_dir.glob("*/run.json"))  # nothing started
     assert time.perf_counter() - t0 < 60
+
+
+def test_approving_in_the_ui_resumes_at_the_runs_own_size(small):
+    """The UI is started with its defaults (720×1280 @ 24); the run it approves was made at 160×288 @ 10."""
+    from fastapi.testclient import TestClient
+
+    from recgen.serving.ui import create_app
+
+    s = small.model_copy(update={"width": 160, "height": 288, "fps": 10})
+    r = generate_video(PRODUCT, "fresh-botanical", settings=s, review=True)
+    assert r.status == "review"
+    app = create_app(_env_only(s))
+    with TestClient(app, base_url="http://127.0.0.1") as c:
+        assert c.post(f"/runs/{r.run_id}/review", data={"action": "approve"}, follow_redirects=False).status_code == 303
+        app.state.jobs.futures[r.run_id].result(timeout=300)
+    p = probe(RunFolder.of(s.runs_dir, r.run_id).final_path)
+    assert (p.width, p.height, round(p.fps)) == (160, 288, 10)

@@ -23,9 +23,11 @@ class Jobs:
     def submit(self, key: str, **kwargs: Any) -> Future:
         """Start generate_video in the background; failures are written to the run's record by it."""
 
+        kwargs.setdefault("settings", self.settings)
+
         def work():
             try:
-                return generate_video(settings=self.settings, **kwargs)
+                return generate_video(**kwargs)
             except RecgenError as e:
                 log.warning("run %s failed: %s", key, e)
                 raise

@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from recgen.errors import InputError, RecgenError, RunStoreError
+from recgen.generate import settings_like
 from recgen.runs import live_status, new_run_id, read_record
 from recgen.schemas import Product, ReviewEdits
 from recgen.serving.guard import Guard, public_message
@@ -202,6 +203,7 @@ def _actions(app: FastAPI, settings: Settings, store: RunStore, jobs: Jobs, erro
             seed=rec["request"].get("seed"),
             run_id=new_id,
             review=bool(rec["request"].get("review")),
+            settings=settings_like(rec, settings),  # the same size, length and backends as the run it varies
         )
         return RedirectResponse(f"/runs/{new_id}", status_code=303)
 
