@@ -182,3 +182,29 @@ def test_each_seeded_defect_is_caught_and_sent_to_its_agent(good, defect):
     GOOD_SETTINGS[:] = [settings]
     broken, expected = defect(view)
     assert expected in _flags(broken)
+
+
+@pytest.mark.parametrize("size", [(300, 200), (120, 60), (60, 30), (400, 120)])
+def test_label_text_never_runs_off_the_packshot_label(size):
+    """The packshot's own label is drawn to fit: long names get smaller type, a name past three lines ends in
+    an ellipsis, a word longer than the label is cut; measured on the drawn pixels."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    from recgen.tools.packshot import _label
+
+    bw, bh = size
+    names = [
+        "Kids Mineral Sunscreen Lotion SPF 50 Fragrance Free Tear Free Water Resistant 80 Minutes for Sensitive Skin",
+        "Supercalifragilisticexpialidociousnessextraordinaire Serum",
+        "Cream",
+    ]
+    for name in names:
+        img = Image.new("RGB", (bw + 100, bh + 100), (255, 255, 255))
+        box = (50, 50, 50 + bw, 50 + bh)
+        _label(ImageDraw.Draw(img), box, "Lumen Laboratories International", name, (200, 230, 255), (0, 0, 0))
+        a = np.asarray(img).astype(int)
+        ink = (np.abs(a - 255).sum(-1) > 30) & (np.abs(a - [200, 230, 255]).sum(-1) > 30)
+        ys, xs = np.nonzero(ink)
+        assert xs.size > 0  # something is written
+        assert ((xs < box[0]) | (xs > box[2]) | (ys < box[1]) | (ys > box[3])).sum() == 0, (name, size)
