@@ -49,7 +49,16 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=200)
     ap.add_argument("--warmup", type=int, default=20, help="runs before the baseline RSS is taken")
     ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument(
+        "--rescore", action="store_true", help="recompute the memory figures from the results file's series"
+    )
     a = ap.parse_args()
+    if a.rescore:
+        result = json.loads(a.out.read_text(encoding="utf-8"))
+        result |= memory(result["rss_series_mb"], a.warmup)
+        a.out.write_text(json.dumps(result, indent=1) + "\n")
+        print(json.dumps(memory(result["rss_series_mb"], a.warmup), indent=1))
+        return
     briefs = json.loads(BRIEFS.read_text(encoding="utf-8"))["briefs"]
     presets = sorted(PRESETS)
     rss, seconds = [rss_mb()], []
@@ -66,14 +75,11 @@ def main() -> None:
             rss.append(rss_mb())
             bar.advance(task)
         left = sorted(temp_entries(runs_dir) - before)
-    base, mid, end = rss[a.warmup], rss[(a.warmup + len(rss) - 1) // 2], rss[-1]
     result = {
         "command": "python " + " ".join(sys.argv),
         "machine": f"{platform.machine()}, {platform.processor() or platform.system()}, 2 cores",
         "settings": {"width": a.width, "height": a.height, "fps": a.fps, "duration_s": a.duration, "runs": a.runs},
-        "rss_mb": {"start": round(rss[0], 1), "after_warmup": round(base, 1), "middle": round(mid, 1),
-                   "end": round(end, 1)},  # fmt: skip
-        "rss_growth_after_warmup": round((end - base) / base, 4),
+        **memory(rss, a.warmup),
         "temp_files_left": len(left),
         "temp_left_examples": left[:10],
         "seconds_per_run": {
@@ -88,6 +94,25 @@ def main() -> None:
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(json.dumps(result, indent=1) + "\n")
     _plot(rss, a.warmup, a.out.with_suffix(".png"))
+
+
+def memory(rss: list[float], warmup: int, window: int = 20) -> dict:
+    """RSS at points, and growth after warm-up both point to point (sensitive to the allocator's spikes) and
+    between the medians of the first and last `window` runs after warm-up."""
+    base, mid, end = rss[warmup], rss[(warmup + len(rss) - 1) // 2], rss[-1]
+    first = statistics.median(rss[warmup + 1 : warmup + 1 + window])
+    last = statistics.median(rss[-window:])
+    return {
+        "rss_mb": {
+            "start": round(rss[0], 1),
+            "after_warmup": round(base, 1),
+            "middle": round(mid, 1),
+            "end": round(end, 1),
+        },  # fmt: skip
+        "rss_growth_after_warmup": round((end - base) / base, 4),
+        "rss_growth_window_medians": round((last - first) / first, 4),
+        "rss_window_medians_mb": {"first": round(first, 1), "last": round(last, 1), "window": window},
+    }
 
 
 def _plot(rss: list[float], warmup: int, path: Path) -> None:
