@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import functools
 import signal
 import sqlite3
 import threading
@@ -124,6 +126,7 @@ def generate_video(
         return _walk(folder, request, settings, policy, inputs, resume, decision, stop_after, on_event)
     finally:
         lock.release()
+        _give_back_memory()
 
 
 def _walk(folder, request, settings, policy, inputs, resume, decision, stop_after, on_event) -> RunResult:
@@ -150,6 +153,22 @@ def _walk(folder, request, settings, policy, inputs, resume, decision, stop_afte
         saver.conn.close()
         detach(request.run_id)
     return _finish(folder, snapshot, stop_after)
+
+
+@functools.cache
+def _libc():
+    try:
+        return ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc (macOS, musl, Windows): nothing to give back this way
+        return None
+
+
+def _give_back_memory() -> None:
+    """A run decodes and renders frames in large temporary arrays; glibc keeps the freed pages in its
+    arenas, so a long-lived process (UI, server, batch) would hold its peak forever. Return them to the OS."""
+    libc = _libc()
+    if libc is not None and hasattr(libc, "malloc_trim"):
+        libc.malloc_trim(0)
 
 
 def _keep_file_size_errors() -> None:
