@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import sys
@@ -39,8 +40,9 @@ def rss_mb() -> float:
 
 
 def temp_entries(exclude: Path) -> set[str]:
+    """Everything in this process's temp folder (a private one, see main) except the runs folder."""
     root = Path(tempfile.gettempdir())
-    return {str(p) for p in root.iterdir() if p != exclude and not str(exclude).startswith(str(p) + "/")}
+    return {str(p) for p in root.rglob("*") if p != exclude and exclude not in p.parents and p not in exclude.parents}
 
 
 def main() -> None:
@@ -61,6 +63,8 @@ def main() -> None:
         return
     briefs = json.loads(BRIEFS.read_text(encoding="utf-8"))["briefs"]
     presets = sorted(PRESETS)
+    private = Path(tempfile.mkdtemp(prefix="recgen-soak-tmp-"))  # only this process's (and its ffmpegs') files
+    os.environ["TMPDIR"], tempfile.tempdir = str(private), str(private)
     rss, seconds = [rss_mb()], []
     with tempfile.TemporaryDirectory(prefix="recgen-soak-") as tmp, Progress() as bar:
         runs_dir = Path(tmp)
