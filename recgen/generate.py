@@ -102,11 +102,10 @@ def generate_video(
     """
     _keep_file_size_errors()
     if resume:
-        given = settings
-        settings = settings or Settings()
+        settings = settings or Settings()  # where to find the run; how it was made comes from its record
         folder = RunFolder.of(ensure_writable(settings.runs_dir), resume)
         record = folder.record()
-        settings = run_settings(record, given, duration_s)
+        settings = run_settings(record, settings, duration_s)
         policy = _run_policy(record, policy, resume)
         request = GenerationRequest.model_validate(record["request"])
         inputs = None
