@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -22,7 +20,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
-from video_args import add_video_args
+from video_args import add_video_args, provenance
 
 from recgen import Settings, generate_video
 from recgen.tools.asr import listen, spoken_wer
@@ -168,8 +166,7 @@ def main() -> None:
     a.out.write_text(
         json.dumps(
             {
-                "command": "python " + " ".join(sys.argv),
-                "machine": f"{platform.machine()}, {platform.processor() or platform.system()}, 2 cores",
+                **provenance(),
                 "settings": {"width": a.width, "height": a.height, "fps": a.fps, "duration_s": a.duration},
                 "targets": TARGETS,
                 "totals": tot,

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -25,7 +23,7 @@ import numpy as np
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
-from video_args import add_video_args
+from video_args import add_video_args, provenance
 
 from recgen import Settings, generate_video
 from recgen.rewards.reencode import CALIBRATION_FILE, Calibration, code_match, perceive, perceived_text, reencode
@@ -86,8 +84,7 @@ def main() -> None:
     calib.save(CALIBRATION_FILE)
     result = evaluate(rows, calib, space, presets)
     result |= {
-        "command": "python " + " ".join(sys.argv),
-        "machine": f"{platform.machine()}, {platform.processor() or platform.system()}, 2 cores",
+        **provenance(),
         "settings": {"width": a.width, "height": a.height, "fps": a.fps, "duration_s": a.duration},
         "train_products": TRAIN,
         "test_products": TEST,

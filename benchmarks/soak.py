@@ -14,15 +14,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 from rich.progress import Progress
-from video_args import add_video_args
+from video_args import add_video_args, provenance
 
 from recgen import Settings, generate_video
 from recgen.sid.creative import PRESETS
@@ -80,8 +78,7 @@ def main() -> None:
             bar.advance(task)
         left = sorted(temp_entries(runs_dir) - before)
     result = {
-        "command": "python " + " ".join(sys.argv),
-        "machine": f"{platform.machine()}, {platform.processor() or platform.system()}, 2 cores",
+        **provenance(),
         "settings": {"width": a.width, "height": a.height, "fps": a.fps, "duration_s": a.duration, "runs": a.runs},
         **memory(rss, a.warmup),
         "temp_files_left": len(left),

