@@ -23,6 +23,7 @@ from rich.table import Table
 from video_args import add_video_args, provenance
 
 from recgen import Settings, generate_video
+from recgen.agents.critic import ranking
 from recgen.tools.asr import listen, spoken_wer
 from recgen.tools.probes import probe
 
@@ -37,7 +38,7 @@ def run_brief(brief: dict, settings: Settings) -> dict:
     offer = {k: brief[k] for k in ("price", "discount_pct") if k in brief}
     r = generate_video(brief["product"], brief["creative"], settings=settings, **offer)
     seconds = time.perf_counter() - t0
-    final = max(r.state.reports, key=lambda rep: rep.total)
+    final = max(r.state.reports, key=ranking)  # the report of the draft the critic chose
     m = final.measures
     labels = [c.label for c in final.claims if c.where != "seen"]
     readback_s = sum(rep.measures.get("readback_s", 0.0) for rep in r.state.reports)

@@ -91,6 +91,7 @@ def generate_video(
     review: bool = False,
     decision: ReviewEdits | dict | None = None,
     on_event: Callable[[str, str], None] | None = None,
+    viewer: list[int] | tuple[int, ...] = (),
 ) -> RunResult:
     """Generate a personalised ad video, or resume an interrupted run (`resume=<run id>`).
 
@@ -99,6 +100,8 @@ def generate_video(
     Every input is validated before a run folder is created, so bad input leaves nothing behind.
     With `review=True` the run pauses after the visual plan (status "review"); resume it with
     `resume=<run id>, decision=ReviewEdits(...)` (an empty decision approves the plan as it is).
+    `viewer`: the interaction history (item ids) of the user the video is for; the feedback reward predicts
+    their engagement (without it, the population's).
     """
     _keep_file_size_errors()
     if resume:
@@ -119,6 +122,7 @@ def generate_video(
         preflight(settings, runs_dir)
         space = load_sid_space(settings.data_dir, settings.cache_dir, seed=0)
         request = _new_request(space, product, creative, settings, seed, price, discount_pct, run_id, review)
+        request = request.model_copy(update={"viewer": tuple(int(i) for i in viewer)})
         folder, lock = _create_run(runs_dir, request, settings, policy, creative)
         inputs = VideoState(request=request)
     try:

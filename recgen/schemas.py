@@ -113,6 +113,7 @@ class GenerationRequest(_Frozen):
     dsid: DSID
     seed: int = 0
     review: bool = False  # pause after the visual plan so a creative can approve or edit it
+    viewer: tuple[int, ...] = ()  # the viewer's interaction history (item ids) when the video is for a user
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -412,6 +413,16 @@ class Violation(_Frozen):
     fix: str
 
 
+class Reencoding(_Frozen):
+    """A draft as a viewer perceives it, re-encoded to D-SIDs (rewards/reencode.py), never from its plans."""
+
+    content: tuple[int, ...]
+    creative: tuple[int, ...]
+    lines: tuple[str, ...]  # what was read and heard that the content codes came from
+    measures: dict[str, float] = Field(default_factory=dict)  # style measurements of the file (reencode.MEASURES)
+    seconds: float
+
+
 class CriticReport(_Frozen):
     round: int
     measures: dict[str, float]
@@ -422,6 +433,10 @@ class CriticReport(_Frozen):
     revise_agent: AgentName | None
     instruction: str
     claims: tuple[ClaimCheck, ...] = ()  # every line seen or heard, labelled against the fact sheet
+    reencoding: Reencoding | None = None
+    rewards: dict[str, float] = Field(default_factory=dict)  # per reward module, 0..1 (rewards/combine.py)
+    reward: float | None = None  # the constrained combination; None while the thresholds are not calibrated
+    shortfall: str | None = None  # the constraint that costs the most below its threshold, if any
 
 
 class CriticDecision(_Frozen):

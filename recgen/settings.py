@@ -36,6 +36,16 @@ class Settings(BaseSettings):
     max_shots: int = Field(8, ge=2, le=12)
 
     max_revisions: int = Field(2, ge=0, le=5, description="Critic revision rounds after the first draft.")
+    revise_on_reward: bool = Field(
+        True,
+        description="Also send back a clean draft whose combined reward falls short on a constraint the agent "
+        "at fault has a fix for (once per constraint and run).",
+    )
+    constraints_file: Path | None = Field(
+        None,
+        description="Thresholds and multipliers of the constrained reward (recgen rewards calibrate); "
+        "default: the calibration shipped with recgen.",
+    )
     seed: int = 0
 
     video_backend: str = Field("procedural", description="Shot renderer: procedural, diffusers (tools/backends.py).")

@@ -161,3 +161,37 @@ def test_review_from_the_command_line(tmp_path, cache_dir):
     assert done.exit_code == 0 and done.output.strip().endswith("final.mp4")
     plan = json.loads((tmp_path / "runs" / run_id / "plans" / "effects_plan.json").read_text())
     assert plan["cta"]["text"] == "Grab yours"
+
+
+def test_rewards_calibrate_writes_thresholds_that_runs_then_use(tmp_path, cache_dir):
+    """Two baseline ads at a tiny size: the file holds τ = μ + k·σ per constraint, and a run given it
+    reports a combined reward; an unknown style is one readable line."""
+    from recgen import generate_video
+    from recgen.rewards.constraints import Constraints
+
+    from .conftest import small_settings
+
+    env = _env(tmp_path, cache_dir)
+    out = tmp_path / "constraints.json"
+    args = ["rewards", "calibrate", "--products", "3", "--width", "144", "--height", "256", "--duration", "6"]
+    r = runner.invoke(app, [*args, "--styles", "calm-luxury,bold-discount", "--out", str(out)], env=env)
+    assert r.exit_code == 0, r.output
+    c = Constraints.load(out)
+    assert {"visual", "audio", "effects", "alignment_instruction", "alignment_representation"} == set(c.thresholds)
+    t = c.thresholds["visual"]
+    assert t.tau == min(1.0, t.mu + 1.1 * t.sigma) and c.thresholds["alignment_instruction"].k == 0.8
+    s = small_settings(tmp_path / "runs2", cache_dir).model_copy(update={"constraints_file": out})
+    assert generate_video("3", "calm-luxury", settings=s).state.reports[-1].reward is not None
+    r = runner.invoke(app, [*args, "--styles", "neon-rave", "--out", str(out)], env=env)
+    assert r.exit_code == 2 and "unknown style" in r.output and "Traceback" not in r.output
+
+
+def test_rewards_train_feedback_reports_auc_against_popularity(tmp_path, cache_dir):
+    out = tmp_path / "fb.pt"
+    r = runner.invoke(app, ["rewards", "train-feedback", "--epochs", "1", "--out", str(out)],
+                      env=_env(tmp_path, cache_dir))  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert out.is_file() and "auc_popularity" in r.output
+    auc = float(r.output.split("'auc': ")[1].split(",")[0])
+    pop = float(r.output.split("'auc_popularity': ")[1].split(",")[0])
+    assert auc > pop, r.output

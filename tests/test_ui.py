@@ -90,6 +90,8 @@ def test_run_page_follows_the_data_flow(client, store):
     assert claims and html.count('<tr class="claim-') == len(claims)
     last = state.reports[-1].claims
     assert f"{sum(c.label == 'supported' for c in last)} supported" in html
+    assert html.count('<table class="scores rewards">') == len(state.reports) and "<td>feedback</td>" in html
+    assert "combined reward" in html
 
 
 def test_round_changes_are_listed_field_by_field(client, store):

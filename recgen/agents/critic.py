@@ -7,7 +7,8 @@ import shutil
 from typing import TYPE_CHECKING
 
 from recgen.errors import InputError
-from recgen.rewards.combine import scores, total
+from recgen.rewards.combine import VIOLATION_PENALTY, components, scores_of, total
+from recgen.rewards.draft import reward_draft
 from recgen.rewards.quality import DraftView, evaluate
 from recgen.schemas import CriticDecision, CriticReport, Revision, VideoState, Violation
 from recgen.tools.probes import probe
@@ -53,31 +54,43 @@ def _reviewed(state: VideoState) -> tuple[str, ...]:
     return () if r is None else tuple(t for t in (r.headline, r.cta, *r.voice_lines.values()) if t)
 
 
-def critic_node(state: VideoState, rc: RunContext) -> dict:
-    s = rc.settings
-    draft = state.drafts[-1]
+def ranking(r: CriticReport) -> float:
+    """What the final draft is chosen by: the constrained reward less the open-violation penalty, or the
+    quality total while the thresholds are not calibrated."""
+    return r.total if r.reward is None else r.reward - VIOLATION_PENALTY * len(r.violations)
+
+
+def _measure(state: VideoState, rc: RunContext):
+    """The draft as rendered: its probe, what a viewer reads and hears, and every check on it."""
+    s, draft = rc.settings, state.drafts[-1]
     facts = state.semantics.content.facts
     p = probe(draft.path)
     rb = read_back(
         draft.path, draft.text_boxes, state.visual.duration_s, p.audio, p.audio_rate, s, facts.title, rc.folder.path
     )
-    view = DraftView(
-        draft,
-        p,
-        state.visual,
-        state.tracks,
-        state.effects,
-        s.width,
-        s.height,
-        s.target_lufs,
-        state.brief,
-        facts,
-        _reviewed(state),
-        rb,
-    )
-    result = evaluate(view)
+    view = DraftView(draft, p, state.visual, state.tracks, state.effects, s.width, s.height, s.target_lufs,
+                     state.brief, facts, _reviewed(state), rb)  # fmt: skip
+    return p, rb, evaluate(view)
+
+
+def _soft_revision(state: VideoState, rc: RunContext, dr, round_: int) -> Violation | None:
+    """A clean draft the policy accepted goes back once per constraint when its combined reward falls short
+    there and the agent at fault has a fix (settings.revise_on_reward)."""
+    if not rc.settings.revise_on_reward or dr.soft is None or round_ >= rc.settings.max_revisions:
+        return None
+    if any(r.verdict == "revise" and r.shortfall == dr.shortfall and not r.violations for r in state.reports):
+        return None  # this constraint was sent back once already: the best draft is kept instead
+    return dr.soft
+
+
+def critic_node(state: VideoState, rc: RunContext) -> dict:
+    s = rc.settings
+    draft = state.drafts[-1]
+    p, rb, result = _measure(state, rc)
     measures, violations = result.measures, tuple(result.violations)
-    sc = scores(measures, s.target_lufs)
+    parts = components(measures, s.target_lufs)
+    sc = scores_of(parts)
+    dr = reward_draft(rc.space, state, p, rb, parts, s)
     round_ = draft.round
     ctx = rc.agent_context("critic", state)
     if round_ >= s.max_revisions and violations:
@@ -87,6 +100,9 @@ def critic_node(state: VideoState, rc: RunContext) -> dict:
     else:
         d = rc.policy.critique(ctx, measures, violations)
         verdict, agent, instruction = d.verdict, d.revise_agent, d.instruction
+    soft = _soft_revision(state, rc, dr, round_) if verdict == "accept" and not violations else None
+    if soft is not None:
+        verdict, agent, instruction = "revise", soft.agent, f"{soft.message} → {soft.fix}"
     report = CriticReport(
         round=round_,
         measures={k: round(float(x), 4) for k, x in measures.items()},
@@ -97,18 +113,23 @@ def critic_node(state: VideoState, rc: RunContext) -> dict:
         revise_agent=agent,
         instruction=instruction,
         claims=tuple(result.claims),
+        reencoding=dr.reencoding,
+        rewards=dr.rewards,
+        reward=dr.reward,
+        shortfall=dr.shortfall,
     )
     rc.folder.write_critic(round_, report)
     rc.emit("critic", f"round {round_}: {verdict}" + (f" → {agent}: {instruction}" if agent else ""))
-    update: dict = {"reports": [report], "notes": ctx.notes + rb.notes + result.notes}
+    notes = [n for n in dict.fromkeys(ctx.notes + rb.notes + result.notes + dr.notes) if n not in state.notes]
+    update: dict = {"reports": [report], "notes": notes}
     if verdict == "revise":
-        sent = violations
+        sent = violations or ((soft,) if soft is not None else ())
         if not any(v.agent == agent for v in violations):  # a critic's own request reaches the agent as a fix
             sent += (Violation(code="critic_note", agent=agent, message=instruction, fix=instruction),)
         update["revision"] = Revision(round=round_ + 1, agent=agent, violations=sent)
     else:
         update["revision"] = None
-        best = max(zip(state.reports + [report], state.drafts, strict=True), key=lambda rd: rd[0].total)[1]
+        best = max(zip(state.reports + [report], state.drafts, strict=True), key=lambda rd: ranking(rd[0]))[1]
         final = rc.folder.final_path
         tmp = final.with_name("final.partial.mp4")
         shutil.copyfile(best.path, tmp)

@@ -23,18 +23,20 @@ class Threshold:
     mu: float
     sigma: float
     k: float
+    cap: float | None = None  # the reward's ceiling: a baseline near it would set τ out of reach
 
     @property
     def tau(self) -> float:
-        return self.mu + self.k * self.sigma
+        t = self.mu + self.k * self.sigma
+        return t if self.cap is None else min(t, self.cap)
 
 
-def calibrate(samples: list[float] | np.ndarray, k: float) -> Threshold:
-    """τ = μ + k·σ of a reward over baseline runs (at least two samples: one has no spread)."""
+def calibrate(samples: list[float] | np.ndarray, k: float, cap: float | None = None) -> Threshold:
+    """τ = μ + k·σ of a reward over baseline runs (at least two samples: one has no spread), at most `cap`."""
     x = np.asarray(samples, dtype=float)
     if x.size < 2 or not np.isfinite(x).all():
         raise ValueError(f"calibration needs at least two finite samples, got {x.size}")
-    return Threshold(float(x.mean()), float(x.std(ddof=1)), k)
+    return Threshold(float(x.mean()), float(x.std(ddof=1)), k, cap)
 
 
 @dataclass

@@ -1,10 +1,15 @@
 """Re-encoding: a rendered video → D-SIDs, from what a viewer perceives only (never from the plan).
 
 Content: the words read on screen (OCR) and heard (ASR) through the catalog's own text encoder and content
-RQ-KMeans. Creative: style measurements of the file — palette hue, saturation and brightness of the frames,
-motion energy, cut rate from shot boundaries found in the frames, loudness, music tempo by onset detection,
-the voice's word rate from ASR timings, and how much of the frame OCR finds text in — mapped into the
-creative style space by a calibration fitted on renders of known styles (`Calibration`), then through the
+RQ-KMeans. Each distinct line (the text of one sampled frame, one spoken sentence) is embedded on its own;
+the lines about some product are kept (a slogan like "Take a moment" is close to no catalog item), and the
+mean of their embeddings is quantised. Every line counts once, so a name said and shown five times does not
+outweigh the one line that says what the product does.
+
+Creative: style measurements of the file — palette hue, saturation and brightness of the frames, motion
+energy, cut rate from shot boundaries found in the frames, loudness, music tempo by onset detection, the
+voice's word rate from ASR timings, and how much of the frame OCR finds text in — mapped into the creative
+style space by a calibration fitted on renders of known styles (`Calibration`), then through the
 creative RQ-KMeans.
 """
 
@@ -34,6 +39,7 @@ MEASURES = (
     "word_rate",
     "text_area",
 )
+CONTENT_MIN_SIM = 0.3  # a line is about some product when its nearest catalog item is at least this close
 CALIBRATION_FILE = Path(__file__).with_name("creative_calibration.json")  # fitted by benchmarks/reencode.py
 
 
@@ -121,22 +127,55 @@ class Reencoded:
     content: tuple[int, ...]
     creative: tuple[int, ...]
     creative_embedding: tuple[float, ...]
-    text: str  # the words the content codes came from
+    text: str  # the lines the content codes came from
+    content_embedding: tuple[float, ...] = ()
 
 
-def reencode(space: SIDSpace, calib: Calibration, measures: dict[str, float], text: str) -> Reencoded:
+def reencode(space: SIDSpace, calib: Calibration, measures: dict[str, float], lines: list[str] | str) -> Reencoded:
     emb = calib.embed(measures)
     style = style_from_features(emb)
     creative = space.creative_codes(style)
-    content = tuple(int(c) for c in space.content_rq.encode(space.encoder.encode([text or " "]))[0])
-    return Reencoded(content, creative, tuple(round(float(v), 5) for v in style_features(style)), text)
+    lines = [lines] if isinstance(lines, str) else lines
+    content, text, vec = content_codes(space, lines)
+    return Reencoded(
+        content, creative, tuple(round(float(v), 5) for v in style_features(style)), text,
+        tuple(round(float(v), 5) for v in vec),
+    )  # fmt: skip
+
+
+def perceived_lines(heard: list[Heard] | None, read: dict[float, list[Seen]] | None) -> list[str]:
+    """What a viewer read (the text on each sampled frame, read together: a wrapped line is one thought) and
+    heard (each spoken sentence), once each, in order."""
+    seen = [" ".join(s.text for s in (read or {})[t]) for t in sorted(read or {})]
+    said, sentence = [], []
+    for h in heard or []:
+        sentence.append(h.word.strip())
+        if h.word.rstrip().endswith((".", "!", "?")):
+            said.append(" ".join(sentence))
+            sentence = []
+    said.append(" ".join(sentence))
+    return list(dict.fromkeys(x.strip() for x in [*seen, *said] if x.strip()))
 
 
 def perceived_text(heard: list[Heard] | None, read: dict[float, list[Seen]] | None) -> str:
-    """What a viewer read and heard, once each, in order of first appearance."""
-    seen = [s.text for t in sorted(read or {}) for s in (read or {})[t]]
-    said = " ".join(h.word for h in heard or [])
-    return " ".join(dict.fromkeys([*seen, said])).strip()
+    return " ".join(perceived_lines(heard, read))
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-9)
+
+
+def content_codes(space: SIDSpace, lines: list[str]) -> tuple[tuple[int, ...], str, np.ndarray]:
+    """Content codes of what was perceived (see the module's docstring); also the lines used and the
+    embedding they were quantised from."""
+    lines = list(dict.fromkeys(x.strip() for x in lines if x.strip())) or [" "]
+    emb = _unit(space.encoder.encode(lines))
+    about = (emb @ _unit(space.item_emb).T).max(axis=1) >= CONTENT_MIN_SIM
+    if not about.any():
+        about[:] = True
+    vec = emb[about].mean(axis=0)
+    codes = tuple(int(c) for c in space.content_rq.encode(vec[None])[0])
+    return codes, " / ".join(x for x, ok in zip(lines, about, strict=True) if ok), vec
 
 
 def code_match(a: tuple[int, ...], b: tuple[int, ...]) -> list[bool]:

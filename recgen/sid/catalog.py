@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from recgen.errors import CatalogError, MediaError
 from recgen.schemas import Product
-from recgen.sid.facts import classify_kind
+from recgen.sid.facts import classify_kind, clean_markup
 
 _GENERIC_LEAD = {"new", "vitamin", "strawberry", "pack", "set", "natural", "professional", "pure", "organic"}
 
@@ -191,7 +191,8 @@ class Catalog:
         raise CatalogError(f"no product {product_id!r} in the catalog (ids: {ids}, …); or pass a product JSON")
 
     def text_of(self, product: Product) -> str:
-        return f"{product.title}. {product.category or ''} {product.description}".strip()
+        """The text its content codes are encoded from: markup and entities out (they are not what it is)."""
+        return clean_markup(f"{product.title}. {product.category or ''} {product.description}")
 
 
 def load_sample_catalog(data_dir: Path) -> Catalog:

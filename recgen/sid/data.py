@@ -8,6 +8,7 @@ training history; ranking is over all items.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,7 +100,8 @@ def leave_one_out(data: Interactions) -> Split:
 
 
 def load_code_table(path: Path, n_items: int) -> np.ndarray:
-    """Precomputed semantic IDs {item: [c1, c2, ...]} → (n_items, levels) int array; every item needs one."""
+    """Precomputed semantic IDs {item: [c1, c2, ...]} → (n_items, levels) int array; every item needs one.
+    Codes are integers or LETTER's tokens ("<a_183>" → 183)."""
     raw = _read_json(path)
     if not isinstance(raw, dict) or not raw:
         raise CatalogError(f"{path} must map item ids to code lists")
@@ -114,11 +116,23 @@ def load_code_table(path: Path, n_items: int) -> np.ndarray:
             raise CatalogError(f"{path}: item id {i} outside 0..{n_items - 1}")
         if not isinstance(codes, list) or len(codes) != levels:
             raise CatalogError(f"{path}: item {i} needs {levels} codes, got {codes!r}")
-        table[i] = codes
+        table[i] = [_code(c, path, i) for c in codes]
     missing = np.flatnonzero(table[:, 0] < 0)
     if missing.size:
         raise CatalogError(f"{path}: {missing.size} items have no code (e.g. item {int(missing[0])})")
     return table
+
+
+_TOKEN = re.compile(r"<[a-z]_(\d+)>")
+
+
+def _code(c: object, path: Path, item: int) -> int:
+    if isinstance(c, int) and not isinstance(c, bool) and c >= 0:
+        return c
+    m = _TOKEN.fullmatch(c) if isinstance(c, str) else None
+    if m is None:
+        raise CatalogError(f"{path}: item {item} has code {c!r}; expected an integer or a token like '<a_12>'")
+    return int(m.group(1))
 
 
 def collision_rate(codes: np.ndarray) -> float:
