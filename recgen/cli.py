@@ -558,6 +558,37 @@ def rewards_calibrate(
     print(target)
 
 
+@rewards_app.command("update")
+def rewards_update(
+    file: Annotated[
+        Path | None, typer.Option(help="The constraints file (default: your calibration, else a copy of recgen's).")
+    ] = None,
+    runs_dir: RunsDir = None,
+) -> None:
+    """One PID step of every constraint's multiplier λ over the runs finished since the last update: λ rises
+    for a constraint the batch falls short of and falls back once it holds. The state is kept in the file."""
+    import shutil
+
+    from recgen.rewards.calibration import step_multipliers
+    from recgen.rewards.combine import CONSTRAINTS_FILE, constraints_path
+    from recgen.runs import finished_reports
+
+    s = _settings(runs_dir=runs_dir)
+    path = constraints_path(file, s.cache_dir)
+    if path == CONSTRAINTS_FILE:  # the shipped calibration stays as shipped; the user's copy moves
+        mine = s.cache_dir / "rewards" / "constraints.json"
+        mine.parent.mkdir(parents=True, exist_ok=True)
+        path = Path(shutil.copyfile(CONSTRAINTS_FILE, mine))
+    try:
+        c, counted = step_multipliers(path, finished_reports(s.runs_dir))
+    except (OSError, ValueError, KeyError) as e:
+        _fail(RecgenError(f"cannot update {path}: {e}"))
+    err.print(f"{len(counted)} new finished run(s) in {s.runs_dir}")
+    for name, m in c.multipliers.items():
+        err.print(f"{name:<26} λ {m.lam:.3f}  τ {c.thresholds[name].tau:.3f}")
+    print(path)
+
+
 @rewards_app.command("train-feedback")
 def rewards_train_feedback(
     out: Annotated[
@@ -567,7 +598,9 @@ def rewards_train_feedback(
     seed: int = 0,
 ) -> None:
     """Train the feedback ranking model on the Beauty interactions (content side, LETTER's semantic IDs) and
-    print its held-out AUC beside popularity's."""
+    print its held-out AUC beside popularity's; the creative side comes from the feedback events logged in the
+    runs folder (`recgen feedback record`), neutral when there are none."""
+    from recgen.feedback import FeedbackStore, creative_effects
     from recgen.rewards.feedback import held_out_auc, save_model, train_feedback
     from recgen.sid.data import leave_one_out, load_code_table, load_interactions
 
@@ -580,14 +613,70 @@ def rewards_train_feedback(
         _fail(e)
     split = leave_one_out(data)
     out = out or s.cache_dir / "rewards" / "feedback_model.pt"
+
     with Progress(TextColumn("epochs"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), console=err) as bar:  # fmt: skip
         task = bar.add_task("", total=epochs)
         model, info = train_feedback(split, codes, epochs=epochs, seed=seed, progress=lambda: bar.advance(task))
+    model.creative_bias = creative_effects(FeedbackStore(s.runs_dir))
+    info["creative_codes_with_feedback"] = len(model.creative_bias)
     out.parent.mkdir(parents=True, exist_ok=True)
     save_model(model, out)
     err.print({**info, **held_out_auc(model, split)})
     print(out)
+
+
+feedback_app = typer.Typer(help="Feedback events: what viewers did with the videos.", no_args_is_help=True)
+app.add_typer(feedback_app, name="feedback")
+
+
+@feedback_app.command("record")
+def feedback_record(
+    file: Annotated[Path | None, typer.Argument(help="A JSON list or JSON-lines file of events.")] = None,
+    event: Annotated[str | None, typer.Option(help="One event as JSON instead of a file.")] = None,
+    runs_dir: RunsDir = None,
+) -> None:
+    """Store events (impression, click, watch with watch_seconds, like, purchase) for (user, run, D-SID) in
+    the runs folder's feedback store. An event id already stored is skipped; a bad event stores nothing.
+
+    Example event: {"event_id": "e1", "user": "42", "dsid": "c4.2/s7.3", "kind": "click", "run_id": "…"}"""
+    from recgen.feedback import FeedbackStore, parse_events, read_events_file
+
+    s = _settings(runs_dir=runs_dir)
+    try:
+        if (file is None) == (event is None):
+            raise RecgenError("give a file of events or one --event, not both")
+        if file is not None:
+            events = read_events_file(file)
+        else:
+            try:
+                events = parse_events(json.loads(event), "--event")
+            except json.JSONDecodeError as e:
+                raise RecgenError(f"--event is not JSON: {e.msg}") from None
+        done = FeedbackStore(s.runs_dir).record(events)
+    except (RecgenError, OSError) as e:
+        _fail(e)
+    err.print(f"{done.added} event(s) stored, {done.duplicates} already there")
+
+
+@feedback_app.command("show")
+def feedback_show(runs_dir: RunsDir = None) -> None:
+    """Per creative code: impressions, clicks, click rate, watch seconds per watch, and the creative effect
+    the feedback reward learns from them."""
+    from rich.table import Table
+
+    from recgen.feedback import FeedbackStore, creative_effects
+
+    store = FeedbackStore(_settings(runs_dir=runs_dir).runs_dir)
+    stats, effects = store.by_creative(), creative_effects(store)
+    t = Table("creative", "impressions", "clicks", "CTR", "s per watch", "effect (log-odds)")
+    for code, a in sorted(stats.items()):
+        shown = a.get("impression", 0.0)
+        ctr = f"{a.get('click', 0.0) / shown:.3f}" if shown else "–"
+        watch = f"{a['watch_seconds'] / a['watch']:.1f}" if a.get("watch") else "–"
+        eff = f"{effects[code]:+.3f}" if code in effects else "–"
+        t.add_row("s" + ".".join(map(str, code)), f"{shown:.0f}", f"{a.get('click', 0.0):.0f}", ctr, watch, eff)
+    Console().print(t)
 
 
 def main() -> None:  # pragma: no cover - console entry

@@ -324,3 +324,19 @@ class RunFolder:
 
     def trace(self, node: str, update) -> dict:
         return append_event(self.path, node, update)
+
+
+def finished_reports(runs_dir: Path) -> dict[str, list[dict]]:
+    """The critic's stored reports of every finished run (id → reports in round order); a run whose
+    reports cannot be read is left out."""
+    out: dict[str, list[dict]] = {}
+    folders = sorted(p for p in Path(runs_dir).iterdir() if p.is_dir()) if Path(runs_dir).is_dir() else []
+    for folder in folders:
+        if not (folder / FINAL_FILE).is_file():
+            continue
+        files = sorted((folder / "critic").glob("round_*.json"), key=lambda f: int(f.stem.split("_")[1]))
+        try:
+            out[folder.name] = [json.loads(f.read_text(encoding="utf-8")) for f in files]
+        except (OSError, ValueError):
+            continue
+    return out

@@ -534,4 +534,42 @@ class VideoState(BaseModel):
     notes: Annotated[list[str], operator.add] = Field(default_factory=list)
 
 
+# ---------------------------------------------------------------------------------------------------------
+# Feedback: what viewers did with the videos (recgen.feedback)
+# ---------------------------------------------------------------------------------------------------------
+
+FeedbackKind = Literal["impression", "click", "watch", "like", "purchase"]
+_DSID_TEXT = re.compile(r"[cg]\d+(?:\.\d+)*/s\d+(?:\.\d+)*")
+
+
+class FeedbackEvent(_Frozen):
+    """One thing one viewer did with one video. `event_id` makes recording idempotent: the same event sent
+    twice is stored once."""
+
+    event_id: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")
+    user: str = Field(min_length=1, max_length=128)
+    dsid: str  # the video's D-SID as text: c<content>/s<creative> (g<content>/... for GRM content codes)
+    kind: FeedbackKind
+    run_id: str | None = Field(None, min_length=1, max_length=200)
+    item: int | None = Field(None, ge=0)  # the catalog item the video advertised, when known
+    watch_seconds: float | None = Field(None, ge=0, le=3600, allow_inf_nan=False)
+    at: float | None = Field(None, ge=0, allow_inf_nan=False)  # unix time; the store stamps it when absent
+
+    @field_validator("dsid")
+    @classmethod
+    def _dsid_text(cls, v: str) -> str:
+        v = v.strip()
+        if not _DSID_TEXT.fullmatch(v):
+            raise ValueError(f"{v!r} is not a D-SID; write it as c<codes>/s<codes>, e.g. c3.1/s2.0")
+        return v
+
+    def model_post_init(self, _context) -> None:
+        if (self.kind == "watch") != (self.watch_seconds is not None):
+            raise ValueError("watch_seconds goes with a 'watch' event, and only with one")
+
+    @property
+    def creative(self) -> tuple[int, ...]:
+        return tuple(int(x) for x in self.dsid.split("/s")[1].split("."))
+
+
 RenderTask.model_rebuild()

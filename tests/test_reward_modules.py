@@ -248,3 +248,43 @@ def test_the_critic_sends_a_constraint_back_once_and_only_while_rounds_remain(sm
     assert _soft_revision(sent, rc, dr, 1) is None  # this constraint went back once already
     off = SimpleNamespace(settings=small.model_copy(update={"revise_on_reward": False}))
     assert _soft_revision(fresh, off, dr, 0) is None
+
+
+def _finished_run(runs, run_id: str, visual: float) -> None:
+    folder = runs / run_id
+    (folder / "critic").mkdir(parents=True)
+    (folder / "final.mp4").write_bytes(b"")
+    for rnd, (v, reward) in enumerate([(visual - 0.1, -0.5), (visual, 0.1)]):  # the second draft is kept
+        rep = {"round": rnd, "rewards": {"visual": v, "feedback": 0.1}, "reward": reward, "violations": []}
+        (folder / "critic" / f"round_{rnd}.json").write_text(json.dumps(rep))
+
+
+def test_the_multipliers_step_once_per_batch_of_finished_runs_and_keep_their_state(tmp_path, cache_dir):
+    """λ rises over a batch of runs short of τ, a second update with no new run changes nothing, and a
+    batch that meets τ brings λ back down; the CLI does the same on the user's copy of the file."""
+    from typer.testing import CliRunner
+
+    from recgen.cli import app
+    from recgen.rewards.calibration import step_multipliers
+    from recgen.runs import finished_reports
+
+    path = constraints_from([{"visual": x} for x in (0.8, 0.85, 0.9)]).save(tmp_path / "c.json")
+    runs = tmp_path / "runs"
+    for i in range(3):
+        _finished_run(runs, f"short-{i}", 0.7)
+    (runs / "unfinished" / "critic").mkdir(parents=True)  # no final video: not counted
+    c, counted = step_multipliers(path, finished_reports(runs))
+    risen = c.multipliers["visual"].lam
+    assert counted == ["short-0", "short-1", "short-2"] and risen > LAMBDA0
+    c, counted = step_multipliers(path, finished_reports(runs))
+    assert counted == [] and c.multipliers["visual"].lam == risen
+    for i in range(3):
+        _finished_run(runs, f"fine-{i}", 1.0)
+    c, counted = step_multipliers(path, finished_reports(runs))
+    assert len(counted) == 3 and c.multipliers["visual"].lam < risen
+    env = {"RECGEN_DATA_DIR": str(DATA_DIR), "RECGEN_CACHE_DIR": str(tmp_path / "cache"), "RECGEN_RUNS_DIR": str(runs)}
+    r = CliRunner().invoke(app, ["rewards", "update", "--file", str(path)], env=env)
+    assert r.exit_code == 0 and "0 new finished run(s)" in r.output, r.output
+    r = CliRunner().invoke(app, ["rewards", "update"], env=env)  # the shipped file is copied, never changed
+    assert r.exit_code == 0 and "6 new finished run(s)" in r.output, r.output
+    assert (tmp_path / "cache" / "rewards" / "constraints.json").is_file()

@@ -9,10 +9,13 @@ always gets right (σ small, μ near 1) would otherwise get a threshold no draft
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from recgen.rewards.combine import VIOLATION_PENALTY
 from recgen.rewards.constraints import K_AGENT, K_INSTRUCTION, Constraints, PIDMultiplier, calibrate
+from recgen.runs import write_atomic
 
 CONSTRAINED = {
     "visual": K_AGENT,
@@ -56,3 +59,27 @@ def calibrate_file(jobs: list[tuple[str, str]], settings, out: Path, on_done=Non
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     c.save(Path(out))
     return c
+
+
+def chosen_rewards(reports: list[dict]) -> dict[str, float] | None:
+    """The rewards of the draft a run kept (as the critic ranks drafts), from its stored reports."""
+    scored = [r for r in reports if r.get("reward") is not None and r.get("rewards")]
+    if not scored:
+        return None
+    best = max(scored, key=lambda r: r["reward"] - VIOLATION_PENALTY * len(r.get("violations", ())))
+    return best["rewards"]
+
+
+def step_multipliers(path: Path, runs: dict[str, list[dict]]) -> tuple[Constraints, list[str]]:
+    """One PID step of every λ over a batch: the runs (id → stored critic reports) not counted before. The
+    counted run ids are kept beside the file, so running it again after more runs counts only the new ones."""
+    c = Constraints.load(path)
+    counted_file = Path(path).with_name(Path(path).stem + ".counted.json")
+    counted = set(json.loads(counted_file.read_text(encoding="utf-8"))) if counted_file.is_file() else set()
+    batch = {i: chosen_rewards(r) for i, r in runs.items() if i not in counted}
+    batch = {i: rw for i, rw in batch.items() if rw}
+    if batch:
+        c.step(list(batch.values()))
+        c.save(Path(path))
+        write_atomic(counted_file, json.dumps(sorted(counted | set(batch))))
+    return c, sorted(batch)
