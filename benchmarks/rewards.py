@@ -119,7 +119,7 @@ def score(c: Constraints, cand: dict, drop: str | None) -> float:
 def ablation(c: Constraints, briefs: list[dict]) -> dict:
     out = {}
     for reward in ["feedback", *c.thresholds]:
-        wins, differ = [], 0
+        wins, differ, won = [], 0, 0
         for b in briefs:
             full = max(b["candidates"], key=lambda x: score(c, x, None))
             without = max(b["candidates"], key=lambda x: score(c, x, reward))
@@ -127,11 +127,13 @@ def ablation(c: Constraints, briefs: list[dict]) -> dict:
             if a is None or z is None:
                 continue
             differ += full is not without
+            won += a > z
             wins.append(1.0 if a > z else 0.5 if a == z else 0.0)
         out[reward] = {
             "win_rate": round(float(np.mean(wins)), 4) if wins else None,
             "briefs": len(wins),
             "choice_differs": differ,
+            "wins_where_choice_differs": won,
         }
     return out
 

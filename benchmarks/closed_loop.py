@@ -1,0 +1,377 @@
+"""Closed loop, offline: does generating the video a viewer's D-SIDs call for beat retrieving the nearest
+pre-rendered one, and does feedback flowing back into a creative policy (GDPO) change that?
+
+What is real: the Beauty histories, the GRM, the agents, the renders, the critic's measurements. What is
+synthetic: the viewers' creative taste, their click and watch behaviour, the creative codes of the GRM's
+training data (synthetic exposures) — see recgen/sim/. The simulator sees only the rendered files'
+measurements and its own data; the system sees only the feedback events of its training viewers.
+
+1. Data split by user: the system (GRM with creative codes, feedback model) trains on the first
+   `--system-users` users; the simulator's content model (co-occurrence) counts the remaining users only.
+2. Viewers: `--viewers` held-out A/B viewers and `--train-viewers` others, all system users with ≥ 5 items.
+3. The GRM (generation mode, content limited to the catalog items with text) proposes each viewer's D-SID;
+   the inventory is every proposed item × every style preset, plus each proposed D-SID itself; every video
+   is rendered once (cached by D-SID) and measured by the critic. The simulator's look space is fixed from
+   the inventory's measurements now, before any comparison.
+4. A/B on the held-out viewers (paired, `--impressions` each, feed positions drawn the same for both arms):
+   (a) GRM retrieval from a pool of k creatives per proposed item (k = 1, 2, 4, 8: creative coverage);
+   (b) RaG: the GRM's own D-SID, generated; (c) RaG with the creative policy's style for that product.
+5. GDPO over `--rounds`: each round the policy picks styles for the training viewers' products, their
+   simulated responses are logged as feedback events, the feedback reward's creative side is re-learned
+   from the store, and the policy takes a GDPO step on groups of its choices per product (the combined
+   constrained reward as objective). The A/B of (c) is re-measured after every round.
+
+Writes `benchmarks/results/closed_loop.json` and `closed_loop.png`, prints the tables.
+
+    python benchmarks/closed_loop.py [--viewers 300 --train-viewers 200 --rounds 6]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+from video_args import add_video_args, provenance
+
+from recgen import Settings, generate_video
+from recgen.agents.creative_policy import CreativePolicy
+from recgen.agents.critic import ranking
+from recgen.feedback import FeedbackStore, creative_effects, parse_events
+from recgen.rewards.combine import load_constraints
+from recgen.rewards.constraints import Constraints
+from recgen.rewards.feedback import FeedbackScorer, train_feedback
+from recgen.rewards.gdpo import Batch, group_advantages, ppo_update
+from recgen.sid.beam import CodeTrie, score_paths
+from recgen.sid.creative import PRESETS
+from recgen.sid.data import Interactions, leave_one_out, load_code_table, load_interactions
+from recgen.sid.grm_train import TrainConfig
+from recgen.sid.recommender import train_recommender
+from recgen.sid.semantics import load_sid_space
+from recgen.sim.ab import paired_bootstrap
+from recgen.sim.engagement import respond
+from recgen.sim.users import VideoLook, build_panel
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "results" / "closed_loop.json"
+STYLES = tuple(sorted(PRESETS))
+POOL_SIZES = (1, 2, 4, 8)
+
+
+class Inventory:
+    """Every video made in the loop, once per (product, creative codes): its look and its critic rewards."""
+
+    def __init__(self, settings: Settings, space, on_render=None) -> None:
+        self.s, self.space, self.videos, self.on_render = settings, space, {}, on_render
+
+    def get(self, item: int, creative: tuple[int, ...]) -> dict:
+        key = (item, tuple(creative))
+        if key not in self.videos:
+            code = "s" + ".".join(map(str, creative))
+            r = generate_video(self.space.catalog.get(str(item)), code, settings=self.s)
+            best = max(r.state.reports, key=ranking)
+            look = VideoLook(best.reencoding.measures, self.s.duration_s) if best.reencoding else None
+            self.videos[key] = {"look": look, "rewards": dict(best.rewards), "run": r.run_id}
+            if self.on_render:
+                self.on_render()
+        return self.videos[key]
+
+
+def style_codes(space) -> dict[str, tuple[int, ...]]:
+    return {p: space.resolve_creative(p) for p in STYLES}
+
+
+def grm_and_data(s: Settings, a, console) -> tuple:
+    t0 = time.perf_counter()
+    folder = Path(a.tmp) / "grm.pt"
+    cfg = TrainConfig(epochs=a.grm_epochs, patience=a.grm_epochs, min_epochs=a.grm_epochs, eval_users=500,
+                      batch_size=256, lr=2e-3, seed=a.seed)  # fmt: skip
+    model = {"d_model": 64, "n_layer": 2, "history": "items", "seen_bias": False, "constrained": False}
+    rec, report = train_recommender(s.data_dir, folder, users=a.system_users, model_cfg=model, train_cfg=cfg,
+                                    creative=True, cache_dir=s.cache_dir)  # fmt: skip
+    console.print(f"GRM: {report.epochs_run} epochs, {time.perf_counter() - t0:.0f} s, valid {report.best_valid}")
+    full = load_interactions(s.data_dir / "amazon-beauty" / "Beauty.inter.json")
+    system = Interactions(full.users[: a.system_users], full.sequences[: a.system_users], full.n_items)
+    simulator = list(full.sequences[a.system_users :])
+    return rec, system, simulator, time.perf_counter() - t0
+
+
+def system_feedback(system: Interactions, s: Settings) -> FeedbackScorer:
+    codes = load_code_table(s.data_dir / "amazon-beauty" / "Beauty.index.json", system.n_items)
+    model, _ = train_feedback(leave_one_out(system), codes, epochs=4)
+    return FeedbackScorer(model)
+
+
+def proposals(rec, users: list[str], with_text: set[int]) -> dict[str, dict]:
+    out = {}
+    for u in users:
+        path, _, _ = rec.generate(u, k=1, content_items=with_text)[0]
+        d = rec.dsid(path)
+        out[u] = {"item": rec.item_for_content(d.content), "creative": d.creative, "grm_content": d.content}
+    return out
+
+
+def pool_choice(rec, user: str, item: int, grm_content: tuple, pool: list[tuple[int, ...]]) -> tuple[int, ...]:
+    """Arm (a): the GRM's retrieval among the pool's videos for the proposed item — the creative variant it
+    scores highest for this viewer."""
+    paths = np.asarray([[list(grm_content) + list(c) for c in pool]])
+    scores = score_paths(rec.model, rec.tok, [rec.history(user)], paths, CodeTrie(paths[0]))
+    return pool[int(np.argmax(scores[0]))]
+
+
+def expose(panel, viewers, choose, inventory, impressions: int, seed: int) -> np.ndarray:
+    """Per viewer: click rate and watch share over `impressions`; the same random stream per viewer for
+    every arm (positions and noise are paired)."""
+    out = np.zeros((len(viewers), 2))
+    for i, v in enumerate(viewers):
+        item, creative = choose(v)
+        video = inventory.get(item, creative)["look"]
+        rng = np.random.default_rng([seed, i])
+        resp = [respond(panel, v, item, video, rng) for _ in range(impressions)]
+        out[i] = [np.mean([r.click for r in resp]), np.mean([r.watch_seconds for r in resp]) / video.seconds]
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_video_args(ap, 144, 256, 12, 6.0)
+    ap.add_argument("--viewers", type=int, default=300)
+    ap.add_argument("--train-viewers", type=int, default=200)
+    ap.add_argument("--system-users", type=int, default=4000)
+    ap.add_argument("--impressions", type=int, default=10)
+    ap.add_argument("--rounds", type=int, default=6)
+    ap.add_argument("--group", type=int, default=8, help="styles sampled per product per GDPO round")
+    ap.add_argument("--grm-epochs", type=int, default=6)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", type=Path, default=OUT)
+    a = ap.parse_args()
+    console = Console()
+    t_start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        a.tmp = tmp
+        s = Settings(runs_dir=Path(tmp) / "runs", width=a.width, height=a.height, fps=a.fps, duration_s=a.duration)
+        result = run(a, s, console)
+    result["seconds"] = round(time.perf_counter() - t_start, 1)
+    a.out.parent.mkdir(parents=True, exist_ok=True)
+    a.out.write_text(json.dumps(result, indent=1) + "\n")
+    plot(result, a.out.with_suffix(".png"))
+    report(result, console)
+
+
+def run(a, s: Settings, console) -> dict:
+    space = load_sid_space(s.data_dir, s.cache_dir)
+    codes = style_codes(space)
+    rec, system, simulator, grm_seconds = grm_and_data(s, a, console)
+    scorer = system_feedback(system, s)
+    with_text = {int(p.id) for p in space.catalog.products if p.id.isdigit()}
+    rng = np.random.default_rng(a.seed)
+    eligible = [u for u, seq in zip(system.users, system.sequences, strict=True) if len(seq) >= 5]
+    chosen = rng.choice(len(eligible), a.viewers + a.train_viewers, replace=False)
+    users = [eligible[i] for i in chosen]
+    prop = proposals(rec, users, with_text)
+    items = sorted({p["item"] for p in prop.values()})
+    with Progress(console=console) as bar:
+        task = bar.add_task("inventory renders", total=len(items) * len(STYLES))
+        inv = Inventory(s, space, lambda: bar.advance(task))
+        for item in items:
+            for style in STYLES:
+                inv.get(item, codes[style])
+        bar.update(task, total=len(items) * len(STYLES) + len({(p["item"], p["creative"]) for p in prop.values()}))
+        for p in prop.values():
+            inv.get(p["item"], p["creative"])
+    histories = {u: rec.item_of_entry[rec.history(u)] for u in users}
+    reference = [v["look"].measures for v in inv.videos.values() if v["look"]]
+    panel = build_panel(histories, simulator, system.n_items, sorted(with_text), reference, seed=a.seed + 1)
+    ab_viewers, train_viewers = panel.viewers[: a.viewers], panel.viewers[a.viewers :]
+    content_of = {i: space.content_codes(space.catalog.get(str(i)))[0] for i in items}
+    n_content = len(space.content_rq.codebooks[0])
+    policy = CreativePolicy(n_content, STYLES)
+    start_policy = copy.deepcopy(policy)
+    ab = ab_tables(a, rec, prop, panel, ab_viewers, inv, codes, policy, content_of)
+    store = FeedbackStore(Path(a.tmp) / "feedback")
+    constraints = load_constraints(None, s.cache_dir)
+    rounds = gdpo_rounds(a, policy, start_policy, prop, panel, train_viewers, ab_viewers, inv, codes, content_of,
+                         scorer, store, constraints, rec)  # fmt: skip
+    return {
+        **provenance(),
+        "settings": {
+            "width": a.width,
+            "height": a.height,
+            "fps": a.fps,
+            "duration_s": a.duration,
+            "viewers": a.viewers,
+            "train_viewers": a.train_viewers,
+            "system_users": a.system_users,
+            "impressions": a.impressions,
+            "rounds": a.rounds,
+            "group": a.group,
+        },  # fmt: skip
+        "grm_seconds": round(grm_seconds, 1),
+        "proposed_items": len(items),
+        "videos_rendered": len(inv.videos),
+        "panel": {"look_mean": panel.look_mean.round(4).tolist(), "look_scale": panel.look_scale.round(4).tolist()},
+        "ab_before_gdpo": ab,
+        "gdpo": rounds,
+        "synthetic": "viewers' creative taste, click/watch/like/purchase behaviour, feed positions, and the GRM's "
+        "training creatives (synthetic exposures); histories, GRM, agents, renders and measurements are real",
+    }
+
+
+def ab_tables(a, rec, prop, panel, viewers, inv, codes, policy, content_of) -> dict:
+    def rag(v):
+        return prop[v.user]["item"], prop[v.user]["creative"]
+
+    def policy_arm(v):
+        item = prop[v.user]["item"]
+        return item, codes[policy.best(content_of[item])]
+
+    rng = np.random.default_rng(a.seed + 7)
+    order = {item: list(rng.permutation(STYLES)) for item in content_of}  # nested pools: k=1 ⊂ k=2 ⊂ …
+    out = {}
+    arms_b = {"rag": expose(panel, viewers, rag, inv, a.impressions, a.seed),
+              "rag_policy": expose(panel, viewers, policy_arm, inv, a.impressions, a.seed)}  # fmt: skip
+    for k in POOL_SIZES:
+
+        def retrieval(v, k=k):
+            p = prop[v.user]
+            pool = [codes[st] for st in order[p["item"]][:k]]
+            return p["item"], pool_choice(rec, v.user, p["item"], p["grm_content"], pool)
+
+        arm_a = expose(panel, viewers, retrieval, inv, a.impressions, a.seed)
+        out[f"pool_{k}"] = {
+            name: {"click": paired_bootstrap(arm_a[:, 0], b[:, 0]), "watch": paired_bootstrap(arm_a[:, 1], b[:, 1])}
+            for name, b in arms_b.items()
+        }
+    return out
+
+
+def gdpo_rounds(a, policy, start, prop, panel, train_viewers, ab_viewers, inv, codes, content_of, scorer, store,
+                constraints: Constraints, rec) -> list[dict]:  # fmt: skip
+    gen = torch.Generator().manual_seed(a.seed)
+    rounds, event = [], 0
+    items = sorted(content_of)
+    for rnd in range(a.rounds):
+        events = []
+        for i, v in enumerate(train_viewers):  # serving: the policy's style for each training viewer's product
+            item = prop[v.user]["item"]
+            style = STYLES[policy.sample(content_of[item], 1, gen)[0]]
+            resp = respond(panel, v, item, inv.get(item, codes[style])["look"], np.random.default_rng([a.seed, rnd, i]))
+            dsid = f"c{content_of[item]}/s" + ".".join(map(str, codes[style]))
+            for kind, ok in (("impression", True), ("click", resp.click)):
+                if ok:
+                    events.append({"event_id": f"r{rnd}-{event}", "user": v.user, "dsid": dsid, "kind": kind,
+                                   "item": item})  # fmt: skip
+                    event += 1
+            events.append({"event_id": f"r{rnd}-{event}", "user": v.user, "dsid": dsid, "kind": "watch",
+                           "item": item, "watch_seconds": resp.watch_seconds})  # fmt: skip
+            event += 1
+        store.record(parse_events(events))
+        scorer.model.creative_bias = creative_effects(store)
+        ctx, act, old, adv, rewards = [], [], [], [], []
+        for item in items:
+            choices = policy.sample(content_of[item], a.group, gen)
+            group = []
+            for c in choices:
+                rw = dict(inv.get(item, codes[STYLES[c]])["rewards"])
+                rw["feedback"] = scorer.engagement(item, codes[STYLES[c]])
+                group.append(rw)
+            with torch.no_grad():
+                lp = policy.log_probs(torch.tensor([content_of[item]]))[0]
+            ctx += [content_of[item]] * len(choices)
+            act += choices
+            old += [float(lp[c]) for c in choices]
+            adv += list(group_advantages(group, constraints))
+            rewards += group
+        batch = Batch(torch.tensor(ctx), torch.tensor(act), torch.tensor(old), torch.tensor(adv, dtype=torch.float32))
+        stats = ppo_update(policy, start, batch)
+
+        def policy_arm(v):
+            item = prop[v.user]["item"]
+            return item, codes[policy.best(content_of[item])]
+
+        def rag(v):
+            return prop[v.user]["item"], prop[v.user]["creative"]
+
+        held = paired_bootstrap(expose(panel, ab_viewers, rag, inv, a.impressions, a.seed)[:, 0],
+                                expose(panel, ab_viewers, policy_arm, inv, a.impressions, a.seed)[:, 0])  # fmt: skip
+        rounds.append(
+            {
+                "round": rnd + 1,
+                "events": store_count(store),
+                "combined_reward": round(float(np.mean([constraints.reward(r["feedback"], r) for r in rewards])), 5),
+                "violation_share": round(
+                    float(np.mean([any(s > 0 for s in constraints.shortfalls(r).values()) for r in rewards])), 4
+                ),  # fmt: skip
+                "train_click_rate": round(sum(e["kind"] == "click" for e in events) / len(train_viewers), 4),
+                "policy": {str(i): policy.best(content_of[i]) for i in items},
+                "held_out_click_lift_vs_rag": held,
+                **stats,
+            }
+        )
+    return rounds
+
+
+def store_count(store: FeedbackStore) -> int:
+    return len(store.events())
+
+
+def plot(result: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    ab = result["ab_before_gdpo"]
+    for name, label in (("rag", "RaG (GRM's own D-SID)"), ("rag_policy", "RaG + creative policy (before GDPO)")):
+        lifts = [ab[f"pool_{k}"][name]["click"] for k in POOL_SIZES]
+        y = [100 * x["lift"] for x in lifts]
+        err = [
+            [100 * (x["lift"] - x["lift_ci"][0]) for x in lifts],
+            [100 * (x["lift_ci"][1] - x["lift"]) for x in lifts],
+        ]
+        axes[0].errorbar([k / len(STYLES) for k in POOL_SIZES], y, yerr=err, marker="o", capsize=3, label=label)
+    axes[0].axhline(0, color="grey", lw=0.8)
+    axes[0].set_xlabel("pool coverage of the creative space (styles per product / 8)")
+    axes[0].set_ylabel("click lift over GRM retrieval from the pool, % (95% CI)")
+    axes[0].legend(fontsize=8)
+    g = result["gdpo"]
+    x = [r["round"] for r in g]
+    axes[1].plot(x, [r["combined_reward"] for r in g], marker="o", label="combined reward of rollouts")
+    axes[1].plot(x, [r["violation_share"] for r in g], marker="s", label="share of rollouts short of a τ")
+    axes[1].plot(x, [r["held_out_click_lift_vs_rag"]["lift"] for r in g], marker="^",
+                 label="held-out click lift, policy vs GRM creative")  # fmt: skip
+    axes[1].axhline(0, color="grey", lw=0.8)
+    axes[1].set_xlabel("GDPO round")
+    axes[1].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def report(result: dict, console) -> None:
+    t = Table("pool (styles/product)", "arm", "click a", "click b", "lift [95% CI]", "watch lift [95% CI]")
+    for k in POOL_SIZES:
+        for name, r in result["ab_before_gdpo"][f"pool_{k}"].items():
+            c, w = r["click"], r["watch"]
+            t.add_row(str(k), name, f"{c['a']:.4f}", f"{c['b']:.4f}",
+                      f"{c['lift']:+.1%} [{c['lift_ci'][0]:+.1%}, {c['lift_ci'][1]:+.1%}]",
+                      f"{w['lift']:+.1%} [{w['lift_ci'][0]:+.1%}, {w['lift_ci'][1]:+.1%}]")  # fmt: skip
+    console.print(t)
+    g = Table("round", "events", "combined reward", "short of τ", "held-out lift vs GRM creative")
+    for r in result["gdpo"]:
+        h = r["held_out_click_lift_vs_rag"]
+        g.add_row(str(r["round"]), str(r["events"]), f"{r['combined_reward']:.4f}", f"{r['violation_share']:.2f}",
+                  f"{h['lift']:+.1%} [{h['lift_ci'][0]:+.1%}, {h['lift_ci'][1]:+.1%}]")  # fmt: skip
+    console.print(g)
+
+
+if __name__ == "__main__":
+    main()

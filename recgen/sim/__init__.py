@@ -1,0 +1,1 @@
+"""The closed loop's simulated viewers, kept apart from the system (see users.py)."""
