@@ -94,7 +94,7 @@ def grm_and_data(s: Settings, a, console) -> tuple:
     folder = Path(a.tmp) / "grm.pt"
     cfg = TrainConfig(epochs=a.grm_epochs, patience=a.grm_epochs, min_epochs=a.grm_epochs, eval_users=500,
                       batch_size=256, lr=2e-3, seed=a.seed)  # fmt: skip
-    model = {"d_model": 64, "n_layer": 2, "history": "items", "seen_bias": False, "constrained": False}
+    model = {"d_model": 128, "n_layer": 2, "history": "items", "seen_bias": False, "constrained": False}
     rec, report = train_recommender(s.data_dir, folder, users=a.system_users, model_cfg=model, train_cfg=cfg,
                                     creative=True, cache_dir=s.cache_dir)  # fmt: skip
     console.print(f"GRM: {report.epochs_run} epochs, {time.perf_counter() - t0:.0f} s, valid {report.best_valid}")
@@ -130,13 +130,14 @@ def pool_choice(rec, user: str, item: int, grm_content: tuple, pool: list[tuple[
 def expose(panel, viewers, choose, inventory, impressions: int, seed: int) -> np.ndarray:
     """Per viewer: click rate and watch share over `impressions`; the same random stream per viewer for
     every arm (positions and noise are paired)."""
-    out = np.zeros((len(viewers), 2))
+    out = np.zeros((len(viewers), 3))
     for i, v in enumerate(viewers):
         item, creative = choose(v)
         video = inventory.get(item, creative)["look"]
         rng = np.random.default_rng([seed, i])
         resp = [respond(panel, v, item, video, rng) for _ in range(impressions)]
-        out[i] = [np.mean([r.click for r in resp]), np.mean([r.watch_seconds for r in resp]) / video.seconds]
+        out[i] = [np.mean([r.click for r in resp]), np.mean([r.watch_seconds for r in resp]) / video.seconds,
+                  np.mean([r.p_click for r in resp])]  # fmt: skip
     return out
 
 
@@ -149,7 +150,7 @@ def main() -> None:
     ap.add_argument("--impressions", type=int, default=10)
     ap.add_argument("--rounds", type=int, default=6)
     ap.add_argument("--group", type=int, default=8, help="styles sampled per product per GDPO round")
-    ap.add_argument("--grm-epochs", type=int, default=6)
+    ap.add_argument("--grm-epochs", type=int, default=20)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=OUT)
     a = ap.parse_args()
@@ -197,9 +198,10 @@ def run(a, s: Settings, console) -> dict:
     start_policy = copy.deepcopy(policy)
     ab = ab_tables(a, rec, prop, panel, ab_viewers, inv, codes, policy, content_of)
     store = FeedbackStore(Path(a.tmp) / "feedback")
-    constraints = load_constraints(None, s.cache_dir)
+    constraints = copy.deepcopy(load_constraints(None, s.cache_dir))  # the loop's own λ state
     rounds = gdpo_rounds(a, policy, start_policy, prop, panel, train_viewers, ab_viewers, inv, codes, content_of,
                          scorer, store, constraints, rec)  # fmt: skip
+    ab_after = ab_tables(a, rec, prop, panel, ab_viewers, inv, codes, policy, content_of)
     return {
         **provenance(),
         "settings": {
@@ -220,6 +222,7 @@ def run(a, s: Settings, console) -> dict:
         "panel": {"look_mean": panel.look_mean.round(4).tolist(), "look_scale": panel.look_scale.round(4).tolist()},
         "ab_before_gdpo": ab,
         "gdpo": rounds,
+        "ab_after_gdpo": ab_after,
         "synthetic": "viewers' creative taste, click/watch/like/purchase behaviour, feed positions, and the GRM's "
         "training creatives (synthetic exposures); histories, GRM, agents, renders and measurements are real",
     }
@@ -247,7 +250,11 @@ def ab_tables(a, rec, prop, panel, viewers, inv, codes, policy, content_of) -> d
 
         arm_a = expose(panel, viewers, retrieval, inv, a.impressions, a.seed)
         out[f"pool_{k}"] = {
-            name: {"click": paired_bootstrap(arm_a[:, 0], b[:, 0]), "watch": paired_bootstrap(arm_a[:, 1], b[:, 1])}
+            name: {
+                "click": paired_bootstrap(arm_a[:, 0], b[:, 0]),
+                "watch": paired_bootstrap(arm_a[:, 1], b[:, 1]),
+                "click_probability": paired_bootstrap(arm_a[:, 2], b[:, 2]),
+            }
             for name, b in arms_b.items()
         }
     return out
@@ -291,7 +298,9 @@ def gdpo_rounds(a, policy, start, prop, panel, train_viewers, ab_viewers, inv, c
             adv += list(group_advantages(group, constraints))
             rewards += group
         batch = Batch(torch.tensor(ctx), torch.tensor(act), torch.tensor(old), torch.tensor(adv, dtype=torch.float32))
-        stats = ppo_update(policy, start, batch)
+        stats = ppo_update(policy, start, batch, lr=0.02)
+        lambdas = constraints.step(rewards)  # the PID moves each λ by this round's mean shortfall
+        expected = expected_under_policy(policy, items, content_of, inv, codes, scorer, constraints)
 
         def policy_arm(v):
             item = prop[v.user]["item"]
@@ -300,23 +309,50 @@ def gdpo_rounds(a, policy, start, prop, panel, train_viewers, ab_viewers, inv, c
         def rag(v):
             return prop[v.user]["item"], prop[v.user]["creative"]
 
-        held = paired_bootstrap(expose(panel, ab_viewers, rag, inv, a.impressions, a.seed)[:, 0],
-                                expose(panel, ab_viewers, policy_arm, inv, a.impressions, a.seed)[:, 0])  # fmt: skip
+        base, new = (expose(panel, ab_viewers, f, inv, a.impressions, a.seed) for f in (rag, policy_arm))
+        held = paired_bootstrap(base[:, 0], new[:, 0])
+        held_p = paired_bootstrap(base[:, 2], new[:, 2])
         rounds.append(
             {
                 "round": rnd + 1,
                 "events": store_count(store),
+                **expected,
+                "lambda": {k: round(v, 4) for k, v in lambdas.items()},
                 "combined_reward": round(float(np.mean([constraints.reward(r["feedback"], r) for r in rewards])), 5),
+                "penalty": round(
+                    float(np.mean([r["feedback"] - constraints.reward(r["feedback"], r) for r in rewards])), 5
+                ),
                 "violation_share": round(
                     float(np.mean([any(s > 0 for s in constraints.shortfalls(r).values()) for r in rewards])), 4
                 ),  # fmt: skip
                 "train_click_rate": round(sum(e["kind"] == "click" for e in events) / len(train_viewers), 4),
                 "policy": {str(i): policy.best(content_of[i]) for i in items},
                 "held_out_click_lift_vs_rag": held,
+                "held_out_click_probability_lift_vs_rag": held_p,
                 **stats,
             }
         )
     return rounds
+
+
+def expected_under_policy(policy, items, content_of, inv, codes, scorer, constraints: Constraints) -> dict:
+    """Σ_style π(style | product) × reward, averaged over the products, with the feedback reward as learned
+    so far: the policy's expected combined reward and constraint penalty, without sampling noise."""
+    out = {"expected_combined_reward": 0.0, "expected_penalty": 0.0, "expected_feedback": 0.0,
+           "expected_shortfall": 0.0}  # fmt: skip
+    for item in items:
+        with torch.no_grad():
+            p = policy.log_probs(torch.tensor([content_of[item]])).exp()[0].numpy()
+        for style, w in zip(STYLES, p, strict=True):
+            rw = dict(inv.get(item, codes[style])["rewards"])
+            rw["feedback"] = scorer.engagement(item, codes[style])
+            r = constraints.reward(rw["feedback"], rw)
+            share = w / len(items)
+            out["expected_combined_reward"] += share * r
+            out["expected_penalty"] += share * (rw["feedback"] - r)
+            out["expected_feedback"] += share * rw["feedback"]
+            out["expected_shortfall"] += share * sum(max(0.0, s) for s in constraints.shortfalls(rw).values())
+    return {k: round(float(v), 5) for k, v in out.items()}
 
 
 def store_count(store: FeedbackStore) -> int:
@@ -329,10 +365,13 @@ def plot(result: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    ab = result["ab_before_gdpo"]
-    for name, label in (("rag", "RaG (GRM's own D-SID)"), ("rag_policy", "RaG + creative policy (before GDPO)")):
-        lifts = [ab[f"pool_{k}"][name]["click"] for k in POOL_SIZES]
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+    arms = (
+        ("ab_before_gdpo", "rag", "RaG: the GRM's own D-SID"),
+        ("ab_after_gdpo", "rag_policy", f"RaG: style from the creative policy after {len(result['gdpo'])} GDPO rounds"),
+    )
+    for table, name, label in arms:
+        lifts = [result[table][f"pool_{k}"][name]["click_probability"] for k in POOL_SIZES]
         y = [100 * x["lift"] for x in lifts]
         err = [
             [100 * (x["lift"] - x["lift_ci"][0]) for x in lifts],
@@ -340,15 +379,15 @@ def plot(result: dict, path: Path) -> None:
         ]
         axes[0].errorbar([k / len(STYLES) for k in POOL_SIZES], y, yerr=err, marker="o", capsize=3, label=label)
     axes[0].axhline(0, color="grey", lw=0.8)
-    axes[0].set_xlabel("pool coverage of the creative space (styles per product / 8)")
-    axes[0].set_ylabel("click lift over GRM retrieval from the pool, % (95% CI)")
+    axes[0].set_xlabel("pool coverage: styles pre-rendered per product / 8")
+    axes[0].set_ylabel("lift in click probability over GRM retrieval\nfrom the pool, % (95% CI)")
     axes[0].legend(fontsize=8)
     g = result["gdpo"]
     x = [r["round"] for r in g]
-    axes[1].plot(x, [r["combined_reward"] for r in g], marker="o", label="combined reward of rollouts")
-    axes[1].plot(x, [r["violation_share"] for r in g], marker="s", label="share of rollouts short of a τ")
-    axes[1].plot(x, [r["held_out_click_lift_vs_rag"]["lift"] for r in g], marker="^",
-                 label="held-out click lift, policy vs GRM creative")  # fmt: skip
+    axes[1].plot(x, [r["expected_feedback"] for r in g], marker="o", label="feedback reward expected under π")
+    axes[1].plot(x, [r["expected_shortfall"] for r in g], marker="s", label="constraint shortfall Σ ReLU(τ−R) under π")
+    axes[1].plot(x, [r["held_out_click_probability_lift_vs_rag"]["lift"] for r in g], marker="^",
+                 label="held-out lift in click probability, π's style vs the GRM's")  # fmt: skip
     axes[1].axhline(0, color="grey", lw=0.8)
     axes[1].set_xlabel("GDPO round")
     axes[1].legend(fontsize=8)
@@ -365,10 +404,11 @@ def report(result: dict, console) -> None:
                       f"{c['lift']:+.1%} [{c['lift_ci'][0]:+.1%}, {c['lift_ci'][1]:+.1%}]",
                       f"{w['lift']:+.1%} [{w['lift_ci'][0]:+.1%}, {w['lift_ci'][1]:+.1%}]")  # fmt: skip
     console.print(t)
-    g = Table("round", "events", "combined reward", "short of τ", "held-out lift vs GRM creative")
+    g = Table("round", "events", "E[feedback]", "E[shortfall]", "E[combined]", "held-out lift vs GRM creative")
     for r in result["gdpo"]:
         h = r["held_out_click_lift_vs_rag"]
-        g.add_row(str(r["round"]), str(r["events"]), f"{r['combined_reward']:.4f}", f"{r['violation_share']:.2f}",
+        g.add_row(str(r["round"]), str(r["events"]), f"{r['expected_feedback']:.4f}",
+                  f"{r['expected_shortfall']:.4f}", f"{r['expected_combined_reward']:.4f}",
                   f"{h['lift']:+.1%} [{h['lift_ci'][0]:+.1%}, {h['lift_ci'][1]:+.1%}]")  # fmt: skip
     console.print(g)
 
