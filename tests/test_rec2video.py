@@ -69,6 +69,9 @@ def test_user_to_video(rec2video_ckpt, small):
     assert r.state.semantics.dsid == used
     p = probe(r.final_path)
     assert p.has_video and p.has_audio
+    # the feedback reward scores this user's own history: item ids, not the GRM's (item, creative) entries
+    items = rec.item_of_entry[rec.history("0")].tolist()
+    assert list(r.state.request.viewer) == items and "feedback" in r.state.reports[-1].rewards
 
 
 def test_generation_needs_creative_levels_and_known_users(rec2video_ckpt, tmp_path):

@@ -29,7 +29,8 @@ def video_for_user(user: str, checkpoint: Path, settings: Settings | None = None
     proposed = rec.dsid(path)  # content in the GRM's code space, creative in the shared one
     item = rec.item_for_content(proposed.content)
     product = space.catalog.get(str(item))
-    result = generate_video(product, proposed, settings=settings, viewer=rec.history(str(user)).tolist(), **kwargs)
+    history = rec.item_of_entry[rec.history(str(user))].tolist()  # item ids (entries pair items with creatives)
+    result = generate_video(product, proposed, settings=settings, viewer=history, **kwargs)
     write_record(
         result.run_dir,
         grm={

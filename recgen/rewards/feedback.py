@@ -146,6 +146,8 @@ class FeedbackScorer:
     model: FeedbackModel
 
     def engagement(self, item: int, creative: tuple[int, ...], history: list[int] | None = None) -> float:
+        """`history`: item ids of the interaction data (others are left out); none: the population."""
+        history = [i for i in history or [] if 0 <= i < len(self.model.codes)]
         with torch.no_grad():
             u = self.model.population[None] if not history else self.model.user_vec(pad_histories([history]))
             logit = float(self.model.logits(u, torch.as_tensor([[item]]))[0, 0])
