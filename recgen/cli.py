@@ -422,6 +422,13 @@ def grm_train(
             "GRM predicts full D-SIDs; needed by `recgen demo --user`."
         ),
     ] = False,
+    feedback: Annotated[
+        bool,
+        typer.Option(
+            help="With --creative: the clicks logged in the runs folder's feedback store join their users' "
+            "histories with the creative they clicked (`recgen feedback record`)."
+        ),
+    ] = False,
 ) -> None:
     """Train the GRM on Amazon Beauty (leave-one-out split) and save it with its config and item codes."""
     from recgen.sid.grm_train import TrainConfig
@@ -430,7 +437,9 @@ def grm_train(
         epochs=epochs, patience=patience, min_epochs=min_epochs, lr=lr, batch_size=batch_size, seed=seed, ema=ema
     )
     model = {"d_model": d_model, "n_layer": layers, "history": history, "seen_bias": seen_bias}
-    report = _train_with_progress(out, codes, users, model, config, creative)
+    if feedback and not creative:
+        _fail(RecgenError("--feedback teaches the GRM's creative side; add --creative"))
+    report = _train_with_progress(out, codes, users, model, config, creative, feedback)
     averaged = f", weight EMA {report.ema}" if report.ema else ", no weight EMA"
     err.print(
         f"best epoch {report.best_epoch} of {report.epochs_run}{averaged}, {report.seconds:.0f}s: {report.best_valid}"
@@ -438,10 +447,14 @@ def grm_train(
     print(out)
 
 
-def _train_with_progress(out: Path, codes: str, users: int, model: dict, config, creative: bool):
+def _train_with_progress(out: Path, codes: str, users: int, model: dict, config, creative: bool, feedback=False):
+    from recgen.feedback import FeedbackStore
     from recgen.sid.recommender import train_recommender
 
     s = _settings()
+    clicks = FeedbackStore(s.runs_dir).clicks() if feedback else None
+    if feedback:
+        err.print(f"{len(clicks)} logged click(s) join the histories")
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err
     ) as bar:
@@ -457,7 +470,16 @@ def _train_with_progress(out: Path, codes: str, users: int, model: dict, config,
 
         try:
             _, report = train_recommender(
-                s.data_dir, out, codes, users, model, config, on_epoch, creative=creative, cache_dir=s.cache_dir
+                s.data_dir,
+                out,
+                codes,
+                users,
+                model,
+                config,
+                on_epoch,
+                creative=creative,
+                cache_dir=s.cache_dir,
+                clicks=clicks,
             )
         except RecgenError as e:
             _fail(e)

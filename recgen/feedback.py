@@ -120,6 +120,11 @@ class FeedbackStore:
             conn.close()
         return [FeedbackEvent(**{k: v for k, v in zip(_COLUMNS, r, strict=True) if k != "creative"}) for r in rows]
 
+    def clicks(self) -> list[tuple[str, int, tuple[int, ...]]]:
+        """(user, item, creative codes) of every click on a video whose item is known, in time order: what
+        the GRM's creative side learns from (`recgen grm train --creative --feedback`)."""
+        return [(e.user, e.item, e.creative) for e in self.events() if e.kind == "click" and e.item is not None]
+
     def by_creative(self) -> dict[tuple[int, ...], dict[str, float]]:
         """Per creative code path: impressions, clicks, likes, purchases, watch seconds (sum)."""
         conn = self._connect()

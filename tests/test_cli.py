@@ -195,3 +195,32 @@ def test_rewards_train_feedback_reports_auc_against_popularity(tmp_path, cache_d
     auc = float(r.output.split("'auc': ")[1].split(",")[0])
     pop = float(r.output.split("'auc_popularity': ")[1].split(",")[0])
     assert auc > pop, r.output
+
+
+def test_grm_creative_side_learns_from_logged_clicks(tmp_path, cache_dir):
+    """Clicks recorded with `recgen feedback record` become each viewer's latest interactions, paired with the
+    creative codes of the video clicked (not a synthetic one); --feedback without --creative is refused."""
+    from recgen.sid.recommender import load_recommender
+
+    env = _env(tmp_path, cache_dir)
+    events = [
+        {"event_id": "i1", "user": "3", "dsid": "c1.2/s6.1", "kind": "impression", "item": 7},
+        {"event_id": "c1", "user": "3", "dsid": "c1.2/s6.1", "kind": "click", "item": 7},
+        {"event_id": "c2", "user": "5", "dsid": "c0.1/s2.4", "kind": "click", "item": 11},
+        {"event_id": "c3", "user": "nobody", "dsid": "c0.1/s2.4", "kind": "click", "item": 11},
+    ]
+    f = tmp_path / "events.json"
+    f.write_text(json.dumps(events))
+    assert runner.invoke(app, ["feedback", "record", str(f)], env=env).exit_code == 0
+    ckpt = tmp_path / "grm.pt"
+    args = ["grm", "train", "--users", "40", "--epochs", "1", "--d-model", "32", "--layers", "1", "--out", str(ckpt)]
+    r = runner.invoke(app, [*args, "--feedback"], env=env)
+    assert r.exit_code == 2 and "add --creative" in r.output
+    r = runner.invoke(app, [*args, "--creative", "--feedback"], env=env)
+    assert r.exit_code == 0 and "3 logged click(s)" in r.output, r.output
+    rec = load_recommender(ckpt)
+    assert rec.info["feedback_clicks"] == 3
+    for user, item, creative in (("3", 7, (6, 1)), ("5", 11, (2, 4))):
+        last = int(rec.history(user)[-1])
+        assert int(rec.item_of_entry[last]) == item
+        assert tuple(rec.tok.item_codes[last][-2:].tolist()) == creative

@@ -130,3 +130,22 @@ def synthetic_exposures(
             codes.append(cache[key])
         out.append(np.asarray(codes, dtype=np.int64))
     return out
+
+
+Click = tuple[str, int, tuple[int, ...]]  # (user, item, creative codes of the clicked video)
+
+
+def with_feedback(sequences: tuple[np.ndarray, ...], creatives: list[np.ndarray], users: tuple[str, ...],
+                  clicks: list[Click]) -> tuple[tuple[np.ndarray, ...], list[np.ndarray]]:  # fmt: skip
+    """Logged clicks join their viewer's sequence as their latest interactions, each with the creative codes
+    of the video that was clicked: the real creative signal the synthetic exposures stand in for. `clicks`:
+    (user, item, creative codes) in time order; users not in `users` are left out."""
+    at = {u: i for i, u in enumerate(users)}
+    seqs, cres = list(sequences), list(creatives)
+    for user, item, creative in clicks:
+        i = at.get(str(user))
+        if i is None:
+            continue
+        seqs[i] = np.append(seqs[i], item)
+        cres[i] = np.vstack([cres[i].reshape(-1, len(creative)), np.asarray([creative], dtype=np.int64)])
+    return tuple(seqs), cres

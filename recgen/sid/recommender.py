@@ -152,9 +152,12 @@ def train_recommender(
     on_epoch: Callable[[int, dict], None] | None = None,
     creative: bool = False,
     cache_dir: Path | None = None,
+    clicks: list[tuple[str, int, tuple[int, ...]]] | None = None,
 ) -> tuple[Recommender, TrainReport]:
     """Train a GRM on Beauty. With `creative`, every interaction also carries creative codes (synthetic
-    exposures in the sample D-SID space's creative quantizer) and the GRM predicts [content ; creative]."""
+    exposures in the sample D-SID space's creative quantizer) and the GRM predicts [content ; creative];
+    `clicks` (user, item, creative codes), from the feedback store, join their users' sequences as their
+    latest interactions with the creative that was clicked."""
     inter_path, code_path = dataset_paths(data_dir, codes)
     data = load_interactions(inter_path)
     if users:
@@ -163,11 +166,14 @@ def train_recommender(
     content_levels = table.shape[1]
     item_of_entry = np.arange(data.n_items)
     if creative:
-        from recgen.sid.creative import synthetic_exposures
+        from recgen.sid.creative import synthetic_exposures, with_feedback
         from recgen.sid.semantics import load_sid_space
 
         space = load_sid_space(data_dir, cache_dir or Path.home() / ".cache" / "recgen")
         exposures = synthetic_exposures(data.sequences, space.creative_codes, seed=(train_cfg or TrainConfig()).seed)
+        if clicks:
+            seqs, exposures = with_feedback(data.sequences, exposures, data.users, clicks)
+            data = Interactions(data.users, seqs, data.n_items)
         data, table, item_of_entry = pair_catalog(data, table, exposures)
     split = leave_one_out(data)
     sizes = tuple(int(table[:, lv].max()) + 1 for lv in range(table.shape[1]))
@@ -179,6 +185,7 @@ def train_recommender(
         "codes": codes,
         "users": users,
         "creative": creative,
+        "feedback_clicks": len(clicks or []),
         "interactions": str(inter_path),
         "sid_report": sid_report,
         "train": {
