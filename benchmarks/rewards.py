@@ -3,7 +3,7 @@ ablation — over ≥ 20 briefs, is the draft chosen with each reward better on 
 than the draft chosen without it?
 
 1. Trains the feedback ranking model on the Beauty interactions (leave-one-out) and reports its held-out
-   AUC beside popularity's; saves it as the packaged model (`recgen/rewards/feedback_model.pt`).
+   AUC beside popularity's; saves it into the cache, where the critic finds it.
 2. Calibrates τ = μ + k·σ per constraint on baseline drafts (the first draft of one run per sample-catalog
    product × style) and saves the packaged calibration (`recgen/rewards/constraints.json`).
 3. Ablation: for each brief of `benchmarks/briefs/ad_quality.json` (not used by step 2), three candidate
@@ -40,9 +40,8 @@ from recgen.agents.critic import ranking
 from recgen.rewards.calibration import CONSTRAINED, baseline_rewards, constraints_from
 from recgen.rewards.combine import CONSTRAINTS_FILE, VIOLATION_PENALTY
 from recgen.rewards.constraints import Constraints
-from recgen.rewards.feedback import MODEL_FILE, held_out_auc, save_model, train_feedback
+from recgen.rewards.feedback import held_out_auc, model_path, train_from_data
 from recgen.sid.creative import PRESETS
-from recgen.sid.data import leave_one_out, load_code_table, load_interactions
 from recgen.sid.semantics import load_sid_space
 
 HERE = Path(__file__).resolve().parent
@@ -52,11 +51,7 @@ CALIBRATION_PRODUCTS = 6
 
 
 def feedback_figures(s: Settings) -> dict:
-    folder = s.data_dir / "amazon-beauty"
-    data = load_interactions(folder / "Beauty.inter.json")
-    split = leave_one_out(data)
-    model, info = train_feedback(split, load_code_table(folder / "Beauty.index.json", data.n_items))
-    save_model(model, MODEL_FILE)
+    model, info, split = train_from_data(s.data_dir, model_path(s.cache_dir))  # the model runs then use
     return info | held_out_auc(model, split)
 
 

@@ -623,7 +623,7 @@ def rewards_train_feedback(
     print its held-out AUC beside popularity's; the creative side comes from the feedback events logged in the
     runs folder (`recgen feedback record`), neutral when there are none."""
     from recgen.feedback import FeedbackStore, creative_effects
-    from recgen.rewards.feedback import held_out_auc, save_model, train_feedback
+    from recgen.rewards.feedback import held_out_auc, model_path, save_model, train_feedback
     from recgen.sid.data import leave_one_out, load_code_table, load_interactions
 
     s = _settings()
@@ -634,7 +634,7 @@ def rewards_train_feedback(
     except RecgenError as e:
         _fail(e)
     split = leave_one_out(data)
-    out = out or s.cache_dir / "rewards" / "feedback_model.pt"
+    out = out or model_path(s.cache_dir)
 
     with Progress(TextColumn("epochs"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), console=err) as bar:  # fmt: skip

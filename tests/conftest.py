@@ -45,3 +45,13 @@ def product_image(tmp_path) -> Path:
     path = tmp_path / "product.png"
     Image.fromarray(img).save(path)
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def feedback_model(cache_dir):
+    """A run trains the feedback model on first use (and says so); trained once here, so no test's notes
+    depend on which test ran first (test_reward_modules tests the first use itself)."""
+    from recgen.rewards.feedback import model_path, train_from_data
+
+    if not model_path(cache_dir).is_file():
+        train_from_data(DATA_DIR, model_path(cache_dir))

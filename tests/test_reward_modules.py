@@ -288,3 +288,15 @@ def test_the_multipliers_step_once_per_batch_of_finished_runs_and_keep_their_sta
     r = CliRunner().invoke(app, ["rewards", "update"], env=env)  # the shipped file is copied, never changed
     assert r.exit_code == 0 and "6 new finished run(s)" in r.output, r.output
     assert (tmp_path / "cache" / "rewards" / "constraints.json").is_file()
+
+
+def test_the_first_use_trains_the_feedback_model_into_the_cache_and_says_so(tmp_path):
+    from recgen.rewards.feedback import load_scorer, model_path
+
+    scorer, note = load_scorer(tmp_path / "cache", DATA_DIR)
+    assert scorer is not None and "trained the feedback model once" in note
+    assert model_path(tmp_path / "cache").is_file()
+    again, note = load_scorer(tmp_path / "cache", DATA_DIR)
+    assert again is scorer and note is None
+    missing, why = load_scorer(tmp_path / "other", tmp_path / "no-data")
+    assert missing is None and "left out" in why and "not found" in why

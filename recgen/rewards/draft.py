@@ -90,11 +90,10 @@ def reward_draft(space: SIDSpace, state: VideoState, p: VideoProbe, rb: ReadBack
             rep_owner = representation_owner(align.content_part, align.creative_part, measured, sem.creative.style)
         except MediaError as e:
             out.notes.append(f"rewards: the draft could not be re-encoded ({e})")
-    scorer = load_scorer(settings.cache_dir)
+    scorer, note = load_scorer(settings.cache_dir, settings.data_dir)
+    out.notes += [note] if note else []
     feedback = None
-    if scorer is None:
-        out.notes.append("rewards: no feedback model packaged; the feedback reward is left out")
-    else:
+    if scorer is not None:
         item, note = feedback_item(space, state.request.product, len(scorer.model.codes))
         history = list(state.request.viewer) or None
         feedback = scorer.engagement(item, sem.dsid.creative, history)

@@ -11,6 +11,9 @@ has no creatives, so it starts empty: neutral, adding nothing to any video's sco
 
 A viewer with no known history (a product run without a user) is the population: the mean user vector of
 the training users.
+
+No weights ship with recgen: the first run that needs the model trains it from the interaction data (about
+ten seconds on 2 cores, seed 0) into the cache; `recgen rewards train-feedback` retrains it there.
 """
 
 from __future__ import annotations
@@ -23,10 +26,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from recgen.errors import RecgenError
 from recgen.sid.data import Split
 
 HISTORY = 20
-MODEL_FILE = Path(__file__).with_name("feedback_model.pt")  # trained by benchmarks/rewards.py
+MODEL_NAME = "feedback_model.pt"  # in <cache>/rewards/: trained there on first use (seconds), or by the CLI
 
 
 class FeedbackModel(torch.nn.Module):
@@ -155,7 +159,7 @@ class FeedbackScorer:
         return round(float(1.0 / (1.0 + np.exp(-logit))), 4)
 
 
-def save_model(model: FeedbackModel, path: Path = MODEL_FILE) -> Path:
+def save_model(model: FeedbackModel, path: Path) -> Path:
     tmp = Path(path).with_name(Path(path).name + ".partial")
     torch.save(
         {
@@ -170,15 +174,33 @@ def save_model(model: FeedbackModel, path: Path = MODEL_FILE) -> Path:
 
 
 def model_path(cache_dir: Path) -> Path:
-    """The user's own model (`recgen rewards train-feedback`) when there is one, else the packaged one."""
-    mine = Path(cache_dir) / "rewards" / "feedback_model.pt"
-    return mine if mine.is_file() else MODEL_FILE
+    return Path(cache_dir) / "rewards" / MODEL_NAME
 
 
-def load_scorer(cache_dir: Path) -> FeedbackScorer | None:
-    """None when there is no model: the feedback reward is then left out, and the run says so."""
+def train_from_data(data_dir: Path, out: Path, epochs: int = 4, seed: int = 0) -> tuple[FeedbackModel, dict, Split]:
+    """Train on `<data_dir>/amazon-beauty` (interactions + LETTER codes) and save to `out`."""
+    from recgen.sid.data import leave_one_out, load_code_table, load_interactions
+
+    folder = Path(data_dir) / "amazon-beauty"
+    data = load_interactions(folder / "Beauty.inter.json")
+    split = leave_one_out(data)
+    model, info = train_feedback(split, load_code_table(folder / "Beauty.index.json", data.n_items), epochs, seed=seed)
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    save_model(model, out)
+    return model, info, split
+
+
+def load_scorer(cache_dir: Path, data_dir: Path) -> tuple[FeedbackScorer | None, str | None]:
+    """The cached model, trained first if there is none; (None, why) when it cannot be had."""
     path = model_path(cache_dir)
-    return _scorer(path, path.stat().st_mtime) if path.is_file() else None
+    note = None
+    if not path.is_file():
+        try:
+            _, info, _ = train_from_data(data_dir, path)
+        except (RecgenError, OSError) as e:
+            return None, f"rewards: no feedback model ({e}); the feedback reward is left out"
+        note = f"rewards: trained the feedback model once ({info['seconds']:.0f} s), kept in {path.parent}"
+    return _scorer(path, path.stat().st_mtime), note
 
 
 @functools.cache
