@@ -342,7 +342,7 @@ def gdpo_rounds(a, policy, start, prop, panel, train_viewers, ab_viewers, inv, c
         rounds.append(
             {
                 "round": rnd + 1,
-                "events": store_count(store),
+                "events": len(store.events()),
                 **expected,
                 "lambda": {k: round(v, 4) for k, v in lambdas.items()},
                 "combined_reward": round(float(np.mean([constraints.reward(r["feedback"], r) for r in rewards])), 5),
@@ -380,10 +380,6 @@ def expected_under_policy(policy, items, content_of, inv, codes, scorer, constra
             out["expected_feedback"] += share * rw["feedback"]
             out["expected_shortfall"] += share * sum(max(0.0, s) for s in constraints.shortfalls(rw).values())
     return {k: round(float(v), 5) for k, v in out.items()}
-
-
-def store_count(store: FeedbackStore) -> int:
-    return len(store.events())
 
 
 def plot(result: dict, path: Path) -> None:

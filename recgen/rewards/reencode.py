@@ -157,10 +157,6 @@ def perceived_lines(heard: list[Heard] | None, read: dict[float, list[Seen]] | N
     return list(dict.fromkeys(x.strip() for x in [*seen, *said] if x.strip()))
 
 
-def perceived_text(heard: list[Heard] | None, read: dict[float, list[Seen]] | None) -> str:
-    return " ".join(perceived_lines(heard, read))
-
-
 def _unit(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-9)
 
