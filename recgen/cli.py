@@ -336,6 +336,12 @@ Codes = Annotated[
 Checkpoint = Annotated[Path, typer.Option(help="GRM checkpoint file.")]
 
 
+def _counter(label: str) -> Progress:
+    """A bar for a known number of steps (ads, epochs), counted and timed."""
+    return Progress(TextColumn(label), BarColumn(), TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
+                    console=err)  # fmt: skip
+
+
 def _fail(e: Exception) -> None:
     err.print(f"[red]error:[/red] {e}")
     raise typer.Exit(2)
@@ -556,6 +562,7 @@ def rewards_calibrate(
     first drafts (k = 1.1 for the agents' rewards, 0.8 for instruction alignment); writes a JSON file the
     critic reads. Takes a few seconds per ad at small sizes, minutes at 720p."""
     from recgen.rewards.calibration import calibrate_file
+    from recgen.rewards.combine import user_constraints
     from recgen.sid.creative import PRESETS
     from recgen.sid.semantics import load_sid_space
 
@@ -566,10 +573,9 @@ def rewards_calibrate(
     unknown = [p for p in presets if p not in PRESETS]
     if unknown:
         _fail(RecgenError(f"unknown style(s) {', '.join(unknown)}; see `recgen styles`"))
-    target = out or s.cache_dir / "rewards" / "constraints.json"
+    target = out or user_constraints(s.cache_dir)
     jobs = [(i, p) for i in ids for p in presets]
-    with Progress(TextColumn("baseline ads"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeElapsedColumn(), console=err) as bar:  # fmt: skip
+    with _counter("baseline ads") as bar:
         task = bar.add_task("", total=len(jobs))
         try:
             c = calibrate_file(jobs, s, target, lambda: bar.advance(task))
@@ -592,13 +598,13 @@ def rewards_update(
     import shutil
 
     from recgen.rewards.calibration import step_multipliers
-    from recgen.rewards.combine import CONSTRAINTS_FILE, constraints_path
+    from recgen.rewards.combine import CONSTRAINTS_FILE, constraints_path, user_constraints
     from recgen.runs import finished_reports
 
     s = _settings(runs_dir=runs_dir)
     path = constraints_path(file, s.cache_dir)
     if path == CONSTRAINTS_FILE:  # the shipped calibration stays as shipped; the user's copy moves
-        mine = s.cache_dir / "rewards" / "constraints.json"
+        mine = user_constraints(s.cache_dir)
         mine.parent.mkdir(parents=True, exist_ok=True)
         path = Path(shutil.copyfile(CONSTRAINTS_FILE, mine))
     try:
@@ -623,28 +629,18 @@ def rewards_train_feedback(
     print its held-out AUC beside popularity's; the creative side comes from the feedback events logged in the
     runs folder (`recgen feedback record`), neutral when there are none."""
     from recgen.feedback import FeedbackStore, creative_effects
-    from recgen.rewards.feedback import held_out_auc, model_path, save_model, train_feedback
-    from recgen.sid.data import leave_one_out, load_code_table, load_interactions
+    from recgen.rewards.feedback import held_out_auc, model_path, train_from_data
 
     s = _settings()
-    folder = s.data_dir / "amazon-beauty"
-    try:
-        data = load_interactions(folder / "Beauty.inter.json")
-        codes = load_code_table(folder / "Beauty.index.json", data.n_items)
-    except RecgenError as e:
-        _fail(e)
-    split = leave_one_out(data)
     out = out or model_path(s.cache_dir)
-
-    with Progress(TextColumn("epochs"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeElapsedColumn(), console=err) as bar:  # fmt: skip
+    effects = creative_effects(FeedbackStore(s.runs_dir))
+    with _counter("epochs") as bar:
         task = bar.add_task("", total=epochs)
-        model, info = train_feedback(split, codes, epochs=epochs, seed=seed, progress=lambda: bar.advance(task))
-    model.creative_bias = creative_effects(FeedbackStore(s.runs_dir))
-    info["creative_codes_with_feedback"] = len(model.creative_bias)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    save_model(model, out)
-    err.print({**info, **held_out_auc(model, split)})
+        try:
+            model, info, split = train_from_data(s.data_dir, out, epochs, seed, lambda: bar.advance(task), effects)
+        except RecgenError as e:
+            _fail(e)
+    err.print({**info, "creative_codes_with_feedback": len(effects), **held_out_auc(model, split)})
     print(out)
 
 

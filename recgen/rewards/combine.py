@@ -105,11 +105,16 @@ def _load(path: Path, mtime: float) -> Constraints:
     return Constraints.load(path)
 
 
+def user_constraints(cache_dir: Path) -> Path:
+    """Where the user's own calibration lives (`recgen rewards calibrate` / `update` write it)."""
+    return Path(cache_dir) / "rewards" / "constraints.json"
+
+
 def constraints_path(given: Path | None, cache_dir: Path) -> Path:
     """The file given; else the user's own calibration in the cache; else the one shipped with recgen."""
     if given is not None:
         return Path(given)
-    mine = Path(cache_dir) / "rewards" / "constraints.json"
+    mine = user_constraints(cache_dir)
     return mine if mine.is_file() else CONSTRAINTS_FILE
 
 

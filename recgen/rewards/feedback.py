@@ -177,14 +177,18 @@ def model_path(cache_dir: Path) -> Path:
     return Path(cache_dir) / "rewards" / MODEL_NAME
 
 
-def train_from_data(data_dir: Path, out: Path, epochs: int = 4, seed: int = 0) -> tuple[FeedbackModel, dict, Split]:
-    """Train on `<data_dir>/amazon-beauty` (interactions + LETTER codes) and save to `out`."""
+def train_from_data(data_dir: Path, out: Path, epochs: int = 4, seed: int = 0, progress=None,
+                    creative_bias: dict | None = None) -> tuple[FeedbackModel, dict, Split]:  # fmt: skip
+    """Train on `<data_dir>/amazon-beauty` (interactions + LETTER codes), with the creative side given (from
+    the feedback store; none: neutral), and save to `out`."""
     from recgen.sid.data import leave_one_out, load_code_table, load_interactions
 
     folder = Path(data_dir) / "amazon-beauty"
     data = load_interactions(folder / "Beauty.inter.json")
+    codes = load_code_table(folder / "Beauty.index.json", data.n_items)
     split = leave_one_out(data)
-    model, info = train_feedback(split, load_code_table(folder / "Beauty.index.json", data.n_items), epochs, seed=seed)
+    model, info = train_feedback(split, codes, epochs, seed=seed, progress=progress)
+    model.creative_bias = dict(creative_bias or {})
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     save_model(model, out)
     return model, info, split
