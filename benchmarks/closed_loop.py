@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -54,7 +55,7 @@ from recgen.sid.beam import CodeTrie, score_paths
 from recgen.sid.creative import PRESETS
 from recgen.sid.data import Interactions, leave_one_out, load_code_table, load_interactions
 from recgen.sid.grm_train import TrainConfig
-from recgen.sid.recommender import train_recommender
+from recgen.sid.recommender import load_recommender, train_recommender
 from recgen.sid.semantics import load_sid_space
 from recgen.sim.ab import paired_bootstrap
 from recgen.sim.engagement import respond
@@ -67,10 +68,27 @@ POOL_SIZES = (1, 2, 4, 8)
 
 
 class Inventory:
-    """Every video made in the loop, once per (product, creative codes): its look and its critic rewards."""
+    """Every video made in the loop, once per (product, creative codes): its look and its critic rewards.
+    With a `path`, what was measured is kept there (for the same video format) so a rerun renders nothing
+    it already has."""
 
-    def __init__(self, settings: Settings, space, on_render=None) -> None:
-        self.s, self.space, self.videos, self.on_render = settings, space, {}, on_render
+    def __init__(self, settings: Settings, space, on_render=None, path: Path | None = None, load: bool = False):
+        self.s, self.space, self.videos, self.on_render, self.path = settings, space, {}, on_render, path
+        self.format = [settings.width, settings.height, settings.fps, settings.duration_s]
+        if path and load and path.is_file():
+            data = json.loads(path.read_text())
+            if data["format"] == self.format:
+                for v in data["videos"]:
+                    look = VideoLook(v["look"], v["seconds"]) if v["look"] else None
+                    self.videos[(v["item"], tuple(v["creative"]))] = {"look": look, "rewards": v["rewards"],
+                                                                     "run": v["run"]}  # fmt: skip
+
+    def save(self) -> None:
+        if self.path:
+            videos = [{"item": k[0], "creative": list(k[1]), "look": v["look"].measures if v["look"] else None,
+                       "seconds": v["look"].seconds if v["look"] else None, "rewards": v["rewards"], "run": v["run"]}
+                      for k, v in self.videos.items()]  # fmt: skip
+            self.path.write_text(json.dumps({"format": self.format, "videos": videos}))
 
     def get(self, item: int, creative: tuple[int, ...]) -> dict:
         key = (item, tuple(creative))
@@ -91,10 +109,14 @@ def style_codes(space) -> dict[str, tuple[int, ...]]:
 
 def train_grm(s: Settings, a, console, name: str, clicks=None):
     t0 = time.perf_counter()
+    out = Path(a.work) / f"{name}.pt"
+    if clicks is None and out.is_file() and a.reuse:
+        console.print(f"GRM {name}: reused {out}")
+        return load_recommender(out)
     cfg = TrainConfig(epochs=a.grm_epochs, patience=a.grm_epochs, min_epochs=a.grm_epochs, eval_users=500,
                       batch_size=256, lr=2e-3, seed=a.seed)  # fmt: skip
     model = {"d_model": 128, "n_layer": 2, "history": "items", "seen_bias": False, "constrained": False}
-    rec, report = train_recommender(s.data_dir, Path(a.tmp) / f"{name}.pt", users=a.system_users, model_cfg=model,
+    rec, report = train_recommender(s.data_dir, out, users=a.system_users, model_cfg=model,
                                     train_cfg=cfg, creative=True, cache_dir=s.cache_dir, clicks=clicks)  # fmt: skip
     console.print(f"GRM {name}: {report.epochs_run} epochs, {time.perf_counter() - t0:.0f} s, {report.best_valid}")
     return rec
@@ -158,12 +180,17 @@ def main() -> None:
     ap.add_argument("--grm-epochs", type=int, default=20)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--work", type=Path, help="keep the GRMs, renders' measurements and runs here (default: a "
+                    "temporary folder)")  # fmt: skip
+    ap.add_argument("--reuse", action="store_true", help="with --work: reuse its GRM and measured videos instead "
+                    "of training and rendering again (a rerun of the loop only)")  # fmt: skip
     a = ap.parse_args()
     console = Console()
     t_start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        a.tmp = tmp
-        s = Settings(runs_dir=Path(tmp) / "runs", width=a.width, height=a.height, fps=a.fps, duration_s=a.duration)
+        a.work = a.work or Path(tmp)
+        a.work.mkdir(parents=True, exist_ok=True)
+        s = Settings(runs_dir=a.work / "runs", width=a.width, height=a.height, fps=a.fps, duration_s=a.duration)
         result = run(a, s, console)
     result["seconds"] = round(time.perf_counter() - t_start, 1)
     a.out.parent.mkdir(parents=True, exist_ok=True)
@@ -186,13 +213,14 @@ def run(a, s: Settings, console) -> dict:
     items = sorted({p["item"] for p in prop.values()})
     with Progress(console=console) as bar:
         task = bar.add_task("inventory renders", total=len(items) * len(STYLES))
-        inv = Inventory(s, space, lambda: bar.advance(task))
+        inv = Inventory(s, space, lambda: bar.advance(task), a.work / "inventory.json", a.reuse)
         for item in items:
             for style in STYLES:
                 inv.get(item, codes[style])
         bar.update(task, total=len(items) * len(STYLES) + len({(p["item"], p["creative"]) for p in prop.values()}))
         for p in prop.values():
             inv.get(p["item"], p["creative"])
+    inv.save()
     histories = {u: rec.item_of_entry[rec.history(u)] for u in users}
     reference = [v["look"].measures for v in inv.videos.values() if v["look"]]
     panel = build_panel(histories, simulator, system.n_items, sorted(with_text), reference, seed=a.seed + 1)
@@ -202,12 +230,14 @@ def run(a, s: Settings, console) -> dict:
     policy = CreativePolicy(n_content, STYLES)
     start_policy = copy.deepcopy(policy)
     ab = ab_tables(a, rec, prop, panel, ab_viewers, inv, codes, policy, content_of)
-    store = FeedbackStore(Path(a.tmp) / "feedback")
+    shutil.rmtree(a.work / "feedback", ignore_errors=True)  # each run logs its own events
+    store = FeedbackStore(a.work / "feedback")
     constraints = copy.deepcopy(load_constraints(None, s.cache_dir))  # the loop's own λ state
     rounds = gdpo_rounds(a, policy, start_policy, prop, panel, train_viewers, ab_viewers, inv, codes, content_of,
                          scorer, store, constraints, rec)  # fmt: skip
     ab_after = ab_tables(a, rec, prop, panel, ab_viewers, inv, codes, policy, content_of)
     retrained = grm_from_feedback(a, s, console, store, ab_viewers, with_text, panel, inv)
+    inv.save()
     return {
         **provenance(),
         "settings": {

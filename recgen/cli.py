@@ -278,6 +278,55 @@ def ui(
 
 
 @app.command()
+def serve(
+    grm: Annotated[
+        Path | None,
+        typer.Option(
+            help="GRM checkpoint with creative codes (`recgen grm train --creative`); without "
+            "it only product videos are served."
+        ),  # fmt: skip
+    ] = None,
+    runs_dir: RunsDir = None,
+    host: Annotated[str, typer.Option(help="Interface to bind; keep 127.0.0.1 unless you mean to share it.")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(help="Port.")] = 8766,
+    token: Annotated[
+        str | None,
+        typer.Option(envvar="RECGEN_API_TOKEN", help="Bearer token (required beyond loopback; made if not given)."),
+    ] = None,
+    allowed_host: Annotated[list[str] | None, typer.Option(help="A Host name served besides loopback.")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Videos made at once (each uses the render threads).")] = 1,
+    queue_size: Annotated[int, typer.Option(min=1, help="Unfinished jobs held; past it requests get 503.")] = 32,
+    job_timeout: Annotated[float, typer.Option(min=1, help="Seconds a job may run before it is stopped.")] = 900,
+    cache_gb: Annotated[float | None, typer.Option(help="Evict least recently used videos past this size.")] = None,
+    cache_days: Annotated[float | None, typer.Option(help="Evict videos made longer ago than this.")] = None,
+) -> None:
+    """Serve the HTTP API: POST /v1/users/{user}/video (the GRM's D-SID, answered from the video cache: hit,
+    same product in another creative, or nearest product, with a job making the exact video), POST
+    /v1/videos, GET /v1/jobs/{id}, GET /v1/videos/{id}, POST /v1/feedback. OpenAPI docs at /v1/docs. The
+    cache, jobs and feedback live in the runs folder and survive restarts."""
+    try:
+        settings = _settings(runs_dir=runs_dir)
+        from recgen.serving.api import serve as serve_api
+        from recgen.serving.guard import Guard, is_loopback
+        from recgen.serving.service import VideoService
+
+        service = VideoService(
+            settings, grm, workers=workers, capacity=queue_size, timeout_s=job_timeout,
+            cache_max_bytes=int(cache_gb * 2**30) if cache_gb else None,
+            cache_max_age_s=cache_days * 86400 if cache_days else None,
+        )  # fmt: skip
+    except RecgenError as e:
+        _fail(e)
+    guard = Guard.for_bind(host, token, tuple(allowed_host or ()))
+    if not is_loopback(host):
+        err.print(f"[yellow]serving on {host}:[/yellow] callers need the bearer token {guard.token}")
+    err.print(f"recgen API on http://{host}:{port}/v1/docs  (runs in {settings.runs_dir}; Ctrl+C stops)")
+    serve_api(service, guard, host=host, port=port)
+
+
+@app.command()
 def styles() -> None:
     """List the creative style presets and the D-SID each one encodes to."""
     from rich.table import Table

@@ -572,4 +572,52 @@ class FeedbackEvent(_Frozen):
         return tuple(int(x) for x in self.dsid.split("/s")[1].split("."))
 
 
+# ---------------------------------------------------------------------------------------------------------
+# Serving API (recgen.serving.api): what a client sends and gets back
+# ---------------------------------------------------------------------------------------------------------
+
+
+class VideoRequest(_Frozen):
+    product: str = Field(min_length=1, max_length=200, description="a catalog product id")
+    creative: str = Field(min_length=1, max_length=200, description="a style preset name or a creative D-SID (s3.1)")
+
+
+class VideoRef(_Frozen):
+    id: str
+    url: str
+    product: str
+    dsid: str  # c<content>/s<creative> of the cached video
+    run_id: str | None = None
+    measured: dict | None = None  # the D-SID re-encoded from the rendered file, where measured
+    hits: int = 0
+
+
+class JobView(_Frozen):
+    id: str
+    status: Literal["queued", "running", "done", "failed"]
+    progress: float
+    note: str | None = None
+    url: str
+    video: VideoRef | None = None  # once done
+    error: str | None = None
+    created: float
+    started: float | None = None
+    finished: float | None = None
+
+
+class ServedVideo(_Frozen):
+    """The online path's answer: which cache case applied, what is served now, and what is being made."""
+
+    case: Literal["hit", "content", "nearest", "miss"]
+    requested: str  # the D-SID asked for (catalog content codes / creative codes)
+    product: str
+    video: VideoRef | None  # the exact video (hit), the closest variant (content, nearest), none (miss)
+    job: JobView | None  # the job making the exact video, when the cache lacks it
+
+
+class FeedbackReceipt(_Frozen):
+    added: int
+    duplicates: int
+
+
 RenderTask.model_rebuild()

@@ -55,3 +55,15 @@ def feedback_model(cache_dir):
 
     if not model_path(cache_dir).is_file():
         train_from_data(DATA_DIR, model_path(cache_dir))
+
+
+@pytest.fixture(scope="session")
+def rec2video_ckpt(tmp_path_factory, cache_dir) -> Path:
+    """A tiny GRM with creative codes (150 users, 1 epoch): enough to propose D-SIDs, not to be good."""
+    from recgen.sid.grm_train import TrainConfig
+    from recgen.sid.recommender import train_recommender
+
+    out = tmp_path_factory.mktemp("grm") / "r2v.pt"
+    train_recommender(DATA_DIR, out, "ours", users=150, model_cfg={"d_model": 32, "n_layer": 1},
+                      train_cfg=TrainConfig(epochs=1, eval_users=50), creative=True, cache_dir=cache_dir)  # fmt: skip
+    return out

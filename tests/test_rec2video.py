@@ -9,8 +9,7 @@ from recgen.errors import CatalogError, SIDError
 from recgen.graphs.rec2video import video_for_user
 from recgen.schemas import DSID
 from recgen.sid.data import Interactions, pair_catalog
-from recgen.sid.grm_train import TrainConfig
-from recgen.sid.recommender import load_recommender, train_recommender
+from recgen.sid.recommender import load_recommender
 from recgen.sid.semantics import load_sid_space
 from recgen.tools.probes import probe
 
@@ -36,24 +35,6 @@ def test_synthetic_exposures_are_deterministic_and_follow_a_preference(small):
     assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
     _, counts = np.unique(a[0], axis=0, return_counts=True)
     assert counts.max() >= 12  # the user's preferred style dominates its exposures
-
-
-@pytest.fixture(scope="module")
-def rec2video_ckpt(tmp_path_factory, cache_dir):
-    from .conftest import DATA_DIR
-
-    out = tmp_path_factory.mktemp("grm") / "r2v.pt"
-    train_recommender(
-        DATA_DIR,
-        out,
-        "ours",
-        users=150,
-        model_cfg={"d_model": 32, "n_layer": 1},
-        train_cfg=TrainConfig(epochs=1, eval_users=50),
-        creative=True,
-        cache_dir=cache_dir,
-    )
-    return out
 
 
 def test_user_to_video(rec2video_ckpt, small):

@@ -1,0 +1,157 @@
+"""What the serving API does, without HTTP: the online path (the GRM proposes a user's D-SID, the cache
+answers at once with what it has) and the near-line path (a job makes the missing video and adds it to the
+cache), as the paper serves generated videos.
+
+The cache is keyed by product and creative codes, with the product's catalog content codes for the
+nearest-content fallback, so a video made for one user serves every later request for the same D-SID.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from recgen.agents.critic import ranking
+from recgen.errors import CatalogError, InputError, RecgenError
+from recgen.feedback import FeedbackStore
+from recgen.generate import generate_video
+from recgen.schemas import DSID
+from recgen.serving.cache import Entry, VideoCache, entry_key
+from recgen.serving.queue import Job, JobQueue
+from recgen.serving.store import PIPELINE, progress
+from recgen.settings import Settings
+from recgen.sid.recommender import Recommender, load_recommender
+from recgen.sid.semantics import load_sid_space
+
+RENDER = "render"
+
+
+class NoGRM(RecgenError):
+    """The server was started without a GRM checkpoint (or it is gone): user requests cannot be served."""
+
+
+def video_id(key: str) -> str:
+    """A cache key as a URL-safe id (keys hold '/')."""
+    return base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
+
+
+def key_of(vid: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(vid + "=" * (-len(vid) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError) as e:
+        raise InputError(f"{vid!r} is not a video id") from e
+
+
+@dataclass(frozen=True)
+class Served:
+    """The answer of the online path: which cache case applied, the video served (if any), the job queued
+    for the exact D-SID (if any), and the D-SID that was asked for."""
+
+    case: Literal["hit", "content", "nearest", "miss"]
+    product: str
+    dsid: DSID
+    entry: Entry | None
+    job: Job | None
+    job_created: bool = False
+
+
+class VideoService:
+    def __init__(self, settings: Settings, grm: Path | None = None, *, workers: int = 1, capacity: int = 32,
+                 timeout_s: float = 900.0, cache_max_bytes: int | None = None,
+                 cache_max_age_s: float | None = None) -> None:  # fmt: skip
+        self.settings = settings
+        root = Path(settings.runs_dir) / "serving"
+        self.space = load_sid_space(settings.data_dir, settings.cache_dir, seed=0)
+        self.with_text = {int(p.id) for p in self.space.catalog.products if p.id.isdigit()}
+        self.grm_path = grm
+        self._rec: Recommender | None = None
+        self._rec_lock = threading.Lock()
+        self.cache = VideoCache(root / "cache", max_bytes=cache_max_bytes, max_age_s=cache_max_age_s)
+        self.feedback = FeedbackStore(settings.runs_dir)
+        self.queue = JobQueue(root / "jobs.sqlite", self._render, workers=workers, capacity=capacity,
+                              timeout_s=timeout_s)  # fmt: skip
+
+    @property
+    def recommender(self) -> Recommender:
+        with self._rec_lock:
+            if self._rec is None:
+                if self.grm_path is None:
+                    raise NoGRM("this server has no GRM: start it with --grm runs/grm/rec2video.pt (made by "
+                                   "`recgen grm train --creative`)")  # fmt: skip
+                if not Path(self.grm_path).is_file():
+                    raise NoGRM(f"no GRM checkpoint at {self.grm_path}; train one with `recgen grm train --creative`")
+                self._rec = load_recommender(Path(self.grm_path))
+            return self._rec
+
+    def propose(self, user: str) -> tuple[str, DSID, list[int]]:
+        """The GRM's best D-SID for the user (generation mode, products with text only): the product, its
+        D-SID in the catalog's content space, and the user's history as item ids."""
+        rec = self.recommender
+        index = rec.data.index_of(str(user))  # an unknown user: CatalogError naming the id form
+        proposals = rec.generate(str(user), k=1, content_items=self.with_text)
+        if not proposals:
+            raise CatalogError(f"the GRM proposed no D-SID for user {user!r}")
+        proposed = rec.dsid(proposals[0][0])
+        product = self.space.catalog.get(str(rec.item_for_content(proposed.content)))
+        dsid = DSID(content=self.space.content_codes(product), creative=proposed.creative)
+        history = rec.item_of_entry[rec.data.sequences[index]].tolist()
+        return product.id, dsid, history
+
+    def for_user(self, user: str, key: str | None = None) -> Served:
+        """The online path: propose, look up, and queue the exact video when the cache lacks it."""
+        product, dsid, history = self.propose(user)
+        return self._serve(product, dsid, history, key)
+
+    def for_product(self, product: str, creative: str, key: str | None = None) -> Served:
+        """A video of a catalog product in a creative (preset name or D-SID's creative half)."""
+        p = self.space.catalog.get(str(product))
+        return self._serve(p.id, self.space.dsid_for(p, creative), [], key)
+
+    def _serve(self, product: str, dsid: DSID, history: list[int], key: str | None) -> Served:
+        found = self.cache.lookup(product, dsid.content, dsid.creative)
+        if found.case == "hit":
+            return Served("hit", product, dsid, found.entry, None)
+        payload = {"product": product, "creative": list(dsid.creative), "viewer": history[-50:]}
+        job, created = self.queue.submit(RENDER, payload, key)
+        return Served(found.case, product, dsid, found.entry, job, created)
+
+    def video(self, vid: str) -> Entry:
+        entry = self.cache.get(key_of(vid))
+        if entry is None or not entry.path.is_file():
+            raise CatalogError(f"no video {vid!r} in the cache (it may have been evicted)")
+        return entry
+
+    def _render(self, job: Job, report) -> dict:
+        """A queued video: generate it, keep the draft the critic chose, add it to the cache."""
+        p = job.payload
+        product = self.space.catalog.get(p["product"])
+        dsid = DSID(content=self.space.content_codes(product), creative=tuple(p["creative"]))
+        seen: set[str] = set()
+
+        def on_event(node: str, message: str) -> None:
+            seen.add(node)
+            report(min(progress(seen), 0.99), f"{node}: {message}")
+
+        report(0.0, f"starting ({len(PIPELINE)} stages)")
+        result = generate_video(product, dsid, settings=self.settings, viewer=p.get("viewer", ()),
+                                on_event=on_event)  # fmt: skip
+        if result.final_path is None:
+            raise CatalogError(f"run {result.run_id} ended without a video (status {result.status})")
+        best = max(result.reports, key=ranking) if result.reports else None
+        measured = None
+        if best is not None and best.reencoding is not None:
+            measured = {"content": list(best.reencoding.content), "creative": list(best.reencoding.creative)}
+        scores = {"total": best.total, "reward": best.reward, **best.rewards} if best is not None else None
+        entry = self.cache.put(product.id, dsid.content, dsid.creative, result.final_path, result.run_id,
+                               measured, scores)  # fmt: skip
+        return {"video": video_id(entry.key), "run_id": result.run_id, "dsid": str(dsid)}
+
+    def key_for(self, product: str, creative: tuple[int, ...]) -> str:
+        return video_id(entry_key(product, creative))
+
+    def close(self) -> None:
+        self.queue.close(wait=False)

@@ -1,0 +1,180 @@
+"""The serving API: the online path's cache cases, jobs, idempotency, a full queue, range requests, feedback,
+and who may call it."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+
+from recgen.serving.api import create_api
+from recgen.serving.guard import Guard
+from recgen.serving.queue import IdempotencyConflict, JobQueue, QueueFull
+from recgen.serving.service import VideoService
+
+HOST = {"host": "127.0.0.1:8766"}
+
+
+@pytest.fixture()
+def service(small, rec2video_ckpt):
+    s = VideoService(small, rec2video_ckpt, workers=1, capacity=4, timeout_s=120)
+    yield s
+    s.queue.close(wait=True)
+
+
+@pytest.fixture()
+def client(service):
+    with TestClient(create_api(service), base_url="http://127.0.0.1:8766") as c:
+        yield c
+
+
+def wait_job(client, url: str, timeout_s: float = 120) -> dict:
+    end = time.time() + timeout_s
+    while time.time() < end:
+        body = client.get(url).json()
+        if body["status"] in ("done", "failed"):
+            return body
+        time.sleep(0.2)
+    raise AssertionError(f"{url} did not finish")
+
+
+def test_user_video_miss_then_hit_then_content_and_range(client, service):
+    first = client.post("/v1/users/0/video")
+    assert first.status_code == 202, first.text
+    body = first.json()
+    assert body["case"] == "miss" and body["video"] is None and body["job"]["status"] in ("queued", "running")
+    job = wait_job(client, body["job"]["url"])
+    assert job["status"] == "done", job["error"]
+    assert job["video"]["product"] == body["product"] and job["video"]["dsid"] == body["requested"]
+    entry = service.video(job["video"]["id"])  # the critic's scores of the chosen draft are kept with it
+    assert entry.run_id == job["video"]["run_id"] and entry.scores["total"] > 0
+
+    again = client.post("/v1/users/0/video")
+    assert again.status_code == 200 and again.json()["case"] == "hit" and again.json()["job"] is None
+    url = again.json()["video"]["url"]
+    whole = client.get(url)
+    assert whole.status_code == 200 and whole.headers["content-type"] == "video/mp4"
+    part = client.get(url, headers={"range": "bytes=0-99"})
+    assert part.status_code == 206 and part.content == whole.content[:100]
+
+    # the same product in another creative: served at once from the cache, the exact one queued
+    other = client.post("/v1/videos", json={"product": body["product"], "creative": "bold-discount"})
+    assert other.status_code == 200 and other.json()["case"] == "content"
+    assert other.json()["video"]["url"] == url and other.json()["job"] is not None
+    # a product with nothing cached: the nearest product's video, and a job
+    far = next(p.id for p in service.space.catalog.products if p.id != body["product"])
+    near = client.post("/v1/videos", json={"product": far, "creative": "calm-luxury"})
+    assert near.status_code == 200 and near.json()["case"] == "nearest" and near.json()["video"]["product"] != far
+
+
+def test_bad_requests_get_clear_errors(client):
+    r = client.post("/v1/users/no-such-user/video")
+    assert r.status_code == 404 and "unknown user" in r.json()["error"]
+    r = client.post("/v1/videos", json={"product": "no-such-product", "creative": "calm-luxury"})
+    assert r.status_code == 404 and "no product" in r.json()["error"]
+    r = client.post("/v1/videos", json={"product": "1", "creative": "s999.999"})
+    assert r.status_code == 400
+    assert client.post("/v1/videos", json={"product": "1"}).status_code == 422
+    assert client.get("/v1/jobs/nope").status_code == 404
+    assert client.get("/v1/videos/%%%").status_code in (400, 404)
+    assert client.get("/v1/videos/" + "QUJD").status_code == 404  # a well-formed id nobody made
+    assert client.get("/v1/openapi.json").json()["info"]["version"] == "1"
+
+
+@pytest.fixture()
+def held(service):
+    """The service's queue with a worker that holds its first job until the test ends (so jobs stay queued)."""
+    gate = threading.Event()
+    service.queue.close(wait=True)
+    service.queue = JobQueue(service.queue.path, lambda job, progress: gate.wait(30) and {}, workers=1, capacity=3)
+    yield service
+    gate.set()
+
+
+def test_idempotency_keys(client, held):
+    req = {"product": "1", "creative": "calm-luxury"}
+    a = client.post("/v1/videos", json=req, headers={"idempotency-key": "k1"})
+    b = client.post("/v1/videos", json=req, headers={"idempotency-key": "k1"})
+    assert a.status_code == 202 and a.json()["job"]["id"] == b.json()["job"]["id"]
+    c = client.post("/v1/videos", json={**req, "product": "2"}, headers={"idempotency-key": "k1"})
+    assert c.status_code == 409 and "different request" in c.json()["error"]
+    # without a key, the same request joins the unfinished job instead of queueing it again
+    d = client.post("/v1/videos", json=req)
+    assert d.json()["job"]["id"] == a.json()["job"]["id"]
+    assert sum(held.queue.counts().values()) == 1
+
+
+def test_full_queue_answers_503_with_retry_after(client, held):
+    for creative in ("calm-luxury", "bold-discount", "fresh-botanical"):
+        assert client.post("/v1/videos", json={"product": "1", "creative": creative}).status_code == 202
+    r = client.post("/v1/videos", json={"product": "1", "creative": "warm-natural"})
+    assert r.status_code == 503 and int(r.headers["retry-after"]) > 0 and "full" in r.json()["error"]
+    assert client.get("/v1/health").json()["queue"] == {"queued": 2, "running": 1}
+
+
+def test_feedback_is_recorded_once(client):
+    ev = {"event_id": "e1", "user": "0", "dsid": "c1.2/s3.4", "kind": "click"}
+    assert client.post("/v1/feedback", json=ev).json() == {"added": 1, "duplicates": 0}
+    assert client.post("/v1/feedback", json=[ev]).json() == {"added": 0, "duplicates": 1}
+    bad = client.post("/v1/feedback", json={**ev, "event_id": "e2", "kind": "watch"})
+    assert bad.status_code == 400 and "watch_seconds" in bad.json()["error"]
+
+
+def test_guard_rules(service):
+    with TestClient(create_api(service), base_url="http://evil.example:8766") as c:
+        assert c.get("/v1/health").status_code == 400  # DNS rebinding: unknown Host
+    with TestClient(create_api(service), base_url="http://127.0.0.1:8766") as c:
+        r = c.post("/v1/feedback", json={}, headers={"origin": "http://evil.example"})
+        assert r.status_code == 403
+    guard = Guard.for_bind("0.0.0.0", token="s3cret")
+    with TestClient(create_api(service, guard), base_url="http://10.0.0.5:8766") as c:
+        assert c.get("/v1/health").status_code == 401
+        assert c.get("/v1/health", headers={"authorization": "Bearer s3cret"}).status_code == 200
+
+
+def test_no_grm_is_a_503(small):
+    s = VideoService(small, None)
+    try:
+        with TestClient(create_api(s), base_url="http://127.0.0.1:8766") as c:
+            r = c.post("/v1/users/0/video")
+            assert r.status_code == 503 and "--grm" in r.json()["error"]
+    finally:
+        s.queue.close()
+
+
+def test_queue_timeout_and_restart(tmp_path):
+    gate = threading.Event()
+
+    def slow(job, progress):
+        progress(0.5, "half")
+        gate.wait(10)
+        progress(0.9, "after the deadline")
+        return {"ok": 1}
+
+    q = JobQueue(tmp_path / "jobs.sqlite", slow, workers=1, capacity=3, timeout_s=0.2)
+    a, _ = q.submit("x", {"n": 1})
+    b, _ = q.submit("x", {"n": 2})
+    q.submit("y", {"n": 1}, key="k")
+    with pytest.raises(IdempotencyConflict):
+        q.submit("y", {"n": 2}, key="k")
+    with pytest.raises(QueueFull):
+        q.submit("x", {"n": 4})
+    time.sleep(0.4)
+    # the process dies here: a is running, b and k are queued; a new queue on the same file runs them all
+    done = JobQueue(tmp_path / "jobs.sqlite", lambda job, progress: {"n": job.payload["n"]}, workers=1, timeout_s=5)
+    for job in (a, b):
+        assert done.wait(job.id, 10).result == {"n": job.payload["n"]}
+    assert done.get(a.id).note == "restarted" or done.get(a.id).status == "done"
+    gate.set()
+    q.close()
+    done.close()
+    # a job past its limit fails at its next step, saying so
+    t = JobQueue(tmp_path / "t.sqlite", slow, workers=1, timeout_s=0.2)
+    gate.clear()
+    threading.Timer(0.5, gate.set).start()
+    job, _ = t.submit("x", {"n": 9})
+    failed = t.wait(job.id, 10)
+    assert failed.status == "failed" and "time limit" in failed.error
+    t.close()
