@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -324,6 +325,97 @@ def serve(
         err.print(f"[yellow]serving on {host}:[/yellow] callers need the bearer token {guard.token}")
     err.print(f"recgen API on http://{host}:{port}/v1/docs  (runs in {settings.runs_dir}; Ctrl+C stops)")
     serve_api(service, guard, host=host, port=port)
+
+
+def _batch_tasks(users: Path | None, products: Path | None, grm: Path | None, settings):
+    """Tasks from a users file (one id a line; the GRM proposes each D-SID) or a products file (JSON lines
+    {"product": id, "creative": preset or s-codes}, or 'id creative' lines)."""
+    from recgen.serving.batch import Task
+    from recgen.sid.semantics import load_sid_space
+
+    if (users is None) == (products is None):
+        raise RecgenError("give one of --users FILE or --products FILE")
+    space = load_sid_space(settings.data_dir, settings.cache_dir, seed=0)
+    lines = [(n, ln.strip()) for n, ln in enumerate(Path(users or products).read_text().splitlines(), 1)]
+    lines = [(n, ln) for n, ln in lines if ln and not ln.startswith("#")]
+    if not lines:
+        raise RecgenError(f"{users or products} lists nothing")
+    if users is not None:
+        from recgen.serving.service import propose
+        from recgen.sid.recommender import load_recommender
+
+        if grm is None or not grm.is_file():
+            raise RecgenError("--users needs --grm: a GRM checkpoint made by `recgen grm train --creative`")
+        rec = load_recommender(grm)
+        with_text = {int(p.id) for p in space.catalog.products if p.id.isdigit()}
+        out = []
+        for _, user in lines:
+            product, dsid, history = propose(rec, space, with_text, user)
+            out.append(Task(product, dsid.content, dsid.creative, tuple(history[-50:])))
+        return out
+    out = []
+    for n, ln in lines:
+        try:
+            row = (
+                json.loads(ln)
+                if ln.startswith("{")
+                else dict(zip(("product", "creative"), ln.split(None, 1), strict=False))
+            )
+            product = space.catalog.get(str(row["product"]))
+            dsid = space.dsid_for(product, str(row.get("creative") or "calm-luxury"))
+            out.append(Task(product.id, dsid.content, dsid.creative))
+        except (ValueError, KeyError, TypeError, RecgenError) as e:
+            raise RecgenError(f"{products}, line {n}: {e}") from None
+    return out
+
+
+@app.command()
+def batch(
+    users: Annotated[Path | None, typer.Option(help="One user id a line; the GRM proposes each one's D-SID.")] = None,
+    products: Annotated[
+        Path | None, typer.Option(help='JSON lines {"product": id, "creative": style or s-codes}, or "id style" lines.')
+    ] = None,
+    grm: Annotated[Path | None, typer.Option(help="GRM checkpoint with creative codes (for --users).")] = None,
+    executor: Annotated[str, typer.Option(help="local (this process) or ray (Ray Data actor pools).")] = "local",
+    planners: Annotated[int, typer.Option(min=1, help="Ray: planning actors (1 CPU each).")] = 1,
+    renderers: Annotated[int, typer.Option(min=1, help="Ray: rendering actors (1 CPU, a GPU share if any).")] = 1,
+    runs_dir: RunsDir = None,
+) -> None:
+    """Make many videos into the serving cache (the one `recgen serve` answers from): each distinct D-SID
+    once, videos already cached skipped, so running the same batch again finishes what a stopped one left.
+    With --executor ray, planning, rendering and caching run as Ray Data actor pools on the cluster
+    `ray.init()` finds (or a local one); rendering actors take a GPU share when there are GPUs."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from recgen.serving.batch import pending_tasks, run_batch
+
+    try:
+        settings = _settings(runs_dir=runs_dir)
+        if executor not in ("local", "ray"):
+            raise RecgenError(f"--executor {executor!r}: choose local or ray")
+        tasks = _batch_tasks(users, products, grm, settings)
+        todo, skipped = pending_tasks(tasks, settings)
+        err.print(f"{len(todo) + skipped} distinct videos: {skipped} cached already, {len(todo)} to make ({executor})")
+        cols = (TextColumn("videos"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                TextColumn("{task.fields[rate]}"))  # fmt: skip
+        with Progress(*cols, console=err) as bar:
+            job = bar.add_task("videos", total=len(todo), rate="")
+            started = time.perf_counter()
+
+            def done(_key: str) -> None:
+                bar.advance(job)
+                n = bar.tasks[0].completed
+                bar.update(job, rate=f"{60 * n / (time.perf_counter() - started):.1f} videos/min")
+
+            report = run_batch(todo, settings, executor, planners=planners, renderers=renderers, on_done=done)
+    except RecgenError as e:
+        _fail(e)
+    for key, why in report.failed:
+        err.print(f"[red]failed[/red] {key}: {why}")
+    err.print(f"made {report.made} videos in {report.seconds:.0f} s ({report.per_minute:.1f}/min); "
+              f"{len(report.failed)} failed; cache: {settings.runs_dir / 'serving' / 'cache'}")  # fmt: skip
+    if report.failed:
+        raise typer.Exit(1)
 
 
 @app.command()

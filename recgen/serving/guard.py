@@ -49,7 +49,7 @@ class Guard:
         """None when the request may go on; otherwise the refusal."""
         host = request.headers.get("host", "")
         if self.hosts is not None and _name(host) not in self.hosts:
-            return PlainTextResponse("unknown Host header; use the address the server printed when it started", status_code=400)
+            return PlainTextResponse("unknown Host header; use the address the server printed", status_code=400)
         if self.token is not None:
             given = request.query_params.get("token")
             if given is not None and secrets.compare_digest(given, self.token) and request.method in SAFE_METHODS:

@@ -25,7 +25,7 @@ from recgen.serving.queue import Job, JobQueue
 from recgen.serving.store import PIPELINE, progress
 from recgen.settings import Settings
 from recgen.sid.recommender import Recommender, load_recommender
-from recgen.sid.semantics import load_sid_space
+from recgen.sid.semantics import SIDSpace, load_sid_space
 
 RENDER = "render"
 
@@ -44,6 +44,19 @@ def key_of(vid: str) -> str:
         return base64.urlsafe_b64decode(vid + "=" * (-len(vid) % 4)).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError) as e:
         raise InputError(f"{vid!r} is not a video id") from e
+
+
+def propose(rec: Recommender, space: SIDSpace, with_text: set[int], user: str) -> tuple[str, DSID, list[int]]:
+    """The GRM's best D-SID for the user (generation mode, products with text only): the product, its D-SID
+    in the catalog's content space, and the user's history as item ids."""
+    index = rec.data.index_of(str(user))  # an unknown user: CatalogError naming the id form
+    proposals = rec.generate(str(user), k=1, content_items=with_text)
+    if not proposals:
+        raise CatalogError(f"the GRM proposed no D-SID for user {user!r}")
+    proposed = rec.dsid(proposals[0][0])
+    product = space.catalog.get(str(rec.item_for_content(proposed.content)))
+    dsid = DSID(content=space.content_codes(product), creative=proposed.creative)
+    return product.id, dsid, rec.item_of_entry[rec.data.sequences[index]].tolist()
 
 
 @dataclass(frozen=True)
@@ -88,18 +101,7 @@ class VideoService:
             return self._rec
 
     def propose(self, user: str) -> tuple[str, DSID, list[int]]:
-        """The GRM's best D-SID for the user (generation mode, products with text only): the product, its
-        D-SID in the catalog's content space, and the user's history as item ids."""
-        rec = self.recommender
-        index = rec.data.index_of(str(user))  # an unknown user: CatalogError naming the id form
-        proposals = rec.generate(str(user), k=1, content_items=self.with_text)
-        if not proposals:
-            raise CatalogError(f"the GRM proposed no D-SID for user {user!r}")
-        proposed = rec.dsid(proposals[0][0])
-        product = self.space.catalog.get(str(rec.item_for_content(proposed.content)))
-        dsid = DSID(content=self.space.content_codes(product), creative=proposed.creative)
-        history = rec.item_of_entry[rec.data.sequences[index]].tolist()
-        return product.id, dsid, history
+        return propose(self.recommender, self.space, self.with_text, user)
 
     def for_user(self, user: str, key: str | None = None) -> Served:
         """The online path: propose, look up, and queue the exact video when the cache lacks it."""

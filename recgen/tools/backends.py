@@ -6,6 +6,7 @@ A new backend is a class with the Protocol's method (in its own module) and one 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
@@ -60,10 +61,8 @@ class DiffusersRenderer:
     name = "diffusers"
 
     def __init__(self, settings: Settings) -> None:
-        from recgen.tools.video_gen import DiffusersVideoBackend
-
         self.settings = settings
-        self.backend = DiffusersVideoBackend(settings.diffusers_model_path)
+        self.backend = _diffusers_pipeline(str(settings.diffusers_model_path))
 
     def render(self, args: RenderArgs, out_dir: Path) -> ShotClip:
         from PIL import Image
@@ -77,6 +76,15 @@ class DiffusersRenderer:
         key = out_dir / f"shot_{shot.index:02d}_key.png"
         Image.fromarray(frame_at(out, shot.duration * 0.6, (s.width // 32 * 32, s.height // 32 * 32))).save(key)
         return ShotClip.of(shot, "diffusers", out, key)
+
+
+@functools.lru_cache(maxsize=2)
+def _diffusers_pipeline(model_path: str):
+    """Loaded once per process and shared by its runs (a server's or a batch worker's): loading takes
+    far longer than a shot."""
+    from recgen.tools.video_gen import DiffusersVideoBackend
+
+    return DiffusersVideoBackend(Path(model_path) if model_path != "None" else None)
 
 
 class SynthMusic:

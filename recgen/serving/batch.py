@@ -1,0 +1,249 @@
+"""Batch generation: many videos, each made once, written to the serving cache; on Ray or in-process.
+
+Three stages, each a class that loads what it needs once and then handles one task at a time:
+- `PlanStage` (CPU): the agents plan the video (the run stops after the visual plan, checkpointed);
+- `RenderStage` (a GPU share when there is a GPU, a CPU otherwise): resumes the run: shots, audio, effects,
+  compositing and the critic's rounds;
+- `CacheStage` (CPU, one writer): adds the chosen draft to the video cache.
+
+A task's run id is derived from its (product, creative codes), so a task retried after a worker died
+resumes its own run from the last checkpoint instead of starting a second one, and the cache holds one
+entry per key: nothing is lost or made twice. Tasks whose video is already cached are skipped, so a batch
+that stopped part way is finished by running it again.
+
+`local` runs the same stages in this process; `ray` runs them as Ray Data actor pools (`ray.data`, the
+`batch` extra) on the cluster `ray.init()` finds, or a local one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from recgen.errors import InputError, RecgenError
+from recgen.generate import generate_video
+from recgen.schemas import DSID
+from recgen.serving.cache import VideoCache, entry_key
+from recgen.settings import Settings
+
+PLAN_LAST = "visual"  # the plan is complete after this node; rendering starts at the next
+Executor = Literal["local", "ray"]
+
+
+@dataclass(frozen=True)
+class Task:
+    product: str
+    content: tuple[int, ...]  # the product's catalog content codes (the cache's nearest-content lookup)
+    creative: tuple[int, ...]
+    viewer: tuple[int, ...] = ()
+
+    @property
+    def key(self) -> str:
+        return entry_key(self.product, self.creative)
+
+    @property
+    def run_id(self) -> str:
+        return "batch-" + hashlib.sha1(self.key.encode()).hexdigest()[:16]
+
+    def row(self) -> dict[str, str]:
+        """The task as the stages pass it on (every stage's rows have these columns)."""
+        return {"key": self.key, "product": self.product, "content": ".".join(map(str, self.content)),
+                "creative": ".".join(map(str, self.creative)),
+                "viewer": json.dumps(list(self.viewer)), "run_id": self.run_id, "final": "", "error": ""}  # fmt: skip
+
+
+def cache_of(settings: Settings) -> VideoCache:
+    """The serving API's cache (the same folder `recgen serve` reads)."""
+    return VideoCache(Path(settings.runs_dir) / "serving" / "cache")
+
+
+def _settings(text: str) -> Settings:
+    return Settings.model_validate_json(text)
+
+
+class Stage:
+    """One task at a time; a task that failed earlier passes through untouched, and a failure here is
+    written into the row (one bad task must not stop a Ray dataset)."""
+
+    def run(self, row: dict[str, str]) -> dict[str, str]:
+        raise NotImplementedError
+
+    def step(self, row: dict[str, str]) -> dict[str, str]:
+        if row["error"]:
+            return row
+        try:
+            return self.run(row)
+        except RecgenError as e:
+            return {**row, "error": f"{type(self).__name__}: {e}"}
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, np.ndarray]:
+        """Ray hands batches as columns; every stage takes batches of one task."""
+        row = {k: str(np.asarray(v)[0]) for k, v in batch.items()}
+        return {k: np.asarray([v]) for k, v in self.step(row).items()}
+
+
+class PlanStage(Stage):
+    def __init__(self, settings: str) -> None:
+        from recgen.sid.semantics import load_sid_space
+
+        self.s = _settings(settings)
+        self.space = load_sid_space(self.s.data_dir, self.s.cache_dir, seed=0)  # loaded once per actor
+
+    def run(self, row: dict[str, str]) -> dict[str, str]:
+        folder = Path(self.s.runs_dir) / row["run_id"]
+        if folder.is_dir() and not (folder / "run.json").is_file():  # died before its record: nothing to keep
+            shutil.move(folder, folder.with_name(f"{folder.name}.broken-{int(time.time())}"))
+        if not folder.is_dir():  # a run that exists was planned (or started) before: the next stage resumes it
+            creative = DSID(content=(), creative=tuple(int(c) for c in row["creative"].split(".")))
+            generate_video(self.space.catalog.get(row["product"]), creative, settings=self.s,
+                           viewer=json.loads(row["viewer"]), run_id=row["run_id"], stop_after=PLAN_LAST)  # fmt: skip
+        return row
+
+
+class RenderStage(Stage):
+    def __init__(self, settings: str, crash_marker: str | None = None) -> None:
+        from recgen.tools.backends import RENDERERS, choose
+
+        self.s = _settings(settings)
+        choose(RENDERERS, self.s.video_backend, "video", self.s)  # a diffusers pipeline loads here, once per actor
+        self.crash_marker = Path(crash_marker) if crash_marker else None
+
+    def _maybe_crash(self, node: str, _message: str) -> None:
+        """Fault injection for the tests: the first worker to render a shot dies on the spot."""
+        if self.crash_marker and node == "render_shot" and not self.crash_marker.exists():
+            self.crash_marker.write_text(str(os.getpid()))
+            os._exit(1)
+
+    def run(self, row: dict[str, str]) -> dict[str, str]:
+        r = generate_video(resume=row["run_id"], settings=self.s, on_event=self._maybe_crash)
+        if r.final_path is None:
+            raise RecgenError(f"run {row['run_id']} ended without a video (status {r.status})")
+        return {**row, "final": str(r.final_path)}
+
+
+class CacheStage(Stage):
+    def __init__(self, settings: str) -> None:
+        self.s = _settings(settings)
+        self.cache = cache_of(self.s)
+
+    def run(self, row: dict[str, str]) -> dict[str, str]:
+        from recgen.agents.critic import ranking
+        from recgen.runs import read_record
+        from recgen.schemas import CriticReport
+
+        record = read_record(Path(self.s.runs_dir) / row["run_id"])
+        reports = [CriticReport.model_validate(r) for r in record.get("reports", [])]
+        best = max(reports, key=ranking) if reports else None
+        measured = None
+        if best is not None and best.reencoding is not None:
+            measured = {"content": list(best.reencoding.content), "creative": list(best.reencoding.creative)}
+        scores = {"total": best.total, "reward": best.reward, **best.rewards} if best is not None else None
+        content, creative = (tuple(int(c) for c in row[k].split(".") if c) for k in ("content", "creative"))
+        self.cache.put(row["product"], content, creative, Path(row["final"]), row["run_id"], measured, scores)
+        return row
+
+
+@dataclass
+class BatchReport:
+    total: int  # distinct videos asked for
+    skipped: int  # already in the cache
+    made: int
+    failed: list[tuple[str, str]]  # (key, error)
+    seconds: float
+    executor: str
+
+    @property
+    def per_minute(self) -> float:
+        return 60.0 * self.made / self.seconds if self.seconds > 0 else 0.0
+
+
+def pending_tasks(tasks: Iterable[Task], settings: Settings) -> tuple[list[Task], int]:
+    """The distinct tasks (one per product × creative codes) whose video is not cached yet, and how many
+    were skipped for being cached."""
+    cache, seen, todo, skipped = cache_of(settings), set(), [], 0
+    for t in tasks:
+        if t.key in seen:
+            continue
+        seen.add(t.key)
+        if cache.get(t.key) is not None and cache.get(t.key).path.is_file():
+            skipped += 1
+        else:
+            todo.append(t)
+    return todo, skipped
+
+
+def run_batch(tasks: Iterable[Task], settings: Settings, executor: Executor = "local", *, planners: int = 1,
+              renderers: int = 1, gpu_share: float | None = None, on_done: Callable[[str], None] | None = None,
+              crash_marker: Path | None = None) -> BatchReport:  # fmt: skip
+    """Make every task's video not cached yet. `on_done(key)` after each video (progress displays)."""
+    todo, skipped = pending_tasks(tasks, settings)
+    t0 = time.perf_counter()
+    if executor == "local":
+        failed = _run_local(todo, settings, on_done)
+    elif executor == "ray":
+        failed = _run_ray(todo, settings, planners, renderers, gpu_share, on_done, crash_marker)
+    else:
+        raise InputError(f"executor {executor!r}: choose local or ray")
+    made = sum(cache_of(settings).get(t.key) is not None for t in todo)
+    return BatchReport(len(todo) + skipped, skipped, made, failed, time.perf_counter() - t0, executor)
+
+
+def _run_local(todo: list[Task], settings: Settings, on_done) -> list[tuple[str, str]]:
+    if not todo:
+        return []
+    text = settings.model_dump_json()
+    stages = (PlanStage(text), RenderStage(text), CacheStage(text))
+    failed = []
+    for t in todo:
+        row = t.row()
+        for stage in stages:
+            row = stage.step(row)
+        if row["error"]:
+            failed.append((t.key, row["error"]))
+        elif on_done:
+            on_done(t.key)
+    return failed
+
+
+def _run_ray(todo, settings: Settings, planners: int, renderers: int, gpu_share: float | None, on_done,
+             crash_marker: Path | None) -> list[tuple[str, str]]:  # fmt: skip
+    try:
+        import ray
+        import ray.data
+    except ImportError as e:
+        raise InputError("--executor ray needs Ray Data: pip install 'recgen[batch]' (ray[data])") from e
+    if not todo:
+        return []
+    if not ray.is_initialized():
+        ray.init(include_dashboard=False, log_to_driver=False, logging_level="WARNING")
+    ray.data.DataContext.get_current().enable_progress_bars = False  # the caller shows its own
+    gpus = ray.cluster_resources().get("GPU", 0)
+    share = gpu_share if gpu_share is not None else (min(1.0, gpus / renderers) if gpus else 0)
+    text = settings.model_dump_json()
+    ds = ray.data.from_items([t.row() for t in todo], override_num_blocks=len(todo))
+    ds = ds.map_batches(PlanStage, batch_size=1, fn_constructor_kwargs={"settings": text}, num_cpus=1,
+                        compute=ray.data.ActorPoolStrategy(size=planners))  # fmt: skip
+    ds = ds.map_batches(RenderStage, batch_size=1, num_cpus=1, num_gpus=share or None,
+                        fn_constructor_kwargs={"settings": text, "crash_marker": str(crash_marker or "") or None},
+                        compute=ray.data.ActorPoolStrategy(size=renderers))  # fmt: skip
+    ds = ds.map_batches(CacheStage, batch_size=1, fn_constructor_kwargs={"settings": text}, num_cpus=0,
+                        compute=ray.data.ActorPoolStrategy(size=1))  # fmt: skip
+    done, failed = set(), {}
+    for row in ds.iter_rows():
+        if row["error"]:
+            failed[row["key"]] = row["error"]
+        elif row["key"] not in done:
+            done.add(row["key"])
+            if on_done:
+                on_done(row["key"])
+    lost = {t.key: "no result came back (see the Ray logs)" for t in todo if t.key not in done | set(failed)}
+    return sorted((failed | lost).items())

@@ -1,0 +1,62 @@
+"""Batch generation into the serving cache: each D-SID made once, reruns skip what is cached, one bad task
+is reported without stopping the rest, and on Ray a worker killed mid-render loses and duplicates nothing."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from recgen.serving.batch import Task, cache_of, run_batch
+from recgen.sid.semantics import load_sid_space
+
+
+def tasks_for(settings, wanted: list[tuple[str, str]]) -> list[Task]:
+    space = load_sid_space(settings.data_dir, settings.cache_dir)
+    out = []
+    for product, creative in wanted:
+        d = space.dsid_for(space.catalog.get(product), creative)
+        out.append(Task(product, d.content, d.creative))
+    return out
+
+
+def runs_of(settings) -> list:
+    return sorted(p for p in settings.runs_dir.iterdir() if p.name.startswith("batch-"))
+
+
+def test_local_batch_makes_each_video_once_and_resumes(small):
+    tasks = tasks_for(small, [("1", "calm-luxury"), ("2", "bold-discount"), ("1", "calm-luxury")])
+    bad = Task("1", tasks[0].content, (999, 999))  # creative codes outside the codebooks
+    done: list[str] = []
+    report = run_batch([*tasks, bad], small, "local", on_done=done.append)
+    assert report.total == 3 and report.made == 2 and report.skipped == 0
+    assert len(report.failed) == 1 and report.failed[0][0] == bad.key and "999" in report.failed[0][1]
+    assert sorted(done) == sorted({t.key for t in tasks})
+    entries = cache_of(small).entries()
+    assert sorted(e.key for e in entries) == sorted({t.key for t in tasks})
+    assert all(e.path.is_file() and e.scores["total"] > 0 for e in entries)
+    assert len(runs_of(small)) == 2  # bad input is refused before a run folder exists
+    again = run_batch(tasks, small, "local")
+    assert again.skipped == 2 and again.made == 0 and not again.failed
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    yield ray
+    ray.shutdown()
+
+
+def test_ray_batch_survives_a_killed_worker(small, ray_cluster, tmp_path):
+    tasks = tasks_for(small, [("1", "calm-luxury"), ("2", "warm-natural"), ("3", "bold-discount")])
+    marker = tmp_path / "killed"
+    report = run_batch(tasks, small, "ray", crash_marker=marker)
+    assert marker.is_file()  # a rendering worker did die mid-render (its pid is in the file)
+    assert not report.failed and report.made == 3
+    entries = cache_of(small).entries()
+    assert sorted(e.key for e in entries) == sorted(t.key for t in tasks)  # none lost, none twice
+    runs = runs_of(small)
+    assert len(runs) == 3  # the killed worker's run was resumed by its retry, not started again
+    statuses = [json.loads((r / "run.json").read_text())["status"] for r in runs]
+    assert statuses == ["done"] * 3
