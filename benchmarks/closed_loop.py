@@ -178,6 +178,10 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=6)
     ap.add_argument("--group", type=int, default=8, help="styles sampled per product per GDPO round")
     ap.add_argument("--grm-epochs", type=int, default=20)
+    ap.add_argument("--pid-kp", type=float, default=4.0, help="the loop's PID gains for every λ (per unit of "
+                    "mean shortfall, per round)")  # fmt: skip
+    ap.add_argument("--pid-ki", type=float, default=4.0)
+    ap.add_argument("--skip-retrain", action="store_true", help="leave out the two GRM retrainings (part 6)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--work", type=Path, help="keep the GRMs, renders' measurements and runs here (default: a "
@@ -233,10 +237,11 @@ def run(a, s: Settings, console) -> dict:
     shutil.rmtree(a.work / "feedback", ignore_errors=True)  # each run logs its own events
     store = FeedbackStore(a.work / "feedback")
     constraints = copy.deepcopy(load_constraints(None, s.cache_dir))  # the loop's own λ state
+    constraints.retune(a.pid_kp, a.pid_ki)
     rounds = gdpo_rounds(a, policy, start_policy, prop, panel, train_viewers, ab_viewers, inv, codes, content_of,
                          scorer, store, constraints, rec)  # fmt: skip
     ab_after = ab_tables(a, rec, prop, panel, ab_viewers, inv, codes, policy, content_of)
-    retrained = grm_from_feedback(a, s, console, store, ab_viewers, with_text, panel, inv)
+    retrained = None if a.skip_retrain else grm_from_feedback(a, s, console, store, ab_viewers, with_text, panel, inv)
     inv.save()
     return {
         **provenance(),
@@ -251,6 +256,7 @@ def run(a, s: Settings, console) -> dict:
             "impressions": a.impressions,
             "rounds": a.rounds,
             "group": a.group,
+            "pid": {"kp": a.pid_kp, "ki": a.pid_ki},
         },  # fmt: skip
         "grm_seconds": round(grm_seconds, 1),
         "proposed_items": len(items),

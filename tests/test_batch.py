@@ -60,3 +60,25 @@ def test_ray_batch_survives_a_killed_worker(small, ray_cluster, tmp_path):
     assert len(runs) == 3  # the killed worker's run was resumed by its retry, not started again
     statuses = [json.loads((r / "run.json").read_text())["status"] for r in runs]
     assert statuses == ["done"] * 3
+
+
+def test_batch_command_reads_its_files_and_names_bad_lines(tmp_path, cache_dir):
+    from typer.testing import CliRunner
+
+    from recgen.cli import app
+
+    from .conftest import DATA_DIR
+
+    env = {"RECGEN_DATA_DIR": str(DATA_DIR), "RECGEN_CACHE_DIR": str(cache_dir), "RECGEN_RUNS_DIR": str(tmp_path)}
+    listing = tmp_path / "products.txt"
+    listing.write_text('# a comment\n1 calm-luxury\n{"product": "2", "creative": "no-such-style"}\n')
+    r = CliRunner().invoke(app, ["batch", "--products", str(listing)], env=env)
+    said = " ".join(r.output.split())
+    assert r.exit_code == 2 and "products.txt, line 3" in said and "no-such-style" in said
+    users = tmp_path / "users.txt"
+    users.write_text("0\n")
+    r = CliRunner().invoke(app, ["batch", "--users", str(users)], env=env)
+    assert r.exit_code == 2 and "--grm" in r.output
+    r = CliRunner().invoke(app, ["batch", "--products", str(listing), "--users", str(users)], env=env)
+    assert r.exit_code == 2 and "one of" in r.output
+    assert not (tmp_path / "serving").exists()  # nothing made or opened before the input is known good

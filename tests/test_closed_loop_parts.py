@@ -105,6 +105,17 @@ def test_group_advantages_normalise_each_reward_before_combining():
     assert np.allclose(flat, 0)
 
 
+def test_one_large_shortfall_outweighs_several_tiny_ones():
+    """Constraints share a unit: a choice 0.24 short on one must not win over one 0.04 short on two others
+    (normalised one by one, each constraint would count alike and the second choice would lose)."""
+    th = {c: Threshold(1.0, 0.0, 1.1) for c in ("representation", "effects", "audio")}
+    c = Constraints(th, {k: PIDMultiplier(lam=1.0) for k in th})
+    small = {"feedback": 0.1, "representation": 1.0, "effects": 0.96, "audio": 0.96}
+    large = {"feedback": 0.1, "representation": 0.76, "effects": 1.0, "audio": 1.0}
+    adv = group_advantages([small, large, small, large], c)
+    assert adv[0] > adv[1] and adv[2] > adv[3]
+
+
 def _train(kl: float, rounds: int = 12) -> CreativePolicy:
     """Two contexts; in each, style 2 earns the most feedback, style 3 more still but breaks a constraint."""
     torch.manual_seed(0)

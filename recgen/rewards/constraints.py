@@ -83,6 +83,14 @@ class Constraints:
         """R = R_main − Σ λ_c · ReLU(τ_c − R_c) with the current multipliers."""
         return main - sum(self.multipliers[c].lam * max(0.0, s) for c, s in self.shortfalls(rewards).items())
 
+    def retune(self, kp: float, ki: float) -> None:
+        """New PID gains for every multiplier, each λ kept where it is (a loop that takes a step per round
+        of a few hundred rollouts needs larger gains than one stepping per batch of runs)."""
+        if ki <= 0 or kp < 0:
+            raise ValueError("PID gains: ki > 0 and kp >= 0")
+        for m in self.multipliers.values():
+            m.kp, m.ki, m.integral, m.last_error = kp, ki, m.lam / ki, None
+
     def step(self, batch: list[dict[str, float]]) -> dict[str, float]:
         """Update every λ from the mean shortfall over a batch of drafts (or one round); returns the λs."""
         for c in self.thresholds:

@@ -1,11 +1,16 @@
 """GDPO: group-normalised policy optimisation over several rewards, with the constrained reward as objective.
 
-For one group (several choices for the same context), each reward is normalised within the group on its own
-— the feedback reward, and each constraint's shortfall ReLU(τ_c − R_c) — and only then combined as the
-constrained reward is: A = Â_feedback − Σ_c λ_c·Â_shortfall_c. Normalising each before combining keeps a
-reward with a large spread from drowning the others (GRPO normalises the sum). The policy then takes PPO's
-clipped step on those advantages, with a KL term to the starting policy so it cannot drift far from it on
-a few groups.
+For one group (several choices for the same context), the feedback reward and the constraint penalty are
+normalised within the group apart, and only then combined as the constrained reward is:
+A = Â_feedback − Σ_c λ_c·(s_c − s̄_c)/σ_s, with s_c = ReLU(τ_c − R_c) each constraint's shortfall and σ_s
+their pooled spread in the group, √(Σ_c var s_c). Normalising feedback and penalty apart keeps the click
+probability's small spread from being drowned by the quality rewards, or the other way round (GRPO
+normalises the sum). The constraints share one unit — points of a reward in [0, 1] — so they are scaled
+together, not each by its own spread: normalised one by one, a constraint that differs by 0.01 between
+choices weighs as much as one that differs by 0.3, and a policy can then trade a large shortfall for
+several tiny gains and call it progress (the closed-loop benchmark did exactly that).
+The policy then takes PPO's clipped step on those advantages, with a KL term to the starting policy so it
+cannot drift far from it on a few groups.
 """
 
 from __future__ import annotations
@@ -23,19 +28,25 @@ def _normalised(x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
     return np.zeros_like(x) if sd < eps else (x - x.mean()) / sd
 
 
-def group_advantages(group: list[dict[str, float]], constraints: Constraints) -> np.ndarray:
+def group_advantages(group: list[dict[str, float]], constraints: Constraints, eps: float = 1e-6) -> np.ndarray:
     """One advantage per member of the group (see the module's docstring); a reward a member lacks counts as
     the group's mean for it."""
     adv = np.zeros(len(group))
     fb = np.asarray([g.get("feedback", np.nan) for g in group], dtype=float)
     if np.isfinite(fb).any():
         adv += _normalised(np.where(np.isfinite(fb), fb, np.nanmean(fb)))
+    shortfalls = {}
     for c, t in constraints.thresholds.items():
         r = np.asarray([g.get(c, np.nan) for g in group], dtype=float)
-        if not np.isfinite(r).any():
-            continue
-        short = np.maximum(0.0, t.tau - np.where(np.isfinite(r), r, np.nanmean(r)))
-        adv -= constraints.multipliers[c].lam * _normalised(short)
+        if np.isfinite(r).any():
+            shortfalls[c] = np.maximum(0.0, t.tau - np.where(np.isfinite(r), r, np.nanmean(r)))
+    if not shortfalls:
+        return adv
+    scale = float(np.sqrt(sum(s.var() for s in shortfalls.values())))
+    if scale < eps:
+        return adv
+    for c, s in shortfalls.items():
+        adv -= constraints.multipliers[c].lam * (s - s.mean()) / scale
     return adv
 
 

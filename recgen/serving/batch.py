@@ -23,7 +23,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -58,7 +58,8 @@ class Task:
         """The task as the stages pass it on (every stage's rows have these columns)."""
         return {"key": self.key, "product": self.product, "content": ".".join(map(str, self.content)),
                 "creative": ".".join(map(str, self.creative)),
-                "viewer": json.dumps(list(self.viewer)), "run_id": self.run_id, "final": "", "error": ""}  # fmt: skip
+                "viewer": json.dumps(list(self.viewer)), "run_id": self.run_id, "final": "", "error": "",
+                "seconds": "{}"}  # fmt: skip
 
 
 def cache_of(settings: Settings) -> VideoCache:
@@ -78,12 +79,16 @@ class Stage:
         raise NotImplementedError
 
     def step(self, row: dict[str, str]) -> dict[str, str]:
+        """Run this stage on the row, adding its seconds to the row's `seconds` (by stage name)."""
         if row["error"]:
             return row
+        t0 = time.perf_counter()
         try:
-            return self.run(row)
+            out = self.run(row)
         except RecgenError as e:
             return {**row, "error": f"{type(self).__name__}: {e}"}
+        seconds = json.loads(out["seconds"]) | {type(self).__name__: round(time.perf_counter() - t0, 3)}
+        return {**out, "seconds": json.dumps(seconds)}
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, np.ndarray]:
         """Ray hands batches as columns; every stage takes batches of one task."""
@@ -160,6 +165,7 @@ class BatchReport:
     failed: list[tuple[str, str]]  # (key, error)
     seconds: float
     executor: str
+    stage_seconds: list[dict[str, float]] = field(default_factory=list)  # per video made, by stage
 
     @property
     def per_minute(self) -> float:
@@ -187,42 +193,45 @@ def run_batch(tasks: Iterable[Task], settings: Settings, executor: Executor = "l
     """Make every task's video not cached yet. `on_done(key)` after each video (progress displays)."""
     todo, skipped = pending_tasks(tasks, settings)
     t0 = time.perf_counter()
+    rows: list[dict[str, str]] = []
     if executor == "local":
-        failed = _run_local(todo, settings, on_done)
+        _run_local(todo, settings, on_done, rows)
     elif executor == "ray":
-        failed = _run_ray(todo, settings, planners, renderers, gpu_share, on_done, crash_marker)
+        _run_ray(todo, settings, planners, renderers, gpu_share, on_done, crash_marker, rows)
     else:
         raise InputError(f"executor {executor!r}: choose local or ray")
+    seconds = time.perf_counter() - t0
+    failed = {r["key"]: r["error"] for r in rows if r["error"]}
+    came_back = {r["key"] for r in rows}
+    failed |= {t.key: "no result came back (see the Ray logs)" for t in todo if t.key not in came_back}
     made = sum(cache_of(settings).get(t.key) is not None for t in todo)
-    return BatchReport(len(todo) + skipped, skipped, made, failed, time.perf_counter() - t0, executor)
+    stages = [json.loads(r["seconds"]) for r in rows if not r["error"]]
+    return BatchReport(len(todo) + skipped, skipped, made, sorted(failed.items()), seconds, executor, stages)
 
 
-def _run_local(todo: list[Task], settings: Settings, on_done) -> list[tuple[str, str]]:
+def _run_local(todo: list[Task], settings: Settings, on_done, rows: list) -> None:
     if not todo:
-        return []
+        return
     text = settings.model_dump_json()
     stages = (PlanStage(text), RenderStage(text), CacheStage(text))
-    failed = []
     for t in todo:
         row = t.row()
         for stage in stages:
             row = stage.step(row)
-        if row["error"]:
-            failed.append((t.key, row["error"]))
-        elif on_done:
+        rows.append(row)
+        if not row["error"] and on_done:
             on_done(t.key)
-    return failed
 
 
 def _run_ray(todo, settings: Settings, planners: int, renderers: int, gpu_share: float | None, on_done,
-             crash_marker: Path | None) -> list[tuple[str, str]]:  # fmt: skip
+             crash_marker: Path | None, rows: list) -> None:  # fmt: skip
     try:
         import ray
         import ray.data
     except ImportError as e:
         raise InputError("--executor ray needs Ray Data: pip install 'recgen[batch]' (ray[data])") from e
     if not todo:
-        return []
+        return
     if not ray.is_initialized():
         ray.init(include_dashboard=False, log_to_driver=False, logging_level="WARNING")
     ray.data.DataContext.get_current().enable_progress_bars = False  # the caller shows its own
@@ -237,13 +246,12 @@ def _run_ray(todo, settings: Settings, planners: int, renderers: int, gpu_share:
                         compute=ray.data.ActorPoolStrategy(size=renderers))  # fmt: skip
     ds = ds.map_batches(CacheStage, batch_size=1, fn_constructor_kwargs={"settings": text}, num_cpus=0,
                         compute=ray.data.ActorPoolStrategy(size=1))  # fmt: skip
-    done, failed = set(), {}
+    done = set()
     for row in ds.iter_rows():
-        if row["error"]:
-            failed[row["key"]] = row["error"]
-        elif row["key"] not in done:
+        if row["key"] in done:
+            continue  # a retried block can come back twice; the cache holds it once either way
+        rows.append(dict(row))
+        if not row["error"]:
             done.add(row["key"])
             if on_done:
                 on_done(row["key"])
-    lost = {t.key: "no result came back (see the Ray logs)" for t in todo if t.key not in done | set(failed)}
-    return sorted((failed | lost).items())

@@ -138,20 +138,25 @@ class VideoCache:
             return [self._entry(r) for r in conn.execute(f"SELECT {_COLS} FROM videos ORDER BY created")]
 
     def lookup(self, product: str, content: tuple[int, ...], creative: tuple[int, ...]) -> Lookup:
-        """See the module's docstring; a found entry counts a hit."""
-        rows = self.entries()
-        if not rows:
-            return Lookup("miss", None)
-        same = [e for e in rows if e.product == product]
-        if same:
-            best = min(same, key=lambda e: code_distance(e.creative, creative))
-            case = "hit" if best.creative == tuple(creative) else "content"
-        else:
-            best = min(rows, key=lambda e: (code_distance(e.content, content), code_distance(e.creative, creative)))
-            case = "nearest"
+        """See the module's docstring; a found entry counts a hit. Reads only the code columns (this is the
+        online path: it runs on every request)."""
+        creative, content = tuple(creative), tuple(content)
         with self._db() as conn:
-            conn.execute("UPDATE videos SET hits = hits + 1, last_used = ? WHERE key = ?", (time.time(), best.key))
-        return Lookup(case, self.get(best.key))
+            same = conn.execute(
+                "SELECT key, creative FROM videos WHERE product = ? ORDER BY created", (product,)
+            ).fetchall()
+            if same:
+                key, codes = min(same, key=lambda r: code_distance(_codes(r[1]), creative))
+                case = "hit" if _codes(codes) == creative else "content"
+            else:
+                rows = conn.execute("SELECT key, content, creative FROM videos ORDER BY created").fetchall()
+                if not rows:
+                    return Lookup("miss", None)
+                key = min(rows, key=lambda r: (code_distance(_codes(r[1]), content),
+                                               code_distance(_codes(r[2]), creative)))[0]  # fmt: skip
+                case = "nearest"
+            conn.execute("UPDATE videos SET hits = hits + 1, last_used = ? WHERE key = ?", (time.time(), key))
+        return Lookup(case, self.get(key))
 
     def evict(self, keep: str | None = None) -> list[str]:
         """Entries past the age limit, then least recently used ones until the files fit the size limit

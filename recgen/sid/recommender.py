@@ -107,28 +107,38 @@ class Recommender:
             raise SIDError(f"no item has content codes {content}")
         return int(self.item_of_entry[hit[0]])
 
+    def generation_tries(self, content_items: frozenset[int] | None) -> tuple[CodeTrie, CodeTrie]:
+        """The valid content and creative paths of generation mode, built once per item set (a server asks
+        for the same set on every request)."""
+        cache = self.__dict__.setdefault("_generation_tries", {})
+        if content_items not in cache:
+            c, codes = self.model.config, self.tok.item_codes
+            rows = (
+                np.arange(len(codes))
+                if content_items is None
+                else np.flatnonzero(np.isin(self.item_of_entry, sorted(content_items)))
+            )
+            if rows.size == 0:
+                raise SIDError("none of the given items is in this recommender's catalog")
+            cache[content_items] = CodeTrie(codes[rows, : c.content_levels]), CodeTrie(codes[:, c.content_levels :])
+        return cache[content_items]
+
     def generate(
-        self, user: str, k: int = 10, beam: int = 20, content_items: set[int] | None = None
-    ) -> list[tuple[tuple[int, ...], float, bool]]:
+        self, user: str, k: int = 10, beam: int = 20, content_items: set[int] | None = None,
+        history: np.ndarray | None = None,
+    ) -> list[tuple[tuple[int, ...], float, bool]]:  # fmt: skip
         """Generation mode: the top D-SID paths, any valid content path × any valid creative path; each with
         its log-probability and whether an existing entry has exactly that D-SID. `content_items` limits
-        the content side to those items (e.g. the ones with product text to make a video from)."""
+        the content side to those items (e.g. the ones with product text to make a video from); `history`
+        replaces the user's stored history (e.g. a replay up to some point)."""
         c = self.model.config
         if c.content_levels == c.levels:
             raise SIDError("this GRM has no creative levels; train it with creative codes (--creative)")
-        codes = self.tok.item_codes
-        rows = (
-            np.arange(len(codes))
-            if content_items is None
-            else np.flatnonzero(np.isin(self.item_of_entry, sorted(content_items)))
-        )
-        if rows.size == 0:
-            raise SIDError("none of the given items is in this recommender's catalog")
-        content, creative = CodeTrie(codes[rows, : c.content_levels]), CodeTrie(codes[:, c.content_levels :])
+        content, creative = self.generation_tries(None if content_items is None else frozenset(content_items))
         paths, scores = beam_search(
             self.model,
             self.tok,
-            [self.history(user)],
+            [self.history(user) if history is None else np.asarray(history)],
             max(beam, k),
             "generation",
             content_trie=content,
