@@ -226,7 +226,9 @@ def run(a, s: Settings, console) -> dict:
             inv.get(p["item"], p["creative"])
     inv.save()
     histories = {u: rec.item_of_entry[rec.history(u)] for u in users}
-    reference = [v["look"].measures for v in inv.videos.values() if v["look"]]
+    needed = [(i, codes[st]) for i in items for st in STYLES] + [(p["item"], p["creative"]) for p in prop.values()]
+    looks = {k: inv.get(*k)["look"] for k in needed}  # this run's videos only, not all that --reuse kept
+    reference = [look.measures for look in looks.values() if look]
     panel = build_panel(histories, simulator, system.n_items, sorted(with_text), reference, seed=a.seed + 1)
     ab_viewers, train_viewers = panel.viewers[: a.viewers], panel.viewers[a.viewers :]
     content_of = {i: space.content_codes(space.catalog.get(str(i)))[0] for i in items}

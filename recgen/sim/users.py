@@ -93,7 +93,10 @@ def build_panel(histories: dict[str, np.ndarray], sim_sequences: list[np.ndarray
     comparison), each scale at least 0.05 so a measurement that hardly varies is not blown up."""
     rng = np.random.default_rng(seed)
     co = cooccurrence(sim_sequences, n_items)
-    u, sv, _ = svds(co.astype(np.float64), k=FACTORS)
+    # ARPACK starts from a random vector: seeded, and each factor's sign fixed, or the viewers' tastes (and
+    # every A/B figure) would change from one run to the next
+    u, sv, _ = svds(co.astype(np.float64), k=FACTORS, random_state=seed)
+    u = u * np.sign(u[np.abs(u).argmax(axis=0), np.arange(u.shape[1])])
     factors = u * sv
     ref = np.asarray([[m[k] for k in LOOK] for m in reference])
     mean, scale = ref.mean(axis=0), np.maximum(ref.std(axis=0), 0.05)
