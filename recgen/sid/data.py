@@ -7,6 +7,7 @@ training history; ranking is over all items.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -26,10 +27,15 @@ class Interactions:
     def __len__(self) -> int:
         return len(self.users)
 
+    @functools.cached_property
+    def _positions(self) -> dict[str, int]:
+        return {u: i for i, u in reversed(list(enumerate(self.users)))}  # the first of a repeated id, as before
+
     def index_of(self, user: str) -> int:
+        """The user's row (a dict lookup: a server asks on every request)."""
         try:
-            return self.users.index(str(user))
-        except ValueError:
+            return self._positions[str(user)]
+        except KeyError:
             raise CatalogError(f"unknown user {user!r}; user ids run like {', '.join(self.users[:3])}, …") from None
 
     def head(self, n_users: int) -> Interactions:
