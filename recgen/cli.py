@@ -377,8 +377,11 @@ def batch(
     ] = None,
     grm: Annotated[Path | None, typer.Option(help="GRM checkpoint with creative codes (for --users).")] = None,
     executor: Annotated[str, typer.Option(help="local (this process) or ray (Ray Data actor pools).")] = "local",
-    planners: Annotated[int, typer.Option(min=1, help="Ray: planning actors (1 CPU each).")] = 1,
-    renderers: Annotated[int, typer.Option(min=1, help="Ray: rendering actors (1 CPU, a GPU share if any).")] = 1,
+    planners: Annotated[int, typer.Option(min=1, help="Ray: planning actors (a quarter CPU each).")] = 1,
+    renderers: Annotated[
+        int,
+        typer.Option(min=0, help="Ray: rendering actors, each with a CPU (and GPU) share; 0: one per CPU."),
+    ] = 0,
     runs_dir: RunsDir = None,
 ) -> None:
     """Make many videos into the serving cache (the one `recgen serve` answers from): each distinct D-SID

@@ -10,6 +10,7 @@ key reused for another request; 503 the queue is full (Retry-After) or the serve
 
 from __future__ import annotations
 
+import time
 from contextlib import asynccontextmanager
 
 from fastapi import Body, FastAPI, Header, Request
@@ -64,7 +65,10 @@ def create_api(service: VideoService, guard: Guard | None = None) -> FastAPI:
 
     @app.middleware("http")
     async def only_its_users(request: Request, call_next):
-        return guard.check(request) or await call_next(request)
+        t0 = time.perf_counter()
+        response = guard.check(request) or await call_next(request)
+        response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - t0) * 1000:.1f}"
+        return response
 
     def error(e: Exception) -> JSONResponse:
         code = {QueueFull: 503, NoGRM: 503, IdempotencyConflict: 409, CatalogError: 404, SIDError: 400}
@@ -109,8 +113,10 @@ def create_api(service: VideoService, guard: Guard | None = None) -> FastAPI:
 
     @app.get("/v1/health")
     def health() -> dict:
+        beams = service.beam_batch_sizes()
         return {"queue": service.queue.counts(), "capacity": service.queue.capacity,
-                "videos": len(service.cache.entries()), "grm": service.grm_path is not None}  # fmt: skip
+                "videos": len(service.cache.entries()), "grm": service.grm_path is not None,
+                "beam_searches_by_batch_size": {str(k): v for k, v in sorted(beams.items())}}  # fmt: skip
 
     return app
 
@@ -118,4 +124,5 @@ def create_api(service: VideoService, guard: Guard | None = None) -> FastAPI:
 def serve(service: VideoService, guard: Guard, host: str = "127.0.0.1", port: int = 8766) -> None:
     import uvicorn
 
+    service.warm()
     uvicorn.run(create_api(service, guard), host=host, port=port, log_level="warning")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import time
@@ -36,6 +37,7 @@ from recgen.serving.cache import VideoCache, entry_key
 from recgen.settings import Settings
 
 PLAN_LAST = "visual"  # the plan is complete after this node; rendering starts at the next
+PLAN_CPUS = 0.25  # a planning actor's CPU share on Ray: planning is about 5 % of a video's time (measured)
 Executor = Literal["local", "ray"]
 
 
@@ -75,6 +77,8 @@ class Stage:
     """One task at a time; a task that failed earlier passes through untouched, and a failure here is
     written into the row (one bad task must not stop a Ray dataset)."""
 
+    name = "stage"  # (Ray wraps the class, so its own name is not the stage's)
+
     def run(self, row: dict[str, str]) -> dict[str, str]:
         raise NotImplementedError
 
@@ -86,8 +90,8 @@ class Stage:
         try:
             out = self.run(row)
         except RecgenError as e:
-            return {**row, "error": f"{type(self).__name__}: {e}"}
-        seconds = json.loads(out["seconds"]) | {type(self).__name__: round(time.perf_counter() - t0, 3)}
+            return {**row, "error": f"{self.name} stage: {e}"}
+        seconds = json.loads(out["seconds"]) | {self.name: round(time.perf_counter() - t0, 3)}
         return {**out, "seconds": json.dumps(seconds)}
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, np.ndarray]:
@@ -97,6 +101,8 @@ class Stage:
 
 
 class PlanStage(Stage):
+    name = "plan"
+
     def __init__(self, settings: str) -> None:
         from recgen.sid.semantics import load_sid_space
 
@@ -115,6 +121,8 @@ class PlanStage(Stage):
 
 
 class RenderStage(Stage):
+    name = "render"
+
     def __init__(self, settings: str, crash_marker: str | None = None) -> None:
         from recgen.tools.backends import RENDERERS, choose
 
@@ -136,6 +144,8 @@ class RenderStage(Stage):
 
 
 class CacheStage(Stage):
+    name = "cache"
+
     def __init__(self, settings: str) -> None:
         self.s = _settings(settings)
         self.cache = cache_of(self.s)
@@ -188,9 +198,10 @@ def pending_tasks(tasks: Iterable[Task], settings: Settings) -> tuple[list[Task]
 
 
 def run_batch(tasks: Iterable[Task], settings: Settings, executor: Executor = "local", *, planners: int = 1,
-              renderers: int = 1, gpu_share: float | None = None, on_done: Callable[[str], None] | None = None,
+              renderers: int = 0, gpu_share: float | None = None, on_done: Callable[[str], None] | None = None,
               crash_marker: Path | None = None) -> BatchReport:  # fmt: skip
-    """Make every task's video not cached yet. `on_done(key)` after each video (progress displays)."""
+    """Make every task's video not cached yet. `on_done(key)` after each video (progress displays). On Ray,
+    `renderers=0` starts one rendering actor per CPU the planners leave."""
     todo, skipped = pending_tasks(tasks, settings)
     t0 = time.perf_counter()
     rows: list[dict[str, str]] = []
@@ -235,14 +246,23 @@ def _run_ray(todo, settings: Settings, planners: int, renderers: int, gpu_share:
     if not ray.is_initialized():
         ray.init(include_dashboard=False, log_to_driver=False, logging_level="WARNING")
     ray.data.DataContext.get_current().enable_progress_bars = False  # the caller shows its own
-    gpus = ray.cluster_resources().get("GPU", 0)
+    logging.getLogger("ray.data").setLevel(logging.WARNING)
+    res = ray.cluster_resources()
+    cpus, gpus = float(res.get("CPU", 1)), float(res.get("GPU", 0))
+    renderers = renderers or max(1, round(cpus - PLAN_CPUS * planners))
+    render_cpus = max(0.5, (cpus - PLAN_CPUS * planners) / renderers)
     share = gpu_share if gpu_share is not None else (min(1.0, gpus / renderers) if gpus else 0)
     text = settings.model_dump_json()
+    # each rendering actor renders one video at a time with the threads its CPU share pays for: on a few
+    # cores, two videos side by side keep the cores busier than one video split over both (the agents and
+    # the critic are single-threaded)
+    render_text = settings.model_copy(update={"render_threads": max(1, int(render_cpus))}).model_dump_json()
     ds = ray.data.from_items([t.row() for t in todo], override_num_blocks=len(todo))
-    ds = ds.map_batches(PlanStage, batch_size=1, fn_constructor_kwargs={"settings": text}, num_cpus=1,
+    ds = ds.map_batches(PlanStage, batch_size=1, fn_constructor_kwargs={"settings": text}, num_cpus=PLAN_CPUS,
                         compute=ray.data.ActorPoolStrategy(size=planners))  # fmt: skip
-    ds = ds.map_batches(RenderStage, batch_size=1, num_cpus=1, num_gpus=share or None,
-                        fn_constructor_kwargs={"settings": text, "crash_marker": str(crash_marker or "") or None},
+    ds = ds.map_batches(RenderStage, batch_size=1, num_cpus=render_cpus, num_gpus=share or None,
+                        fn_constructor_kwargs={"settings": render_text,
+                                               "crash_marker": str(crash_marker or "") or None},
                         compute=ray.data.ActorPoolStrategy(size=renderers))  # fmt: skip
     ds = ds.map_batches(CacheStage, batch_size=1, fn_constructor_kwargs={"settings": text}, num_cpus=0,
                         compute=ray.data.ActorPoolStrategy(size=1))  # fmt: skip
