@@ -25,7 +25,7 @@ from recgen.errors import CatalogError, InputError, RecgenError
 from recgen.feedback import FeedbackStore
 from recgen.generate import generate_video
 from recgen.schemas import DSID
-from recgen.serving.cache import Entry, VideoCache, entry_key
+from recgen.serving.cache import Entry, VideoCache
 from recgen.serving.queue import Job, JobQueue
 from recgen.serving.store import PIPELINE, progress
 from recgen.settings import Settings
@@ -206,9 +206,6 @@ class VideoService:
         entry = self.cache.put(product.id, dsid.content, dsid.creative, result.final_path, result.run_id,
                                measured, scores)  # fmt: skip
         return {"video": video_id(entry.key), "run_id": result.run_id, "dsid": str(dsid)}
-
-    def key_for(self, product: str, creative: tuple[int, ...]) -> str:
-        return video_id(entry_key(product, creative))
 
     def beam_batch_sizes(self) -> dict[int, int]:
         return dict(self._batcher.batch_sizes) if self._batcher is not None else {}
