@@ -54,7 +54,7 @@ def candidates_and_scores(model, tok, trie, codes, trans, pop, histories, n_cand
         paths = np.where(items[:, :, None] >= 0, codes[items.clip(min=0)], -1)
         grm = score_paths(model, tok, histories[start:stop], paths, trie)
         last = np.asarray([h[-1] for h in histories[start:stop]])
-        chain = np.where(items >= 0, chain_log_probs(trans, pop, last, items, alpha), -np.inf)
+        chain = np.where(items >= 0, chain_log_probs(trans, pop, last, items, alpha), 0.0)  # pads: masked in `ranked`
         items_all.append(items)
         grm_all.append(grm)
         chain_all.append(chain)
