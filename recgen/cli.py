@@ -94,6 +94,7 @@ def _run(verbose: bool, **kwargs) -> None:
 
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log details and show tracebacks.")]
 RunsDir = Annotated[Path | None, typer.Option(help="Where run folders go (default ./runs, or RECGEN_RUNS_DIR).")]
+BindHost = Annotated[str, typer.Option(help="Interface to bind; keep 127.0.0.1 unless you mean to share it.")]
 
 
 @app.command()
@@ -245,9 +246,7 @@ def _review_decision(approve: bool, edits: str | None) -> dict | None:
 @app.command()
 def ui(
     runs_dir: RunsDir = None,
-    host: Annotated[str, typer.Option(help="Interface to bind; keep 127.0.0.1 unless you mean to share it.")] = (
-        "127.0.0.1"
-    ),
+    host: BindHost = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8765,
     token: Annotated[
         str | None,
@@ -288,9 +287,7 @@ def serve(
         ),  # fmt: skip
     ] = None,
     runs_dir: RunsDir = None,
-    host: Annotated[str, typer.Option(help="Interface to bind; keep 127.0.0.1 unless you mean to share it.")] = (
-        "127.0.0.1"
-    ),
+    host: BindHost = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8766,
     token: Annotated[
         str | None,

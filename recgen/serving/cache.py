@@ -16,13 +16,13 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from recgen.errors import InputError, RunStoreError
+from recgen.errors import InputError
+from recgen.serving.db import ThreadConnections
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS videos (
@@ -91,23 +91,13 @@ class VideoCache:
     def __init__(self, root: Path, max_bytes: int | None = None, max_age_s: float | None = None) -> None:
         self.root = Path(root)
         self.max_bytes, self.max_age_s = max_bytes, max_age_s
-        self._local = threading.local()
+        self._conns = ThreadConnections(self.root / "cache.sqlite", "video cache")
         (self.root / "videos").mkdir(parents=True, exist_ok=True)
         with self._db() as conn:
             conn.executescript(_SCHEMA)
 
     def _db(self) -> sqlite3.Connection:
-        """This thread's connection (opened once per thread: the online path looks up on every request)."""
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            try:
-                conn = sqlite3.connect(self.root / "cache.sqlite", timeout=10)
-                conn.execute("PRAGMA journal_mode=WAL")  # lookups do not wait for a writer
-                conn.execute("PRAGMA synchronous=NORMAL")  # no fsync per commit (WAL stays consistent on a crash)
-            except sqlite3.DatabaseError as e:
-                raise RunStoreError(f"the video cache {self.root} cannot be opened ({e})") from e
-            self._local.conn = conn
-        return conn
+        return self._conns.get()
 
     def _entry(self, row) -> Entry:
         key, product, content, creative, file, size, run_id, measured, scores, created, hits, _ = row

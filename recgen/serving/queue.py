@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from recgen.errors import InputError, RecgenError, RunStoreError
+from recgen.errors import InputError, RecgenError
+from recgen.serving.db import ThreadConnections
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ class JobQueue:
         self.capacity, self.timeout_s = capacity, timeout_s
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._local = threading.local()
+        self._conns = ThreadConnections(self.path, "job store")
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="recgen-job")
         with self._db() as conn:
             conn.executescript(_SCHEMA)
@@ -98,17 +99,7 @@ class JobQueue:
             self._pool.submit(self._run, job_id)
 
     def _db(self) -> sqlite3.Connection:
-        """This thread's connection (opened once per thread: a request touches the store several times)."""
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            try:
-                conn = sqlite3.connect(self.path, timeout=10)
-                conn.execute("PRAGMA journal_mode=WAL")  # readers do not wait for the writer
-                conn.execute("PRAGMA synchronous=NORMAL")  # no fsync per commit (WAL stays consistent on a crash)
-            except sqlite3.DatabaseError as e:
-                raise RunStoreError(f"the job store {self.path} cannot be opened ({e})") from e
-            self._local.conn = conn
-        return conn
+        return self._conns.get()
 
     @staticmethod
     def _job(row) -> Job:
