@@ -43,7 +43,7 @@ from recgen.serving.batch import Task, run_batch
 from recgen.serving.cache import VideoCache
 from recgen.serving.guard import Guard
 from recgen.serving.queue import JobQueue
-from recgen.serving.service import VideoService
+from recgen.serving.service import VideoService, propose
 from recgen.settings import Settings
 from recgen.sid.grm_train import TrainConfig
 from recgen.sid.recommender import load_recommender, train_recommender
@@ -203,16 +203,13 @@ def replay(a, s: Settings, grm: Path, render_seconds: float, console) -> dict:
                 at, product, content, creative = queue.pop(0)
                 free_at = max(free_at, at) + render_seconds
                 cache.put(product, content, creative, stand_in)
-            history = rec.history(user)[:t]
-            path, _, _ = rec.generate(user, k=1, content_items=with_text, history=history)[0]
-            d = rec.dsid(path)
-            product = space.catalog.get(str(rec.item_for_content(d.content)))
-            content = space.content_codes(product)
-            found = cache.lookup(product.id, content, d.creative)
+            product_id, d, _ = propose(rec, space, with_text, user, history=rec.history(user)[:t])
+            content = d.content
+            found = cache.lookup(product_id, content, d.creative)
             cases.append(found.case)
-            if found.case != "hit" and (product.id, d.creative) not in queued:
-                queued.add((product.id, d.creative))
-                queue.append((now, product.id, content, d.creative))
+            if found.case != "hit" and (product_id, d.creative) not in queued:
+                queued.add((product_id, d.creative))
+                queue.append((now, product_id, content, d.creative))
             bar.advance(task)
     window = max(1, len(cases) // 20)
     curve = []

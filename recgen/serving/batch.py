@@ -151,19 +151,15 @@ class CacheStage(Stage):
         self.cache = cache_of(self.s)
 
     def run(self, row: dict[str, str]) -> dict[str, str]:
-        from recgen.agents.critic import ranking
         from recgen.runs import read_record
         from recgen.schemas import CriticReport
+        from recgen.serving.service import cache_run
 
         record = read_record(Path(self.s.runs_dir) / row["run_id"])
         reports = [CriticReport.model_validate(r) for r in record.get("reports", [])]
-        best = max(reports, key=ranking) if reports else None
-        measured = None
-        if best is not None and best.reencoding is not None:
-            measured = {"content": list(best.reencoding.content), "creative": list(best.reencoding.creative)}
-        scores = {"total": best.total, "reward": best.reward, **best.rewards} if best is not None else None
         content, creative = (tuple(int(c) for c in row[k].split(".") if c) for k in ("content", "creative"))
-        self.cache.put(row["product"], content, creative, Path(row["final"]), row["run_id"], measured, scores)
+        cache_run(self.cache, row["product"], DSID(content=content, creative=creative), Path(row["final"]),
+                  row["run_id"], reports)  # fmt: skip
         return row
 
 

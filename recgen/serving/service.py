@@ -24,7 +24,7 @@ from recgen.agents.critic import ranking
 from recgen.errors import CatalogError, InputError, RecgenError
 from recgen.feedback import FeedbackStore
 from recgen.generate import generate_video
-from recgen.schemas import DSID
+from recgen.schemas import DSID, CriticReport
 from recgen.serving.cache import Entry, VideoCache
 from recgen.serving.queue import Job, JobQueue
 from recgen.serving.store import PIPELINE, progress
@@ -93,12 +93,13 @@ class BeamBatcher:
                 fut.set_result(r)
 
 
-def propose(rec: Recommender, space: SIDSpace, with_text: set[int], user: str,
-            batcher: BeamBatcher | None = None) -> tuple[str, DSID, list[int]]:  # fmt: skip
+def propose(rec: Recommender, space: SIDSpace, with_text: set[int], user: str, batcher: BeamBatcher | None = None,
+            history: np.ndarray | None = None) -> tuple[str, DSID, list[int]]:  # fmt: skip
     """The GRM's best D-SID for the user (generation mode, products with text only): the product, its D-SID
-    in the catalog's content space, and the user's history as item ids."""
+    in the catalog's content space, and the user's history as item ids. `history` replaces the stored one
+    (a replay up to some point)."""
     index = rec.data.index_of(str(user))  # an unknown user: CatalogError naming the id form
-    history = rec.data.sequences[index]
+    history = rec.data.sequences[index] if history is None else np.asarray(history)
     if batcher is not None:
         proposals = batcher.propose(history)
     else:
@@ -109,6 +110,18 @@ def propose(rec: Recommender, space: SIDSpace, with_text: set[int], user: str,
     product = space.catalog.get(str(rec.item_for_content(proposed.content)))
     dsid = DSID(content=space.content_codes(product), creative=proposed.creative)
     return product.id, dsid, rec.item_of_entry[history].tolist()
+
+
+def cache_run(cache: VideoCache, product: str, dsid: DSID, video: Path, run_id: str,
+              reports: list[CriticReport]) -> Entry:  # fmt: skip
+    """A finished run's video into the cache, with the critic's chosen draft's scores and the D-SID its
+    file re-encodes to (what the API and the batch executor both keep)."""
+    best = max(reports, key=ranking) if reports else None
+    measured = None
+    if best is not None and best.reencoding is not None:
+        measured = {"content": list(best.reencoding.content), "creative": list(best.reencoding.creative)}
+    scores = {"total": best.total, "reward": best.reward, **best.rewards} if best is not None else None
+    return cache.put(product, dsid.content, dsid.creative, video, run_id, measured, scores)
 
 
 @dataclass(frozen=True)
@@ -198,13 +211,7 @@ class VideoService:
                                 on_event=on_event)  # fmt: skip
         if result.final_path is None:
             raise CatalogError(f"run {result.run_id} ended without a video (status {result.status})")
-        best = max(result.reports, key=ranking) if result.reports else None
-        measured = None
-        if best is not None and best.reencoding is not None:
-            measured = {"content": list(best.reencoding.content), "creative": list(best.reencoding.creative)}
-        scores = {"total": best.total, "reward": best.reward, **best.rewards} if best is not None else None
-        entry = self.cache.put(product.id, dsid.content, dsid.creative, result.final_path, result.run_id,
-                               measured, scores)  # fmt: skip
+        entry = cache_run(self.cache, product.id, dsid, result.final_path, result.run_id, result.reports)
         return {"video": video_id(entry.key), "run_id": result.run_id, "dsid": str(dsid)}
 
     def beam_batch_sizes(self) -> dict[int, int]:
