@@ -1,11 +1,13 @@
-"""Transition-aware scoring for a trained GRM on Amazon Beauty: candidates are the GRM's beam items plus the
-items that most often followed the user's last item in training; each is scored
-    log p_GRM(item's codes | history) + β · log p_chain(item | last item),
-p_chain a smoothed first-order chain counted on the training sequences (the `Transitions` baseline's
-counts, α·popularity as the prior). β is chosen on the validation users (their second-to-last item) and the
-test users are scored once with it, so the test figures are not tuned on the test set.
+"""Transition-aware scoring (`recgen/sid/transitions.py`, the default of `recgen grm train`) for GRMs saved by
+`grm_beauty.py`, one row per checkpoint: the GRM's beam items ∪ the item chain's top items, ranked by
 
-    python benchmarks/grm_transition_rerank.py bench_out/letter/grm_ours.pt --order letter
+    log p_GRM(item's codes | history) + β · log p_chain(item | the latest history items).
+
+The chain is counted on the training sequences; β is chosen on every validation user (their second-to-last
+item) and the test users are scored once with it, so no test figure is tuned on the test set. Each row also
+has the beam alone, the latency per user at batch 1 and 256, and the checkpoint's training figures.
+
+    python benchmarks/grm_transition_rerank.py bench_out/letter/grm_ours.pt bench_out/letter_s1/grm_ours.pt …
 """
 
 from __future__ import annotations
@@ -17,99 +19,89 @@ from pathlib import Path
 
 import numpy as np
 from grm_beauty import ORDERS, interactions_path, load_checkpoint
-from rich.progress import track
 from video_args import provenance
 
-from recgen.sid.baselines import Popularity, Transitions
-from recgen.sid.beam import CodeTrie, recommend_items, score_paths
+from recgen.sid.beam import CodeTrie, recommend_items
 from recgen.sid.data import leave_one_out, load_interactions
 from recgen.sid.grm import Tokenizer
 from recgen.sid.metrics import rank_metrics
-
-BETAS = (0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
-
-
-def chain_log_probs(trans: Transitions, pop: np.ndarray, last: np.ndarray, items: np.ndarray, alpha: float):
-    """log p(item | last) with `alpha` pseudo-counts spread by popularity; items (B, C), −1 = none."""
-    prior = pop / pop.sum()
-    rows = trans.counts[last]
-    counts = np.take_along_axis(rows.toarray(), items.clip(min=0), axis=1)
-    total = np.asarray(rows.sum(axis=1)).ravel()[:, None]
-    return np.log((counts + alpha * prior[items.clip(min=0)]) / (total + alpha))
+from recgen.sid.transitions import TransitionScorer, fit_beta, rerank_items
 
 
-def candidates_and_scores(model, tok, trie, codes, trans, pop, histories, n_cand: int, alpha: float, batch: int):
-    """Per user: the union of the GRM's and the chain's top items, each with its GRM and chain log-probability."""
-    grm_top = recommend_items(model, tok, trie, histories, n_cand, beam=n_cand)
-    chain_top = trans.recommend(tuple(histories), n_cand)
-    items_all, grm_all, chain_all = [], [], []
-    for start in track(range(0, len(histories), batch), description="scoring candidates"):
-        stop = min(start + batch, len(histories))
-        cands = [np.unique(np.concatenate([grm_top[u], chain_top[u]])) for u in range(start, stop)]
-        cands = [c[c >= 0] for c in cands]
-        width = max(len(c) for c in cands)
-        items = np.full((stop - start, width), -1, dtype=np.int64)
-        for r, c in enumerate(cands):
-            items[r, : len(c)] = c
-        paths = np.where(items[:, :, None] >= 0, codes[items.clip(min=0)], -1)
-        grm = score_paths(model, tok, histories[start:stop], paths, trie)
-        last = np.asarray([h[-1] for h in histories[start:stop]])
-        chain = np.where(items >= 0, chain_log_probs(trans, pop, last, items, alpha), 0.0)  # pads: masked in `ranked`
-        items_all.append(items)
-        grm_all.append(grm)
-        chain_all.append(chain)
-    return items_all, grm_all, chain_all
+def latency_ms(fn, histories: list[np.ndarray], batch: int, reps: int) -> float:
+    """Wall time per user of ranking `histories` in batches of `batch`, best of `reps` passes."""
+    best = float("inf")
+    for _ in range(reps):
+        t = time.perf_counter()
+        for s in range(0, len(histories), batch):
+            fn(histories[s : s + batch], batch)
+        best = min(best, time.perf_counter() - t)
+    return best / len(histories) * 1000
 
 
-def ranked(items_all, grm_all, chain_all, beta: float, k: int = 10) -> np.ndarray:
-    out = []
-    for items, grm, chain in zip(items_all, grm_all, chain_all, strict=True):
-        total = np.where(items >= 0, grm + beta * chain, -np.inf)
-        order = np.argsort(-total, axis=1, kind="stable")[:, :k]
-        top = np.take_along_axis(items, order, 1)
-        out.append(np.where(np.isfinite(np.take_along_axis(total, order, 1)), top, -1))
-    return np.concatenate(out)
+def measure(ckpt: Path, split, n_items: int, beam: int, candidates: int, latency_users: int) -> dict:
+    model, codes = load_checkpoint(ckpt)
+    tok, trie = Tokenizer(model.config, codes), CodeTrie(codes)
+    scorer = TransitionScorer.fit(split.train, n_items, candidates=candidates)
+    t0 = time.perf_counter()
+    sweep = fit_beta(model, tok, trie, scorer, list(split.valid_history), split.valid_target, beam=beam)
+    fit_s = time.perf_counter() - t0
+    hist = list(split.test_history)
+    t0 = time.perf_counter()
+    test = rank_metrics(rerank_items(model, tok, trie, scorer, hist, 10, beam), split.test_target)
+    test_s = time.perf_counter() - t0
+    alone = rank_metrics(recommend_items(model, tok, trie, hist, 10, beam=beam), split.test_target)
+    few = hist[:latency_users]
+    lat = {
+        f"{name}_ms_per_user_batch{bs}": latency_ms(fn, few if bs == 1 else hist[:1024], bs, 2)
+        for bs in (1, 256)
+        for name, fn in (
+            ("beam", lambda h, b: recommend_items(model, tok, trie, h, 10, beam=beam, batch_size=b)),
+            ("rerank", lambda h, b: rerank_items(model, tok, trie, scorer, h, 10, beam, batch_size=b)),
+        )
+    }
+    log = ckpt.parent / "grm_beauty.json"
+    trained = json.loads(log.read_text()) if log.is_file() else {}
+    row = next((v for k, v in trained.get("results", {}).items() if k.startswith("GRM")), {})
+    return {
+        "checkpoint": str(ckpt),
+        "seed": trained.get("args", {}).get("seed"),
+        "train_args": trained.get("args"),
+        "train_seconds": row.get("train_seconds"),
+        "epochs": row.get("epochs"),
+        "best_epoch": row.get("best_epoch"),
+        "beta": scorer.beta,
+        "weights": list(scorer.weights),
+        "validation_sweep": {str(b): m for b, m in sweep.items()},
+        "beam_alone": alone,
+        "reranked": test,
+        "fit_beta_seconds": round(fit_s, 1),
+        "test_seconds": round(test_s, 1),
+        **lat,
+    }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("checkpoint", type=Path)
+    ap.add_argument("checkpoints", type=Path, nargs="+")
     ap.add_argument("--order", choices=ORDERS, default="letter")
-    ap.add_argument("--candidates", type=int, default=50, help="items the GRM's beam and the chain each propose")
-    ap.add_argument("--alpha", type=float, default=1.0, help="pseudo-counts of the chain's popularity prior")
-    ap.add_argument("--users", type=int, default=0, help="first N users (0 = all)")
-    ap.add_argument("--batch", type=int, default=256)
+    ap.add_argument("--beam", type=int, default=20)
+    ap.add_argument("--candidates", type=int, default=30, help="the chain's top items added to the beam's")
+    ap.add_argument("--latency-users", type=int, default=200, help="test users timed one by one")
     ap.add_argument("--out", type=Path, default=Path("bench_out") / "grm_transition_rerank.json")
     a = ap.parse_args()
-    model, codes = load_checkpoint(a.checkpoint)
-    tok, trie = Tokenizer(model.config, codes), CodeTrie(codes)
     data = load_interactions(interactions_path(a.order))
-    if a.users:
-        data = data.head(a.users)
     split = leave_one_out(data)
-    trans = Transitions().fit(split.train, data.n_items)
-    pop = Popularity().fit(split.train, data.n_items).counts.astype(np.float64) + 1.0
-    result = {**provenance(), "checkpoint": str(a.checkpoint), "order": a.order, "candidates": a.candidates,
-              "alpha": a.alpha}  # fmt: skip
-    t0 = time.perf_counter()
-    valid = candidates_and_scores(model, tok, trie, codes, trans, pop, list(split.valid_history), a.candidates,
-                                  a.alpha, a.batch)  # fmt: skip
-    sweep = {str(b): rank_metrics(ranked(*valid, b), split.valid_target) for b in BETAS}
-    best = max(BETAS, key=lambda b: sweep[str(b)]["ndcg@10"])
-    test = candidates_and_scores(model, tok, trie, codes, trans, pop, list(split.test_history), a.candidates,
-                                 a.alpha, a.batch)  # fmt: skip
-    result |= {
-        "validation_sweep": sweep,
-        "beta": best,
-        "test_grm_alone": rank_metrics(ranked(*test, 0.0), split.test_target),
-        "test": rank_metrics(ranked(*test, best), split.test_target),
-        "seconds": round(time.perf_counter() - t0, 1),
-    }
-    for k in ("test_grm_alone", "test"):
-        print(k, ", ".join(f"{m} {v:.4f}" for m, v in result[k].items()))
-    print("β =", best, "chosen on validation:", {b: round(v["ndcg@10"], 4) for b, v in sweep.items()})
-    a.out.parent.mkdir(parents=True, exist_ok=True)
-    a.out.write_text(json.dumps(result, indent=1) + "\n")
+    result = {**provenance(), "order": a.order, "beam": a.beam, "candidates": a.candidates, "rows": []}
+    for ckpt in a.checkpoints:
+        row = measure(ckpt, split, data.n_items, a.beam, a.candidates, a.latency_users)
+        result["rows"].append(row)
+        for k in ("beam_alone", "reranked"):
+            print(ckpt, k, ", ".join(f"{m} {v:.4f}" for m, v in row[k].items()), flush=True)
+        print(f"β = {row['beta']}; ms/user at batch 1: beam {row['beam_ms_per_user_batch1']:.1f}, re-ranked "
+              f"{row['rerank_ms_per_user_batch1']:.1f}", flush=True)  # fmt: skip
+        a.out.parent.mkdir(parents=True, exist_ok=True)
+        a.out.write_text(json.dumps(result, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -576,6 +576,14 @@ def grm_train(
             "histories with the creative they clicked (`recgen feedback record`)."
         ),
     ] = False,
+    transitions: Annotated[
+        bool,
+        typer.Option(
+            help="Rank the beam's items together with what followed the user's latest items in training, "
+            "log p_GRM + β·log p_chain, β chosen on the validation users (β = 0 if the chain does not help "
+            "there). On Beauty's standard order this lifts every metric by about half (README)."
+        ),
+    ] = True,
 ) -> None:
     """Train the GRM on Amazon Beauty (leave-one-out split) and save it with its config and item codes."""
     from recgen.sid.grm_train import TrainConfig
@@ -586,15 +594,19 @@ def grm_train(
     model = {"d_model": d_model, "n_layer": layers, "history": history, "seen_bias": seen_bias}
     if feedback and not creative:
         _fail(RecgenError("--feedback teaches the GRM's creative side; add --creative"))
-    report = _train_with_progress(out, codes, users, model, config, creative, feedback)
+    rec, report = _train_with_progress(out, codes, users, model, config, creative, feedback, transitions)
     averaged = f", weight EMA {report.ema}" if report.ema else ", no weight EMA"
     err.print(
         f"best epoch {report.best_epoch} of {report.epochs_run}{averaged}, {report.seconds:.0f}s: {report.best_valid}"
     )
+    if rec.transitions is not None:
+        err.print(f"item chain weight β = {rec.transitions.beta} (chosen on the validation users; 0 = beam alone)")
     print(out)
 
 
-def _train_with_progress(out: Path, codes: str, users: int, model: dict, config, creative: bool, feedback=False):
+def _train_with_progress(
+    out: Path, codes: str, users: int, model: dict, config, creative: bool, feedback=False, transitions=True
+):
     from recgen.feedback import FeedbackStore
     from recgen.sid.recommender import train_recommender
 
@@ -616,7 +628,7 @@ def _train_with_progress(out: Path, codes: str, users: int, model: dict, config,
             )
 
         try:
-            _, report = train_recommender(
+            rec, report = train_recommender(
                 s.data_dir,
                 out,
                 codes,
@@ -627,10 +639,12 @@ def _train_with_progress(out: Path, codes: str, users: int, model: dict, config,
                 creative=creative,
                 cache_dir=s.cache_dir,
                 clicks=clicks,
+                transitions=transitions,
+                on_status=lambda msg: bar.update(task, description=msg),
             )
         except RecgenError as e:
             _fail(e)
-    return report
+    return rec, report
 
 
 @grm_app.command("eval")

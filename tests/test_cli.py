@@ -88,6 +88,7 @@ def test_grm_train_eval_recommend(tmp_path, cache_dir):
     from recgen.sid.recommender import load_recommender
 
     assert load_recommender(ckpt).info["train"]["ema"] == 0.0  # auto: a one-epoch slice is too short for it
+    assert "item chain weight" in r.output and load_recommender(ckpt).transitions is not None  # on by default
     r = runner.invoke(app, ["grm", "eval", "--checkpoint", str(ckpt)], env=env)
     assert r.exit_code == 0 and "Popularity" in r.output and "Recall@10" in r.output
     r = runner.invoke(app, ["grm", "eval", "--exclude-seen", "--checkpoint", str(ckpt)], env=env)
@@ -115,7 +116,19 @@ def test_grm_train_with_item_level_history(tmp_path, cache_dir):
     small = ["--codes", "text", "--users", "150", "--epochs", "1", "--d-model", "32", "--layers", "1"]
     r = runner.invoke(
         app,
-        ["grm", "train", *small, "--history", "items", "--no-seen-bias", "--ema", "0.9", "--out", str(ckpt)],
+        [
+            "grm",
+            "train",
+            *small,
+            "--history",
+            "items",
+            "--no-seen-bias",
+            "--ema",
+            "0.9",
+            "--no-transitions",
+            "--out",
+            str(ckpt),
+        ],  # fmt: skip
         env=env,
     )
     assert r.exit_code == 0, r.output
@@ -124,6 +137,7 @@ def test_grm_train_with_item_level_history(tmp_path, cache_dir):
     from recgen.sid.recommender import load_recommender
 
     assert load_recommender(ckpt).info["train"]["ema"] == 0.9  # an explicit decay is used as given
+    assert load_recommender(ckpt).transitions is None and "item chain" not in r.output
     r = runner.invoke(app, ["grm", "recommend", "--user", "3", "--k", "3", "--checkpoint", str(ckpt)], env=env)
     assert r.exit_code == 0 and r.stdout.count("SID") == 3
     r = runner.invoke(app, ["grm", "train", *small, "--history", "item", "--out", str(ckpt)], env=env)

@@ -9,7 +9,6 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
-from scipy import sparse
 from torch.nn import functional as F
 
 from recgen.errors import CatalogError
@@ -17,6 +16,7 @@ from recgen.sid.data import Split
 from recgen.sid.grm import Block
 from recgen.sid.metrics import rank_metrics, top_k_from_scores
 from recgen.sid.seen import seen_log_share
+from recgen.sid.transitions import transition_counts
 
 
 class Popularity:
@@ -43,9 +43,7 @@ class Transitions:
     on Beauty that depends on how same-day interactions were ordered (README)."""
 
     def fit(self, train: tuple[np.ndarray, ...], n_items: int) -> Transitions:
-        src, dst = np.concatenate([s[:-1] for s in train]), np.concatenate([s[1:] for s in train])
-        ones = np.ones(len(src), np.float32)
-        self.counts = sparse.csr_matrix((ones, (src, dst)), shape=(n_items, n_items))
+        self.counts = transition_counts(train, n_items)
         pop = Popularity().fit(train, n_items).counts
         self.tiebreak = pop / (pop.max() + 1.0)  # below one transition, so it only orders equal counts
         return self

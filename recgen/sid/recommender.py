@@ -29,9 +29,10 @@ from recgen.sid.data import (
 )
 from recgen.sid.encoders import CollaborativeEncoder
 from recgen.sid.grm import GRM, GRMConfig, Tokenizer
-from recgen.sid.grm_train import TrainConfig, TrainReport, evaluate, train_grm
+from recgen.sid.grm_train import TrainConfig, TrainReport, train_grm
 from recgen.sid.metrics import rank_metrics
 from recgen.sid.rqkmeans import RQKMeans
+from recgen.sid.transitions import TransitionScorer, fit_beta, rerank_items
 
 CodeSource = Literal["ours", "text"]
 
@@ -74,6 +75,7 @@ class Recommender:
     data: Interactions  # sequences over catalog entries (items, or (item, creative) pairs)
     info: dict
     item_of_entry: np.ndarray  # the item id of every catalog entry
+    transitions: TransitionScorer | None = None  # transition-aware ranking of retrieval (None: the plain beam)
 
     @functools.cached_property
     def trie(self) -> CodeTrie:
@@ -91,8 +93,18 @@ class Recommender:
         if hist.size == 0:
             raise CatalogError(f"user {user!r} has an empty history")
         exclude = [np.flatnonzero(np.isin(self.item_of_entry, self.item_of_entry[hist]))] if exclude_seen else None
-        entries = recommend_items(self.model, self.tok, self.trie, [hist], k, beam=beam, exclude=exclude)[0]
+        entries = self.rank([hist], k, beam, exclude)[0]
         return [(int(self.item_of_entry[e]), tuple(int(c) for c in self.tok.item_codes[e])) for e in entries if e >= 0]
+
+    def rank(
+        self, histories: list[np.ndarray], k: int, beam: int = 20, exclude: list[np.ndarray] | None = None,
+        plain: bool = False,
+    ) -> np.ndarray:  # fmt: skip
+        """Top-k catalog entries per history: the beam re-scored with the transition chain when this
+        recommender has one (`plain`: the beam alone, as `recgen grm eval` also reports)."""
+        if self.transitions is None or self.transitions.beta == 0 or plain:
+            return recommend_items(self.model, self.tok, self.trie, histories, k, beam=beam, exclude=exclude)
+        return rerank_items(self.model, self.tok, self.trie, self.transitions, histories, k, beam, exclude=exclude)
 
     def dsid(self, path: tuple[int, ...]) -> DSID:
         """A generated path as a D-SID: the GRM's content codes, the shared creative codes."""
@@ -169,11 +181,15 @@ def train_recommender(
     creative: bool = False,
     cache_dir: Path | None = None,
     clicks: list[tuple[str, int, tuple[int, ...]]] | None = None,
+    transitions: bool = True,
+    on_status: Callable[[str], None] | None = None,
 ) -> tuple[Recommender, TrainReport]:
     """Train a GRM on Beauty. With `creative`, every interaction also carries creative codes (synthetic
     exposures in the sample D-SID space's creative quantizer) and the GRM predicts [content ; creative];
     `clicks` (user, item, creative codes), from the feedback store, join their users' sequences as their
-    latest interactions with the creative that was clicked."""
+    latest interactions with the creative that was clicked. With `transitions`, retrieval re-scores the
+    beam with the training sequences' item chain, its weight β chosen on the validation users
+    (`sid/transitions.py`; β = 0 when the chain does not help there)."""
     inter_path, code_path = dataset_paths(data_dir, codes)
     data = load_interactions(inter_path)
     if users:
@@ -197,6 +213,9 @@ def train_recommender(
     torch.manual_seed((train_cfg or TrainConfig()).seed)
     model, tok = GRM(cfg), Tokenizer(cfg, table)
     report = train_grm(model, tok, split, train_cfg or TrainConfig(), on_epoch=on_epoch)
+    if transitions and on_status:
+        on_status(f"choosing the item chain's weight on {len(split.valid_target)} validation users")
+    scorer = fit_transitions(model, tok, split, data.n_items) if transitions else None
     info = {
         "codes": codes,
         "users": users,
@@ -211,6 +230,9 @@ def train_recommender(
             "best_valid": report.best_valid,
             "ema": report.ema,
         },
+        "transitions": None
+        if scorer is None
+        else {"beta": scorer.beta, "weights": list(scorer.weights), "candidates": scorer.candidates},  # fmt: skip
     }
     model.save(
         out,
@@ -220,9 +242,17 @@ def train_recommender(
             "users": list(data.users),
             "sequences": [s.astype(np.int32) for s in data.sequences],
             "info": info,
+            "transitions": None if scorer is None else scorer.state(),
         },
     )
-    return Recommender(model, tok, data, info, item_of_entry), report
+    return Recommender(model, tok, data, info, item_of_entry, scorer), report
+
+
+def fit_transitions(model: GRM, tok: Tokenizer, split: Split, n_entries: int) -> TransitionScorer:
+    """The item chain of the training sequences, its β chosen on every validation user's held-out item."""
+    scorer = TransitionScorer.fit(split.train, n_entries)
+    fit_beta(model, tok, CodeTrie(tok.item_codes), scorer, list(split.valid_history), split.valid_target)
+    return scorer
 
 
 def load_recommender(path: Path) -> Recommender:
@@ -231,18 +261,23 @@ def load_recommender(path: Path) -> Recommender:
         raise CatalogError(f"{path} is a GRM checkpoint without its catalog; retrain with `recgen grm train`")
     table = np.asarray(extra["item_codes"])
     data = Interactions(tuple(extra["users"]), tuple(np.asarray(s, np.int64) for s in extra["sequences"]), len(table))
+    chain = extra.get("transitions")
     return Recommender(
-        model, Tokenizer(model.config, table), data, extra.get("info", {}), np.asarray(extra["item_of_entry"])
-    )
+        model, Tokenizer(model.config, table), data, extra.get("info", {}), np.asarray(extra["item_of_entry"]),
+        None if chain is None else TransitionScorer.from_state(chain),
+    )  # fmt: skip
 
 
 def evaluate_recommender(rec: Recommender, beam: int = 20, exclude_seen: bool = False) -> dict[str, dict[str, float]]:
-    """Test-split metrics of the GRM and of popularity, by the same code; `exclude_seen`: for both, the
-    user's own history items never count as recommendations."""
+    """Test-split metrics of the GRM (as it recommends, and its beam alone when it re-scores the beam with
+    the item chain) and of popularity, by the same code; `exclude_seen`: for all, the user's own history
+    items never count as recommendations."""
     split = leave_one_out(rec.data)
     pop = Popularity().fit(split.train, rec.data.n_items)
-    hist, tgt = split.test_history, split.test_target
-    return {
-        "GRM": evaluate(rec.model, rec.tok, rec.trie, hist, tgt, beam=beam, exclude_seen=exclude_seen),
-        "Popularity": rank_metrics(pop.recommend(hist, 10, exclude_seen=exclude_seen), tgt),
-    }
+    hist, tgt = list(split.test_history), split.test_target
+    exclude = hist if exclude_seen else None
+    out = {"GRM": rank_metrics(rec.rank(hist, 10, beam, exclude), tgt)}
+    if rec.transitions is not None and rec.transitions.beta > 0:
+        out["GRM beam alone"] = rank_metrics(rec.rank(hist, 10, beam, exclude, plain=True), tgt)
+    out["Popularity"] = rank_metrics(pop.recommend(split.test_history, 10, exclude_seen=exclude_seen), tgt)
+    return out
