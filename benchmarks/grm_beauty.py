@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from video_args import provenance
 
 from recgen.settings import Settings
 from recgen.sid.baselines import Popularity, SASRec, Transitions
@@ -129,6 +130,7 @@ def run_grm(name: str, codes: np.ndarray, split, a, log) -> dict:
         lat[f"beam_ms_per_user_batch{bs}"] = (time.perf_counter() - t) / reps / bs * 1000
     return {
         **test,
+        "command": provenance()["command"],
         "train_seconds": rep.seconds,
         "epochs": rep.epochs_run,
         "best_epoch": rep.best_epoch,
@@ -207,6 +209,10 @@ def main() -> None:
     ap.add_argument(
         "--levels", type=int, default=3, help="our codes: RQ-KMeans levels of 256 codes (before disambiguation)"
     )
+    ap.add_argument("--sasrec-d-model", type=int, default=64)
+    ap.add_argument("--sasrec-layers", type=int, default=2)
+    ap.add_argument("--sasrec-heads", type=int, default=1)
+    ap.add_argument("--sasrec-dropout", type=float, default=0.3)
     ap.add_argument("--out", type=Path, default=Path("bench_out"))
     ap.add_argument("--skip", nargs="*", default=[], help="any of: sasrec text ours")
     ap.add_argument(
@@ -251,7 +257,9 @@ def main() -> None:
         log(f"{key}: {results[key]}")
     if "sasrec" not in a.skip:
         torch.manual_seed(0)
-        sas = SASRec(data.n_items, seen_bias=a.seen_bias)
+        sas_cfg = {"d_model": a.sasrec_d_model, "n_layer": a.sasrec_layers, "n_head": a.sasrec_heads,
+                   "dropout": a.sasrec_dropout}  # fmt: skip
+        sas = SASRec(data.n_items, seen_bias=a.seen_bias, **sas_cfg)
         info = sas.fit(
             split,
             epochs=max(a.epochs * 3, 10),
@@ -263,13 +271,18 @@ def main() -> None:
                 else None
             ),
         )
-        results["SASRec"] = {
+        default = sas_cfg == {"d_model": 64, "n_layer": 2, "n_head": 1, "dropout": 0.3}
+        key = "SASRec" if default else "SASRec " + ", ".join(f"{k} {v}" for k, v in sas_cfg.items())
+        results[key] = {
             **rank_metrics(sas.recommend(split.test_history, 10), split.test_target),
             "unseen_only": rank_metrics(sas.recommend(split.test_history, 10, exclude_seen=True), split.test_target),
+            "best_valid_ndcg@10": max(r.get("valid_ndcg@10", 0.0) for r in info["history"]),
+            "config": sas_cfg,
             "train_seconds": info["seconds"],
             "epochs": info["epochs"],
+            "command": provenance()["command"],
         }
-        log(f"SASRec: {results['SASRec']}")
+        log(f"{key}: {results[key]}")
     if "text" not in a.skip:
         text_codes = load_code_table(dataset_paths(Settings().data_dir, "text")[1], data.n_items)
         results["GRM, text-derived codes"] = run_grm("GRM text", text_codes, split, a, log)

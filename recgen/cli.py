@@ -475,6 +475,15 @@ Codes = Annotated[
     ),
 ]
 Checkpoint = Annotated[Path, typer.Option(help="GRM checkpoint file.")]
+ChainRanking = Annotated[
+    bool,
+    typer.Option(
+        "--transitions/--no-transitions",
+        help="Rank the beam's items together with what followed the user's latest items in training, "
+        "log p_GRM + β·log p_chain, β chosen on the validation users (β = 0 if the chain does not help there; "
+        "README, 'The GRM on Amazon Beauty').",
+    ),
+]
 
 
 def _counter(label: str) -> Progress:
@@ -576,14 +585,7 @@ def grm_train(
             "histories with the creative they clicked (`recgen feedback record`)."
         ),
     ] = False,
-    transitions: Annotated[
-        bool,
-        typer.Option(
-            help="Rank the beam's items together with what followed the user's latest items in training, "
-            "log p_GRM + β·log p_chain, β chosen on the validation users (β = 0 if the chain does not help "
-            "there). On Beauty's standard order this lifts every metric by about half (README)."
-        ),
-    ] = True,
+    transitions: ChainRanking = True,
 ) -> None:
     """Train the GRM on Amazon Beauty (leave-one-out split) and save it with its config and item codes."""
     from recgen.sid.grm_train import TrainConfig
