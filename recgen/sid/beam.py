@@ -13,7 +13,7 @@ from collections import defaultdict
 import numpy as np
 import torch
 
-from recgen.sid.grm import GRM, Tokenizer
+from recgen.sid.grm import GRM, DecodeState, Tokenizer
 from recgen.sid.seen import SeenItems
 
 
@@ -99,8 +99,10 @@ def beam_search(
     item_trie: CodeTrie | None = None,
     content_trie: CodeTrie | None = None,
     creative_trie: CodeTrie | None = None,
+    start: tuple[torch.Tensor, DecodeState] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Return (codes (B, beam, L), log-probabilities (B, beam)); rows with fewer paths pad with −inf."""
+    """Return (codes (B, beam, L), log-probabilities (B, beam)); rows with fewer paths pad with −inf.
+    `start`: `model.begin(tok, histories)` when the caller has read the histories already."""
     c = model.config
     L, split = c.levels, c.content_levels
     if mode == "retrieval":
@@ -114,7 +116,7 @@ def beam_search(
     model.eval()
     dev = next(model.parameters()).device  # the same code runs on CPU and GPU
     B = len(histories)
-    hidden, state = model.begin(tok, histories)
+    hidden, state = start if start is not None else model.begin(tok, histories)
     # generation proposes new content × creative pairs: a seen product in a new creative is what it is for
     seen = (
         SeenItems.from_histories(item_trie, tok.item_codes, histories, dev)
@@ -157,17 +159,23 @@ def beam_search(
 
 @torch.no_grad()
 def score_paths(
-    model: GRM, tok: Tokenizer, histories: list[np.ndarray], paths: np.ndarray, trie: CodeTrie | None = None
+    model: GRM,
+    tok: Tokenizer,
+    histories: list[np.ndarray],
+    paths: np.ndarray,
+    trie: CodeTrie | None = None,
+    start: tuple[torch.Tensor, DecodeState] | None = None,
 ) -> np.ndarray:
     """Log-probability (B, n) of given code paths (B, n, L) after each history, as beam search scores them;
-    −1 rows pad. How another model's candidates are scored, e.g. to combine GRMs over one candidate set."""
+    −1 rows pad. How another model's candidates are scored, e.g. to combine GRMs over one candidate set.
+    `start`: `model.begin(tok, histories)` when the caller has read the histories already."""
     c = model.config
     if (c.constrained or c.seen_bias) and trie is None:
         raise ValueError("a constrained or seen-bias model scores paths against the item trie; pass it")
     model.eval()
     dev = next(model.parameters()).device
     B, n, L = paths.shape
-    hidden, state = model.begin(tok, histories)
+    hidden, state = start if start is not None else model.begin(tok, histories)
     hidden = hidden.repeat_interleave(n, 0)
     codes = torch.from_numpy(np.ascontiguousarray(paths, dtype=np.int64)).to(dev).view(B * n, L)
     pad = (codes < 0).any(1)

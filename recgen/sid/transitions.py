@@ -131,7 +131,8 @@ def candidates(
 ) -> Candidates:
     """The beam's items (their beam log-probabilities) ∪ the chain's top items (scored by the GRM along their
     code paths), with every candidate's chain log-probability."""
-    paths, scores = beam_search(model, tok, histories, beam, "retrieval", item_trie=trie)
+    start = model.begin(tok, histories)  # the histories are read once for the beam and the chain's items
+    paths, scores = beam_search(model, tok, histories, beam, "retrieval", item_trie=trie, start=start)
     chain_top = scorer.top(histories, scorer.candidates)
     rows: list[list[int]] = []
     grm_rows: list[list[float]] = []
@@ -156,7 +157,7 @@ def candidates(
         todo[b, : len(e)] = e
     if any(extra):
         codes = np.where(todo[:, :, None] >= 0, tok.item_codes[todo.clip(min=0)], -1)
-        scored = score_paths(model, tok, histories, codes, trie)
+        scored = score_paths(model, tok, histories, codes, trie, start)
         for b, (r, e) in enumerate(zip(rows, extra, strict=True)):
             grm[b, len(r) : len(r) + len(e)] = scored[b, : len(e)]
     chain = np.where(items >= 0, scorer.log_probs(histories, items), 0.0)
