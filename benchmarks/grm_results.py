@@ -25,16 +25,16 @@ README = Path(__file__).parents[1] / "README.md"
 # history items may be recommended, as far as the paper or its released code says.
 PUBLISHED = [
     ("TIGER (NeurIPS'23)", {"recall@5": 0.0454, "recall@10": 0.0648, "ndcg@5": 0.0321, "ndcg@10": 0.0384},
-     "all items (beam over item codes; no filter described)"),
+     "all items (no filter described)"),
     ("ActionPiece (ICML'25, mean of 5 seeds)",
      {"recall@5": 0.0511, "recall@10": 0.0775, "ndcg@5": 0.0340, "ndcg@10": 0.0424},
-     "all items (its evaluator compares the generated top-k with the label; no history is passed)"),
-    ("RPG (KDD'25)", {"ndcg@10": 0.0464}, "all items (same authors' framework as ActionPiece)"),
+     "all items (released evaluator)"),
+    ("RPG (KDD'25)", {"ndcg@10": 0.0464}, "all items (same framework)"),
     ("HG-Rec (ICML'26)", {"recall@5": 0.0572, "recall@10": 0.0872, "ndcg@5": 0.0377, "ndcg@10": 0.0473},
-     "not stated in what we have"),
-    ("EAGER (KDD'24)", {"recall@10": 0.0836, "ndcg@10": 0.0525}, "not stated in what we have"),
+     "not stated"),
+    ("EAGER (KDD'24)", {"recall@10": 0.0836, "ndcg@10": 0.0525}, "not stated"),
     ("SASRec, sampled softmax (eSASRec paper)", {"recall@10": 0.0921, "ndcg@10": 0.0531},
-     "not stated in what we have"),
+     "not stated"),
 ]  # fmt: skip
 
 
@@ -45,10 +45,12 @@ def mean_spread(rows: list[dict]) -> tuple[dict, dict]:
     return mean, sd
 
 
-def grm_rows(runs: list[Path], rerank: dict) -> list[dict]:
-    """The GRM's beam alone and with transition-aware scoring, each over the seeds given."""
+def grm_rows(runs: list[Path], rerank: dict, timing: dict | None) -> list[dict]:
+    """The GRM's beam alone and with transition-aware scoring, each over the seeds given; latencies from
+    `timing` (a quiet `--latency-only` run) where given."""
     seeds, alone, ranked, lat = [], [], [], []
     by_ckpt = {Path(r["checkpoint"]).resolve(): r for r in rerank["rows"]}
+    timed = {Path(r["checkpoint"]).resolve(): r for r in (timing or {"rows": []})["rows"]}
     train_s, commands = [], []
     for run in runs:
         res = json.loads((run / "grm_beauty.json").read_text())
@@ -59,7 +61,7 @@ def grm_rows(runs: list[Path], rerank: dict) -> list[dict]:
         rr = by_ckpt[(run / "grm_ours.pt").resolve()]
         alone.append(rr["beam_alone"])
         ranked.append(rr["reranked"] | {"beta": rr["beta"]})
-        lat.append(rr)
+        lat.append(timed.get((run / "grm_ours.pt").resolve(), rr))
     out = []
     for name, rows, kind, note in (
         ("GRM, our codes + seen bias + weight EMA: beam alone", alone, "beam",
@@ -76,7 +78,8 @@ def grm_rows(runs: list[Path], rerank: dict) -> list[dict]:
             "train_seconds": train_s,
             "ms_per_user_batch1": [r[f"{kind}_ms_per_user_batch1"] for r in lat],
             "ms_per_user_batch256": [r[f"{kind}_ms_per_user_batch256"] for r in lat],
-            "command": commands + ([rerank["command"]] if kind == "rerank" else []), "note": note,
+            "command": commands + ([rerank["command"]] if kind == "rerank" else [])
+                       + ([timing["command"]] if timing else []), "note": note,
         })  # fmt: skip
     return out
 
@@ -152,15 +155,17 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--grm-runs", type=Path, nargs="+", required=True)
     ap.add_argument("--rerank", type=Path, required=True)
+    ap.add_argument("--latency", type=Path, help="a `grm_transition_rerank.py --latency-only` file")
     ap.add_argument("--sasrec", type=Path, nargs="*", default=[])
     ap.add_argument("--out", type=Path, default=RESULTS)
     ap.add_argument("--readme", type=Path, default=README)
     a = ap.parse_args()
     rerank = json.loads(a.rerank.read_text())
+    timing = json.loads(a.latency.read_text()) if a.latency else None
     doc = {
         "machine": rerank["machine"],
         "split": "leave-one-out on Beauty.inter.json (the standard order), every item ranked, the same metric code",
-        "rows": baseline_rows(a.grm_runs[0]) + sasrec_rows(a.sasrec) + grm_rows(a.grm_runs, rerank),
+        "rows": baseline_rows(a.grm_runs[0]) + sasrec_rows(a.sasrec) + grm_rows(a.grm_runs, rerank, timing),
         "published": [{"model": n, "metrics": m, "seen_rule": r} for n, m, r in PUBLISHED],
     }
     a.out.write_text(json.dumps(doc, indent=1) + "\n")

@@ -39,10 +39,28 @@ def latency_ms(fn, histories: list[np.ndarray], batch: int, reps: int) -> float:
     return best / len(histories) * 1000
 
 
-def measure(ckpt: Path, split, n_items: int, beam: int, candidates: int, latency_users: int) -> dict:
+def latencies(model, tok, trie, scorer, hist: list[np.ndarray], beam: int, users: int) -> dict:
+    """ms per user of the beam alone and of the re-ranking, one by one (`users` users) and at batch 256."""
+    return {
+        f"{name}_ms_per_user_batch{bs}": latency_ms(fn, hist[:users] if bs == 1 else hist[:1024], bs, 2)
+        for bs in (1, 256)
+        for name, fn in (
+            ("beam", lambda h, b: recommend_items(model, tok, trie, h, 10, beam=beam, batch_size=b)),
+            ("rerank", lambda h, b: rerank_items(model, tok, trie, scorer, h, 10, beam, batch_size=b)),
+        )
+    }
+
+
+def measure(
+    ckpt: Path, split, n_items: int, beam: int, candidates: int, latency_users: int, latency_only: bool = False
+) -> dict:
     model, codes = load_checkpoint(ckpt)
     tok, trie = Tokenizer(model.config, codes), CodeTrie(codes)
     scorer = TransitionScorer.fit(split.train, n_items, candidates=candidates)
+    if latency_only:  # β does not change the work, only the order
+        scorer.beta = 2.0
+        hist = list(split.test_history)
+        return {"checkpoint": str(ckpt), **latencies(model, tok, trie, scorer, hist, beam, latency_users)}
     t0 = time.perf_counter()
     sweep = fit_beta(model, tok, trie, scorer, list(split.valid_history), split.valid_target, beam=beam)
     fit_s = time.perf_counter() - t0
@@ -51,15 +69,7 @@ def measure(ckpt: Path, split, n_items: int, beam: int, candidates: int, latency
     test = rank_metrics(rerank_items(model, tok, trie, scorer, hist, 10, beam), split.test_target)
     test_s = time.perf_counter() - t0
     alone = rank_metrics(recommend_items(model, tok, trie, hist, 10, beam=beam), split.test_target)
-    few = hist[:latency_users]
-    lat = {
-        f"{name}_ms_per_user_batch{bs}": latency_ms(fn, few if bs == 1 else hist[:1024], bs, 2)
-        for bs in (1, 256)
-        for name, fn in (
-            ("beam", lambda h, b: recommend_items(model, tok, trie, h, 10, beam=beam, batch_size=b)),
-            ("rerank", lambda h, b: rerank_items(model, tok, trie, scorer, h, 10, beam, batch_size=b)),
-        )
-    }
+    lat = latencies(model, tok, trie, scorer, hist, beam, latency_users)
     log = ckpt.parent / "grm_beauty.json"
     trained = json.loads(log.read_text()) if log.is_file() else {}
     row = next((v for k, v in trained.get("results", {}).items() if k.startswith("GRM")), {})
@@ -88,15 +98,16 @@ def main() -> None:
     ap.add_argument("--beam", type=int, default=20)
     ap.add_argument("--candidates", type=int, default=30, help="the chain's top items added to the beam's")
     ap.add_argument("--latency-users", type=int, default=200, help="test users timed one by one")
+    ap.add_argument("--latency-only", action="store_true", help="time the ranking only (a quiet machine)")
     ap.add_argument("--out", type=Path, default=Path("bench_out") / "grm_transition_rerank.json")
     a = ap.parse_args()
     data = load_interactions(interactions_path(a.order))
     split = leave_one_out(data)
     result = {**provenance(), "order": a.order, "beam": a.beam, "candidates": a.candidates, "rows": []}
     for ckpt in a.checkpoints:
-        row = measure(ckpt, split, data.n_items, a.beam, a.candidates, a.latency_users)
+        row = measure(ckpt, split, data.n_items, a.beam, a.candidates, a.latency_users, a.latency_only)
         result["rows"].append(row)
-        for k in ("beam_alone", "reranked"):
+        for k in ("beam_alone", "reranked") if not a.latency_only else ():
             print(ckpt, k, ", ".join(f"{m} {v:.4f}" for m, v in row[k].items()), flush=True)
         print(f"β = {row['beta']}; ms/user at batch 1: beam {row['beam_ms_per_user_batch1']:.1f}, re-ranked "
               f"{row['rerank_ms_per_user_batch1']:.1f}", flush=True)  # fmt: skip
