@@ -74,8 +74,13 @@ def untrained():
     return model, Tokenizer(cfg, _codes()), CodeTrie(_codes())
 
 
-def test_candidates_carry_the_grm_score_of_their_own_code_path(untrained):
-    model, tok, trie = untrained
+@pytest.mark.parametrize(
+    "kind", [{}, {"seen_bias": True}, {"history": "items", "seen_bias": True}, {"constrained": True}]
+)
+def test_candidates_carry_the_grm_score_of_their_own_code_path(kind):
+    torch.manual_seed(1)
+    cfg = GRMConfig(level_sizes=(5, 6), content_levels=2, max_items=8, n_layer=1, n_head=2, d_model=16, **kind)
+    model, tok, trie = GRM(cfg).eval(), Tokenizer(cfg, _codes()), CodeTrie(_codes())
     split = leave_one_out(_jump_data(40, 1))
     hist = list(split.test_history[:8])
     sc = TransitionScorer.fit(split.train, N, candidates=5)

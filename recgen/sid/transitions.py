@@ -19,7 +19,7 @@ import numpy as np
 from scipy import sparse
 
 from recgen.errors import CatalogError
-from recgen.sid.beam import CodeTrie, beam_search, recommend_items, score_paths
+from recgen.sid.beam import CodeTrie, beam_search_with, recommend_items
 from recgen.sid.grm import GRM, Tokenizer
 from recgen.sid.metrics import rank_metrics
 
@@ -129,37 +129,26 @@ class Candidates:
 def candidates(
     model: GRM, tok: Tokenizer, trie: CodeTrie, scorer: TransitionScorer, histories: list[np.ndarray], beam: int
 ) -> Candidates:
-    """The beam's items (their beam log-probabilities) ∪ the chain's top items (scored by the GRM along their
-    code paths), with every candidate's chain log-probability."""
-    start = model.begin(tok, histories)  # the histories are read once for the beam and the chain's items
-    paths, scores = beam_search(model, tok, histories, beam, "retrieval", item_trie=trie, start=start)
+    """The beam's items ∪ the chain's top items, each with the GRM's log-probability of its code path (the
+    chain's items decoded beside the beams, `beam_search_with`) and its chain log-probability."""
     chain_top = scorer.top(histories, scorer.candidates)
-    rows: list[list[int]] = []
-    grm_rows: list[list[float]] = []
-    extra: list[list[int]] = []
+    forced = tok.item_codes[chain_top]
+    paths, scores, chain_scores = beam_search_with(model, tok, histories, beam, trie, forced)
+    rows: list[dict[int, float]] = []
     for b in range(len(histories)):
         got: dict[int, float] = {}
         for j in np.argsort(-scores[b], kind="stable"):
             if np.isfinite(scores[b, j]):
                 for i in trie.leaf.get(tuple(paths[b, j].tolist()), []):
                     got.setdefault(i, float(scores[b, j]))
-        extra.append([int(i) for i in chain_top[b] if int(i) not in got])
-        rows.append(list(got))
-        grm_rows.append(list(got.values()))
-    width = max([1] + [len(r) + len(e) for r, e in zip(rows, extra, strict=True)])
+        for i, sc in zip(chain_top[b].tolist(), chain_scores[b].tolist(), strict=True):
+            got.setdefault(int(i), sc)
+        rows.append(got)
+    width = max([1] + [len(r) for r in rows])
     items = np.full((len(histories), width), -1, np.int64)
     grm = np.full((len(histories), width), -np.inf)
-    m = max([1] + [len(e) for e in extra])
-    todo = np.full((len(histories), m), -1, np.int64)
-    for b, (r, e) in enumerate(zip(rows, extra, strict=True)):
-        items[b, : len(r)], grm[b, : len(r)] = r, grm_rows[b]
-        items[b, len(r) : len(r) + len(e)] = e
-        todo[b, : len(e)] = e
-    if any(extra):
-        codes = np.where(todo[:, :, None] >= 0, tok.item_codes[todo.clip(min=0)], -1)
-        scored = score_paths(model, tok, histories, codes, trie, start)
-        for b, (r, e) in enumerate(zip(rows, extra, strict=True)):
-            grm[b, len(r) : len(r) + len(e)] = scored[b, : len(e)]
+    for b, got in enumerate(rows):
+        items[b, : len(got)], grm[b, : len(got)] = list(got), list(got.values())
     chain = np.where(items >= 0, scorer.log_probs(histories, items), 0.0)
     return Candidates(items, grm, chain)
 
