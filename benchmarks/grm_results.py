@@ -2,7 +2,8 @@
 write the README's tables from it (between the `grm_beauty` markers), so the README shows what the file holds.
 
     python benchmarks/grm_results.py --grm-runs bench_out/letter bench_out/letter_s1 bench_out/letter_s2 \\
-        --rerank bench_out/grm_transition_rerank.json --sasrec bench_out/sasrec_letter bench_out/sasrec_tuned
+        --rerank bench_out/rerank_s0.json bench_out/rerank_s1.json bench_out/rerank_s2.json \\
+        --latency bench_out/grm_latency.json --sasrec bench_out/sasrec_default bench_out/sasrec_d05
 
 Every GRM run directory is one seed of `grm_beauty.py --order letter …` (its checkpoint and its
 `grm_beauty.json`); the re-rank file is `grm_transition_rerank.py` over those checkpoints.
@@ -78,7 +79,7 @@ def grm_rows(runs: list[Path], rerank: dict, timing: dict | None) -> list[dict]:
             "train_seconds": train_s,
             "ms_per_user_batch1": [r[f"{kind}_ms_per_user_batch1"] for r in lat],
             "ms_per_user_batch256": [r[f"{kind}_ms_per_user_batch256"] for r in lat],
-            "command": commands + ([rerank["command"]] if kind == "rerank" else [])
+            "command": commands + (rerank["command"] if kind == "rerank" else [])
                        + ([timing["command"]] if timing else []), "note": note,
         })  # fmt: skip
     return out
@@ -124,13 +125,13 @@ def table(rows: list[dict]) -> str:
     def fig(m: dict, k: str) -> str:
         return f"{m[k]:.4f}" if k in m else "—"
 
-    lines = ["| model | seen rule | seeds | Recall@5 | Recall@10 | NDCG@5 | NDCG@10 | train s | ms/user b1 / b256 |",
+    lines = ["| model | seen rule | seeds | Recall@5 | Recall@10 | NDCG@5 | NDCG@10 | train s (per seed) | ms/user b1 / b256 |",
              "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for r in rows:
         m, sd = r["metrics"], r.get("spread_sd")
         cells = [fig(m, k) + (f" ± {sd[k]:.4f}" if sd and len(r["seeds"]) > 1 else "") for k in METRICS]
         t = r.get("train_seconds")
-        ts = f"{np.mean(t):.0f}" if t else "—"
+        ts = " / ".join(f"{x:,.0f}" for x in t) if t else "—"  # per seed: some runs shared the machine
         b1, b256 = r.get("ms_per_user_batch1"), r.get("ms_per_user_batch256")
         lat = f"{np.mean(b1):.1f} / {np.mean(b256):.1f}" if b1 else "—"
         seeds = ", ".join(map(str, r["seeds"])) if r["seeds"] else "—"
@@ -154,13 +155,14 @@ def write_readme(doc: dict, readme: Path) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--grm-runs", type=Path, nargs="+", required=True)
-    ap.add_argument("--rerank", type=Path, required=True)
+    ap.add_argument("--rerank", type=Path, nargs="+", required=True, help="grm_transition_rerank.py files")
     ap.add_argument("--latency", type=Path, help="a `grm_transition_rerank.py --latency-only` file")
     ap.add_argument("--sasrec", type=Path, nargs="*", default=[])
     ap.add_argument("--out", type=Path, default=RESULTS)
     ap.add_argument("--readme", type=Path, default=README)
     a = ap.parse_args()
-    rerank = json.loads(a.rerank.read_text())
+    parts = [json.loads(p.read_text()) for p in a.rerank]
+    rerank = {**parts[0], "rows": [r for p in parts for r in p["rows"]], "command": [p["command"] for p in parts]}
     timing = json.loads(a.latency.read_text()) if a.latency else None
     doc = {
         "machine": rerank["machine"],
