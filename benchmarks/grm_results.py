@@ -125,8 +125,8 @@ def table(rows: list[dict]) -> str:
     def fig(m: dict, k: str) -> str:
         return f"{m[k]:.4f}" if k in m else "—"
 
-    lines = ["| model | seen rule | seeds | Recall@5 | Recall@10 | NDCG@5 | NDCG@10 | train s (per seed) | ms/user b1 / b256 |",
-             "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    head = "| model | seen rule | seeds | Recall@5 | Recall@10 | NDCG@5 | NDCG@10 | train s (per seed) | ms/user b1 / b256 |"
+    lines = [head, "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         m, sd = r["metrics"], r.get("spread_sd")
         cells = [fig(m, k) + (f" ± {sd[k]:.4f}" if sd and len(r["seeds"]) > 1 else "") for k in METRICS]
