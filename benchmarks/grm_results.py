@@ -125,7 +125,7 @@ def table(rows: list[dict]) -> str:
     def fig(m: dict, k: str) -> str:
         return f"{m[k]:.4f}" if k in m else "—"
 
-    head = "| model | seen rule | seeds | Recall@5 | Recall@10 | NDCG@5 | NDCG@10 | train s (per seed) | ms/user b1 / b256 |"
+    head = "| model | seen rule | seeds | Recall@5 | Recall@10 | NDCG@5 | NDCG@10 | train s (per seed) | ms/user b1 / b256 |"  # noqa: E501
     lines = [head, "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         m, sd = r["metrics"], r.get("spread_sd")
