@@ -109,7 +109,7 @@ def main() -> None:
         result["rows"].append(row)
         for k in ("beam_alone", "reranked") if not a.latency_only else ():
             print(ckpt, k, ", ".join(f"{m} {v:.4f}" for m, v in row[k].items()), flush=True)
-        print(f"β = {row['beta']}; ms/user at batch 1: beam {row['beam_ms_per_user_batch1']:.1f}, re-ranked "
+        print(f"β = {row.get('beta', '—')}; ms/user at batch 1: beam {row['beam_ms_per_user_batch1']:.1f}, re-ranked "
               f"{row['rerank_ms_per_user_batch1']:.1f}", flush=True)  # fmt: skip
         a.out.parent.mkdir(parents=True, exist_ok=True)
         a.out.write_text(json.dumps(result, indent=1) + "\n")
