@@ -102,7 +102,7 @@ def test_beta_is_chosen_on_validation_and_lifts_the_test(untrained):
     split = leave_one_out(_jump_data(200, 2))
     sc = TransitionScorer.fit(split.train, N, candidates=10)
     sweep = fit_beta(model, tok, trie, sc, list(split.valid_history), split.valid_target, beam=5)
-    assert sc.beta > 0 and sweep[sc.beta]["ndcg@10"] >= max(m["ndcg@10"] for m in sweep.values())
+    assert sc.beta > 0 and sweep[sc.beta]["ndcg@10"] > sweep[0.0]["ndcg@10"] + 0.2  # the chain, not a tie-break
     hist = list(split.test_history)
     plain = rank_metrics(recommend_items(model, tok, trie, hist, 10, beam=5), split.test_target)
     ranked = rerank_items(model, tok, trie, sc, hist, 10, beam=5)

@@ -71,8 +71,9 @@ class TransitionScorer:
         counts = sparse.csr_matrix((s["data"], s["indices"], s["indptr"]), shape=tuple(s["shape"]))
         return cls(counts, s["popularity"], s["alpha"], tuple(s["weights"]), s["beta"], s["candidates"])
 
-    def _rows(self, histories: list[np.ndarray]) -> list[tuple[np.ndarray, float, sparse.csr_matrix, np.ndarray]]:
-        """Per lag j: (which rows have a j-th latest item, its weight, their count rows, their totals)."""
+    def lags(self, histories: list[np.ndarray]) -> list[tuple[np.ndarray, float, sparse.csr_matrix, np.ndarray]]:
+        """Per lag j: (which rows have a j-th latest item, its weight, their count rows, their totals); sliced
+        once per batch and handed to `top` and `log_probs`."""
         out = []
         n = self.counts.shape[0]
         for j, w in enumerate(self.weights):
@@ -83,23 +84,23 @@ class TransitionScorer:
             out.append((has, w, self.counts[item.clip(min=0)], self._totals[item.clip(min=0)]))
         return out
 
-    def log_probs(self, histories: list[np.ndarray], items: np.ndarray) -> np.ndarray:
+    def log_probs(self, histories: list[np.ndarray], items: np.ndarray, lags: list | None = None) -> np.ndarray:
         """log p_chain(item | each history's latest items), items (B, C) of ids (−1 pads get the prior)."""
         ids = np.asarray(items, np.int64).clip(min=0)
         prior = self._prior[ids]
         mix, norm = np.zeros(ids.shape), np.zeros((len(ids), 1))
-        for has, w, rows, totals in self._rows(histories):
+        for has, w, rows, totals in lags or self.lags(histories):
             picked = np.asarray(rows[np.arange(len(ids))[:, None], ids].todense()) if ids.size else np.zeros(ids.shape)
             p = (picked + self.alpha * prior) / (totals[:, None] + self.alpha)
             mix += np.where(has[:, None], w * p, 0.0)
             norm += np.where(has[:, None], w, 0.0)
         return np.log(np.where(norm > 0, mix / np.maximum(norm, 1e-12), prior))
 
-    def top(self, histories: list[np.ndarray], n: int) -> np.ndarray:
+    def top(self, histories: list[np.ndarray], n: int, lags: list | None = None) -> np.ndarray:
         """(B, n): the items with the highest mixed transition counts (ties by popularity)."""
         n = min(n, self.counts.shape[1])
         score = np.zeros((len(histories), self.counts.shape[1]), np.float32)
-        for has, w, rows, totals in self._rows(histories):
+        for has, w, rows, totals in lags or self.lags(histories):
             score += np.where(has[:, None], w * rows.toarray() / np.maximum(totals, 1.0)[:, None], 0.0)
         score += self._prior[None, :] * 1e-3  # below any counted transition: orders only the rest
         part = np.argpartition(-score, n - 1, axis=1)[:, :n]
@@ -131,7 +132,8 @@ def candidates(
 ) -> Candidates:
     """The beam's items ∪ the chain's top items, each with the GRM's log-probability of its code path (the
     chain's items decoded beside the beams, `beam_search_with`) and its chain log-probability."""
-    chain_top = scorer.top(histories, scorer.candidates)
+    lags = scorer.lags(histories)
+    chain_top = scorer.top(histories, scorer.candidates, lags)
     forced = tok.item_codes[chain_top]
     paths, scores, chain_scores = beam_search_with(model, tok, histories, beam, trie, forced)
     rows: list[dict[int, float]] = []
@@ -149,7 +151,7 @@ def candidates(
     grm = np.full((len(histories), width), -np.inf)
     for b, got in enumerate(rows):
         items[b, : len(got)], grm[b, : len(got)] = list(got), list(got.values())
-    chain = np.where(items >= 0, scorer.log_probs(histories, items), 0.0)
+    chain = np.where(items >= 0, scorer.log_probs(histories, items, lags), 0.0)
     return Candidates(items, grm, chain)
 
 
