@@ -5,7 +5,9 @@ numbers. All models use the same split and the same metric code, measured in one
     python benchmarks/grm_beauty.py --users 3000 --epochs 3   # a quick smoke run
 
 The split and the precomputed text-derived codes come from ../shared/data/amazon-beauty/tiger-repro (an
-independent TIGER reproduction: RQ-KMeans 3×256 over LLaMA embeddings of item text + a 4th token). "Our
+independent TIGER reproduction: RQ-KMeans 3×256 over LLaMA embeddings of item text + a 4th token), or with
+`--order letter` from the standard file `Beauty.inter.json` and LETTER's published codes `Beauty.index.json`
+(4×256, a learnable tokenizer over text embeddings). `--device cuda` trains on a GPU. "Our
 codes" are RQ-KMeans 3×256 over collaborative item embeddings learned from the training interactions
 (the item text is not available offline), with a disambiguation token.
 """
@@ -34,7 +36,7 @@ from recgen.sid.data import (
 )
 from recgen.sid.encoders import CollaborativeEncoder, TableItemEncoder
 from recgen.sid.grm import GRM, GRMConfig, Tokenizer, param_count
-from recgen.sid.grm_train import TrainConfig, evaluate, train_grm
+from recgen.sid.grm_train import TrainConfig, evaluate, resolve_device, train_grm
 from recgen.sid.metrics import rank_metrics
 from recgen.sid.recommender import dataset_paths
 from recgen.sid.rqkmeans import RQKMeans
@@ -46,6 +48,23 @@ def interactions_path(order: str) -> Path:
     """The interactions file whose within-user order sets the split: tiger-repro's (it comes with the text
     codes) or LETTER's `Beauty.inter.json` (the one `recgen grm train` uses)."""
     return dataset_paths(Settings().data_dir, "ours" if order == "letter" else "text")[0]
+
+
+def epoch_row(row: dict[str, float]) -> str:
+    return ", ".join(f"{k} {v:.4f}" for k, v in row.items() if k != "epoch")
+
+
+def device_label(device: str) -> str:
+    """The device a figure was measured on, by name for a GPU (timings are only comparable on the same one)."""
+    return f"cuda ({torch.cuda.get_device_name()})" if device == "cuda" else device
+
+
+def text_code_path(order: str) -> Path:
+    """The published text-derived codes for the order's item ids: tiger-repro's RQ-KMeans table, or LETTER's
+    `Beauty.index.json` (4 × 256, its learnable tokenizer) for the standard file."""
+    if order == "letter":
+        return Settings().data_dir / "amazon-beauty" / "Beauty.index.json"
+    return dataset_paths(Settings().data_dir, "text")[1]
 
 
 def load_checkpoint(path: Path) -> tuple[GRM, np.ndarray]:
@@ -92,7 +111,8 @@ def run_grm(name: str, codes: np.ndarray, split, a, log) -> dict:
         seen_bias=a.seen_bias,
     )
     torch.manual_seed(a.seed)
-    model, tok = GRM(cfg), Tokenizer(cfg, full)
+    t_start = time.perf_counter()
+    model, tok = GRM(cfg).to(a.device), Tokenizer(cfg, full)
     log(f"[{name}] levels {sizes}, {param_count(model) / 1e6:.2f} M parameters")
     rep = train_grm(
         model,
@@ -109,12 +129,12 @@ def run_grm(name: str, codes: np.ndarray, split, a, log) -> dict:
             label_smoothing=a.label_smoothing,
             seed=a.seed,
             ema=a.ema,
+            device=a.device,
         ),
-        on_epoch=lambda e, r: log(
-            f"[{name}] epoch {e}: " + ", ".join(f"{k} {v:.4f}" for k, v in r.items() if k != "epoch")
-        ),
+        on_epoch=lambda e, r: log(f"[{name}] epoch {e} ({time.perf_counter() - t_start:.0f} s): {epoch_row(r)}"),
     )
-    model.save(a.out / f"{name.replace(' ', '_').lower()}.pt", {"codes": full.tolist()})
+    ckpt = a.out / f"{name.replace(' ', '_').lower()}.pt"
+    model.save(ckpt, {"codes": full.tolist()})
     trie = CodeTrie(full)
     t = time.perf_counter()
     test = evaluate(model, tok, trie, split.test_history, split.test_target, beam=a.beam)
@@ -131,6 +151,8 @@ def run_grm(name: str, codes: np.ndarray, split, a, log) -> dict:
     return {
         **test,
         "command": provenance()["command"],
+        "checkpoint": ckpt.name,
+        "device": device_label(a.device),
         "train_seconds": rep.seconds,
         "epochs": rep.epochs_run,
         "best_epoch": rep.best_epoch,
@@ -161,7 +183,7 @@ def main() -> None:
     ap.add_argument(
         "--ppmi-window", type=int, default=3, help="our codes: items this many steps apart count as co-occurring"
     )
-    ap.add_argument("--seed", type=int, default=0, help="GRM initialisation, batch order and validation sample")
+    ap.add_argument("--seed", type=int, default=0, help="initialisation, batch order, validation sample (GRM, SASRec)")
     ap.add_argument(
         "--disambiguate",
         choices=["popularity", "index", "item"],
@@ -214,14 +236,21 @@ def main() -> None:
     ap.add_argument("--sasrec-heads", type=int, default=1)
     ap.add_argument("--sasrec-dropout", type=float, default=0.3)
     ap.add_argument("--out", type=Path, default=Path("bench_out"))
+    ap.add_argument(
+        "--device",
+        choices=["auto", "cpu", "cuda"],
+        default="auto",
+        help="where the GRM and SASRec train and rank (auto: CUDA when torch sees a GPU); the beam ms/user "
+        "figures are measured there too",
+    )
     ap.add_argument("--skip", nargs="*", default=[], help="any of: sasrec text ours")
     ap.add_argument(
         "--order",
         choices=ORDERS,
         default="tiger-repro",
         help="which file's within-user order of the same interactions sets the split: tiger-repro/inter.json "
-        "(the reproduction's, the default) or Beauty.inter.json (LETTER's; no text codes, they use the other "
-        "id mapping)",
+        "(the reproduction's, the default) or Beauty.inter.json (the standard file; its text "
+        "codes are LETTER's Beauty.index.json)",
     )
     ap.add_argument(
         "--ours-from",
@@ -231,8 +260,10 @@ def main() -> None:
     )
     a = ap.parse_args()
     torch.set_num_threads(max(1, torch.get_num_threads()))
-    if a.order == "letter" and "text" not in a.skip:
-        ap.error("--order letter needs --skip text: the text-derived codes use tiger-repro's item ids")
+    try:
+        a.device = resolve_device(a.device)
+    except ValueError as e:
+        ap.error(str(e))
     data = load_interactions(interactions_path(a.order))
     if a.users:
         data = data.head(a.users)
@@ -256,17 +287,19 @@ def main() -> None:
         results[key] = count_baseline(baseline.fit(split.train, data.n_items), split)
         log(f"{key}: {results[key]}")
     if "sasrec" not in a.skip:
-        torch.manual_seed(0)
+        torch.manual_seed(a.seed)
+        t_start = time.perf_counter()
         sas_cfg = {"d_model": a.sasrec_d_model, "n_layer": a.sasrec_layers, "n_head": a.sasrec_heads,
                    "dropout": a.sasrec_dropout}  # fmt: skip
-        sas = SASRec(data.n_items, seen_bias=a.seen_bias, **sas_cfg)
+        sas = SASRec(data.n_items, seen_bias=a.seen_bias, **sas_cfg).to(a.device)
         info = sas.fit(
             split,
             epochs=max(a.epochs * 3, 10),
             eval_users=a.eval_users,
             patience=3,
+            seed=a.seed,
             on_epoch=lambda e, r: (
-                log(f"[SASRec] epoch {e}: " + ", ".join(f"{k} {v:.4f}" for k, v in r.items() if k != "epoch"))
+                log(f"[SASRec] epoch {e} ({time.perf_counter() - t_start:.0f} s): {epoch_row(r)}")
                 if "valid_ndcg@10" in r
                 else None
             ),
@@ -279,14 +312,16 @@ def main() -> None:
             "best_valid_ndcg@10": max(r.get("valid_ndcg@10", 0.0) for r in info["history"]),
             "config": sas_cfg,
             "train_seconds": info["seconds"],
+            "device": device_label(a.device),
             "epochs": info["epochs"],
             "command": provenance()["command"],
         }
         log(f"{key}: {results[key]}")
     if "text" not in a.skip:
-        text_codes = load_code_table(dataset_paths(Settings().data_dir, "text")[1], data.n_items)
-        results["GRM, text-derived codes"] = run_grm("GRM text", text_codes, split, a, log)
-        log(f"GRM text: {results['GRM, text-derived codes']}")
+        text_codes = load_code_table(text_code_path(a.order), data.n_items)
+        key = "GRM, LETTER's codes" if a.order == "letter" else "GRM, text-derived codes"
+        results[key] = run_grm("GRM text", text_codes, split, a, log)
+        log(f"{key}: {results[key]}")
     if "ours" not in a.skip:
         t = time.perf_counter()
         if a.ours_from == "sasrec":

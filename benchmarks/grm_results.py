@@ -1,12 +1,13 @@
 """Collect the GRM benchmark runs on Beauty's standard order into `benchmarks/results/grm_beauty.json` and
 write the README's tables from it (between the `grm_beauty` markers), so the README shows what the file holds.
 
-    python benchmarks/grm_results.py --grm-runs bench_out/letter bench_out/letter_s1 bench_out/letter_s2 \\
-        --rerank bench_out/rerank_s0.json bench_out/rerank_s1.json bench_out/rerank_s2.json \\
-        --latency bench_out/grm_latency.json --sasrec bench_out/sasrec_default bench_out/sasrec_d05
+    python benchmarks/grm_results.py --grm-runs bench_out/g40/s0 bench_out/g40/s1 bench_out/g40/s2 \\
+        --letter-runs bench_out/g40/letter_codes_s0 --latency bench_out/g40/latency_cpu3.json \\
+        --sasrec bench_out/sasrec_default bench_out/g40/sas_d64_p0.5_h1 bench_out/g40/sas_d64_p0.5_s1 …
 
 Every GRM run directory is one seed of `grm_beauty.py --order letter …` (its checkpoint and its
-`grm_beauty.json`); the re-rank file is `grm_transition_rerank.py` over those checkpoints.
+`grm_beauty.json`); its re-rank row is `grm_transition_rerank.py`'s `rerank.json` beside the checkpoint, or a
+`--rerank` file over those checkpoints; `--latency` is a quiet `--latency-only` pass on this machine.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -46,42 +48,78 @@ def mean_spread(rows: list[dict]) -> tuple[dict, dict]:
     return mean, sd
 
 
-def grm_rows(runs: list[Path], rerank: dict, timing: dict | None) -> list[dict]:
+GRM_CODES = {
+    "grm_ours.pt": ("GRM, our codes", "ours: RQ-KMeans 3×256 over PPMI-SVD item embeddings + disambiguation token"),
+    "grm_text.pt": ("GRM, LETTER's codes", "LETTER's published Beauty.index.json (4×256) + disambiguation token"),
+}
+
+
+def _rerank_row(run: Path, ckpt: Path, rerank: dict | None) -> dict:
+    """A checkpoint's row of the given re-rank files, else of the `rerank.json` saved beside it (a run made on
+    another machine records that machine's path, so the file beside the checkpoint is the one that matches)."""
+    rows = {Path(r["checkpoint"]).resolve(): r for r in (rerank or {"rows": []})["rows"]}
+    if ckpt.resolve() in rows:
+        return rows[ckpt.resolve()]
+    own = run / "rerank.json"
+    if not own.is_file():
+        raise SystemExit(f"no re-rank row for {ckpt}: pass --rerank FILE or keep {own}")
+    return json.loads(own.read_text())["rows"][0] | {"command": json.loads(own.read_text())["command"]}
+
+
+def grm_rows(runs: list[Path], rerank: dict | None, timing: dict | None, ckpt_name: str = "grm_ours.pt") -> list[dict]:
     """The GRM's beam alone and with transition-aware scoring, each over the seeds given; latencies from
-    `timing` (a quiet `--latency-only` run) where given."""
-    seeds, alone, ranked, lat = [], [], [], []
-    by_ckpt = {Path(r["checkpoint"]).resolve(): r for r in rerank["rows"]}
+    `timing` (a quiet `--latency-only` run on this machine's CPU) where given."""
+    key, codes = GRM_CODES[ckpt_name]
+    seeds, alone, ranked, lat, rr_commands, devices = [], [], [], [], [], []
     timed = {Path(r["checkpoint"]).resolve(): r for r in (timing or {"rows": []})["rows"]}
-    train_s, commands = [], []
+    train_s, commands, candidates = [], [], set()
     for run in runs:
         res = json.loads((run / "grm_beauty.json").read_text())
-        row = res["results"]["GRM, our codes"]
+        row = res["results"][key]
         seeds.append(res["args"]["seed"])
         train_s.append(row["train_seconds"])
+        devices.append(row.get("device", "cpu"))
         commands.append(row.get("command") or _command(res["args"]))
-        rr = by_ckpt[(run / "grm_ours.pt").resolve()]
+        rr = _rerank_row(run, run / ckpt_name, rerank)
+        rr_commands.append(rr.get("command") or (rerank or {}).get("command"))
+        candidates.add(rr.get("candidates") or (rerank or {}).get("candidates") or _candidates(run))
         alone.append(rr["beam_alone"])
         ranked.append(rr["reranked"] | {"beta": rr["beta"]})
-        lat.append(timed.get((run / "grm_ours.pt").resolve(), rr))
+        lat.append(timed.get((run / ckpt_name).resolve(), rr))
     out = []
     for name, rows, kind, note in (
-        ("GRM, our codes + seen bias + weight EMA: beam alone", alone, "beam",
+        (f"{key} + seen bias + weight EMA: beam alone", alone, "beam",
          "beam 20, ranked by the GRM's log-probability"),
-        ("GRM, our codes + seen bias + weight EMA + transition-aware scoring", ranked, "rerank",
-         f"beam 20 ∪ the chain's top {rerank['candidates']}; β per seed chosen on validation: "
+        (f"{key} + seen bias + weight EMA + transition-aware scoring", ranked, "rerank",
+         f"beam 20 ∪ the chain's top {', '.join(map(str, sorted(candidates)))}; β per seed chosen on validation: "
          + ", ".join(str(r["beta"]) for r in ranked)),
     ):  # fmt: skip
         mean, sd = mean_spread(rows)
         out.append({
-            "model": name, "codes": "ours: RQ-KMeans 3×256 over PPMI-SVD item embeddings + disambiguation token",
+            "model": name, "codes": codes,
             "order": "standard (Beauty.inter.json)", "seen_rule": "all items ranked (seen bias learned)",
             "seeds": seeds, "metrics": mean, "spread_sd": sd, "per_seed": rows,
-            "train_seconds": train_s,
+            "train_seconds": train_s, "train_device": sorted(set(devices)),
             "ms_per_user_batch1": [r[f"{kind}_ms_per_user_batch1"] for r in lat],
             "ms_per_user_batch256": [r[f"{kind}_ms_per_user_batch256"] for r in lat],
-            "command": commands + (rerank["command"] if kind == "rerank" else [])
+            "latency_machine": (timing or rerank or {}).get("machine"),
+            "command": commands + (_flat(rr_commands) if kind == "rerank" else [])
                        + ([timing["command"]] if timing else []), "note": note,
         })  # fmt: skip
+    return out
+
+
+def _candidates(run: Path) -> int | None:
+    own = run / "rerank.json"
+    return json.loads(own.read_text()).get("candidates") if own.is_file() else None
+
+
+def _flat(commands: list) -> list[str]:
+    out: list[str] = []
+    for c in commands:
+        for x in c if isinstance(c, list) else [c]:
+            if x and x not in out:
+                out.append(x)
     return out
 
 
@@ -104,20 +142,39 @@ def baseline_rows(run: Path) -> list[dict]:
 
 
 def sasrec_rows(runs: list[Path]) -> list[dict]:
-    out = []
+    """One row per SASRec configuration, over the seeds run; the configuration with the best validation
+    NDCG@10 of seed 0 (the seed every configuration was run with) is the tuned reference (`tuned`), the
+    default one is kept beside it. Its other seeds were run after that choice."""
+    groups: dict[str, list[tuple[dict, dict]]] = {}
     for run in runs:
         res = json.loads((run / "grm_beauty.json").read_text())
         for k, v in res["results"].items():
             if k.startswith("SASRec"):
-                seen = " + seen bias" if res["args"].get("seen_bias") else ""
-                out.append({
-                    "model": k.replace("SASRec", "SASRec (ours, full-softmax CE" + seen + ")", 1),
-                    "codes": "item ids", "order": "standard (Beauty.inter.json)",
-                    "seen_rule": "all items ranked" + (" (seen bias learned)" if seen else ""),
-                    "seeds": [0], "metrics": {m: v[m] for m in METRICS}, "config": v.get("config"),
-                    "best_valid_ndcg@10": v.get("best_valid_ndcg@10"), "train_seconds": [v["train_seconds"]],
-                    "command": v.get("command"),
-                })  # fmt: skip
+                groups.setdefault(k, []).append((res["args"], v))
+    out = []
+    for k, members in groups.items():
+        args = members[0][0]
+        seen = " + seen bias" if args.get("seen_bias") else ""
+        rows = [v for _, v in members]
+        mean, sd = mean_spread(rows)
+        out.append({
+            "model": k.replace("SASRec", "SASRec (ours, full-softmax CE" + seen + ")", 1),
+            "codes": "item ids", "order": "standard (Beauty.inter.json)",
+            "seen_rule": "all items ranked" + (" (seen bias learned)" if seen else ""),
+            "seeds": [a.get("seed", 0) for a, _ in members], "metrics": mean, "spread_sd": sd,
+            "per_seed": [{m: v[m] for m in METRICS} for v in rows], "config": rows[0].get("config"),
+            "best_valid_ndcg@10": float(np.mean([v.get("best_valid_ndcg@10", 0.0) for v in rows])),
+            "seed0_valid_ndcg@10": next(
+                (v.get("best_valid_ndcg@10") for a, v in members if a.get("seed", 0) == 0), None
+            ),
+            "train_seconds": [v["train_seconds"] for v in rows],
+            "train_device": sorted({v.get("device", "cpu") for v in rows}),
+            "command": [v.get("command") for v in rows], "default": k == "SASRec",
+        })  # fmt: skip
+    if out:
+        best = max(out, key=lambda r: r["seed0_valid_ndcg@10"] or 0.0)
+        best["tuned"] = True
+        best["model"] = best["model"].replace("SASRec (ours,", "SASRec tuned on validation (ours,", 1)
     return out
 
 
@@ -128,10 +185,14 @@ def table(rows: list[dict]) -> str:
     head = "| model | seen rule | seeds | Recall@5 | Recall@10 | NDCG@5 | NDCG@10 | train s (per seed) | ms/user b1 / b256 |"  # noqa: E501
     lines = [head, "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
+        if r["model"].startswith("SASRec") and not (r.get("default") or r.get("tuned")):
+            continue  # the rest of the SASRec sweep is in the JSON
         m, sd = r["metrics"], r.get("spread_sd")
         cells = [fig(m, k) + (f" ± {sd[k]:.4f}" if sd and len(r["seeds"]) > 1 else "") for k in METRICS]
         t = r.get("train_seconds")
         ts = " / ".join(f"{x:,.0f}" for x in t) if t else "—"  # per seed: some runs shared the machine
+        gpus = [d[d.find("(") + 1 : -1] for d in r.get("train_device", []) if d.startswith("cuda")]
+        ts += f" ({', '.join(gpus)})" if t and gpus else ""
         b1, b256 = r.get("ms_per_user_batch1"), r.get("ms_per_user_batch256")
         lat = f"{np.mean(b1):.1f} / {np.mean(b256):.1f}" if b1 else "—"
         seeds = ", ".join(map(str, r["seeds"])) if r["seeds"] else "—"
@@ -155,19 +216,28 @@ def write_readme(doc: dict, readme: Path) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--grm-runs", type=Path, nargs="+", required=True)
-    ap.add_argument("--rerank", type=Path, nargs="+", required=True, help="grm_transition_rerank.py files")
+    ap.add_argument(
+        "--rerank", type=Path, nargs="*", default=[], help="grm_transition_rerank.py files (default: each run's own)"
+    )
+    ap.add_argument("--letter-runs", type=Path, nargs="*", default=[], help="runs of the GRM on LETTER's codes")
     ap.add_argument("--latency", type=Path, help="a `grm_transition_rerank.py --latency-only` file")
     ap.add_argument("--sasrec", type=Path, nargs="*", default=[])
     ap.add_argument("--out", type=Path, default=RESULTS)
     ap.add_argument("--readme", type=Path, default=README)
     a = ap.parse_args()
     parts = [json.loads(p.read_text()) for p in a.rerank]
-    rerank = {**parts[0], "rows": [r for p in parts for r in p["rows"]], "command": [p["command"] for p in parts]}
+    rerank = (
+        {**parts[0], "rows": [r for p in parts for r in p["rows"]], "command": [p["command"] for p in parts]}
+        if parts
+        else None
+    )
     timing = json.loads(a.latency.read_text()) if a.latency else None
+    letter = grm_rows(a.letter_runs, rerank, timing, "grm_text.pt") if a.letter_runs else []
     doc = {
-        "machine": rerank["machine"],
+        "machine": (timing or rerank or {}).get("machine"),
+        "command": "python " + " ".join(sys.argv),
         "split": "leave-one-out on Beauty.inter.json (the standard order), every item ranked, the same metric code",
-        "rows": baseline_rows(a.grm_runs[0]) + sasrec_rows(a.sasrec) + grm_rows(a.grm_runs, rerank, timing),
+        "rows": baseline_rows(a.grm_runs[0]) + sasrec_rows(a.sasrec) + letter + grm_rows(a.grm_runs, rerank, timing),
         "published": [{"model": n, "metrics": m, "seen_rule": r} for n, m, r in PUBLISHED],
     }
     a.out.write_text(json.dumps(doc, indent=1) + "\n")

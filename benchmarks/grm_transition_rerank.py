@@ -18,12 +18,13 @@ import time
 from pathlib import Path
 
 import numpy as np
-from grm_beauty import ORDERS, interactions_path, load_checkpoint
+from grm_beauty import ORDERS, device_label, interactions_path, load_checkpoint
 from video_args import provenance
 
 from recgen.sid.beam import CodeTrie, recommend_items
 from recgen.sid.data import leave_one_out, load_interactions
 from recgen.sid.grm import Tokenizer
+from recgen.sid.grm_train import resolve_device
 from recgen.sid.metrics import rank_metrics
 from recgen.sid.transitions import TransitionScorer, fit_beta, rerank_items
 
@@ -52,15 +53,27 @@ def latencies(model, tok, trie, scorer, hist: list[np.ndarray], beam: int, users
 
 
 def measure(
-    ckpt: Path, split, n_items: int, beam: int, candidates: int, latency_users: int, latency_only: bool = False
+    ckpt: Path,
+    split,
+    n_items: int,
+    beam: int,
+    candidates: int,
+    latency_users: int,
+    latency_only: bool = False,
+    device: str = "cpu",
 ) -> dict:
     model, codes = load_checkpoint(ckpt)
+    model.to(device)
     tok, trie = Tokenizer(model.config, codes), CodeTrie(codes)
     scorer = TransitionScorer.fit(split.train, n_items, candidates=candidates)
     if latency_only:  # β does not change the work, only the order
         scorer.beta = 2.0
         hist = list(split.test_history)
-        return {"checkpoint": str(ckpt), **latencies(model, tok, trie, scorer, hist, beam, latency_users)}
+        return {
+            "checkpoint": str(ckpt),
+            "device": device_label(device),
+            **latencies(model, tok, trie, scorer, hist, beam, latency_users),
+        }
     t0 = time.perf_counter()
     sweep = fit_beta(model, tok, trie, scorer, list(split.valid_history), split.valid_target, beam=beam)
     fit_s = time.perf_counter() - t0
@@ -72,7 +85,9 @@ def measure(
     lat = latencies(model, tok, trie, scorer, hist, beam, latency_users)
     log = ckpt.parent / "grm_beauty.json"
     trained = json.loads(log.read_text()) if log.is_file() else {}
-    row = next((v for k, v in trained.get("results", {}).items() if k.startswith("GRM")), {})
+    grms = [v for k, v in trained.get("results", {}).items() if k.startswith("GRM")]
+    # rows saved before the checkpoint name was recorded: the run's only GRM row
+    row = next((v for v in grms if v.get("checkpoint", ckpt.name) == ckpt.name), {})
     return {
         "checkpoint": str(ckpt),
         "seed": trained.get("args", {}).get("seed"),
@@ -87,6 +102,7 @@ def measure(
         "reranked": test,
         "fit_beta_seconds": round(fit_s, 1),
         "test_seconds": round(test_s, 1),
+        "device": device_label(device),
         **lat,
     }
 
@@ -96,16 +112,27 @@ def main() -> None:
     ap.add_argument("checkpoints", type=Path, nargs="+")
     ap.add_argument("--order", choices=ORDERS, default="letter")
     ap.add_argument("--beam", type=int, default=20)
-    ap.add_argument("--candidates", type=int, default=30, help="the chain's top items added to the beam's")
+    ap.add_argument(
+        "--candidates", type=int, default=TransitionScorer.candidates, help="the chain's top items added to the beam's"
+    )
+    ap.add_argument("--users", type=int, default=0, help="only the first N users, as the checkpoint's run (0 = all)")
     ap.add_argument("--latency-users", type=int, default=200, help="test users timed one by one")
     ap.add_argument("--latency-only", action="store_true", help="time the ranking only (a quiet machine)")
     ap.add_argument("--out", type=Path, default=Path("bench_out") / "grm_transition_rerank.json")
+    ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="cpu", help="where β is fitted and the "
+                    "test ranked (the latency figures are measured there too: CPU for the README)")  # fmt: skip
     a = ap.parse_args()
+    try:
+        a.device = resolve_device(a.device)
+    except ValueError as e:
+        ap.error(str(e))
     data = load_interactions(interactions_path(a.order))
+    if a.users:
+        data = data.head(a.users)
     split = leave_one_out(data)
     result = {**provenance(), "order": a.order, "beam": a.beam, "candidates": a.candidates, "rows": []}
     for ckpt in a.checkpoints:
-        row = measure(ckpt, split, data.n_items, a.beam, a.candidates, a.latency_users, a.latency_only)
+        row = measure(ckpt, split, data.n_items, a.beam, a.candidates, a.latency_users, a.latency_only, a.device)
         result["rows"].append(row)
         for k in ("beam_alone", "reranked") if not a.latency_only else ():
             print(ckpt, k, ", ".join(f"{m} {v:.4f}" for m, v in row[k].items()), flush=True)

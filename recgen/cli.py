@@ -485,6 +485,24 @@ ChainRanking = Annotated[
     ),
 ]
 
+TrainDevice = Annotated[
+    str,
+    typer.Option(
+        help="Where to train: 'auto' (CUDA when torch sees a GPU, else the CPU), 'cpu' or 'cuda' (an error "
+        "when there is no GPU). The checkpoint loads on the CPU either way."
+    ),
+]
+
+
+def _train_device(choice: str) -> str:
+    from recgen.sid.grm_train import resolve_device
+
+    try:
+        return resolve_device(choice)
+    except ValueError as e:
+        _fail(RecgenError(str(e)))
+        raise
+
 
 def _counter(label: str) -> Progress:
     """A bar for a known number of steps (ads, epochs), counted and timed."""
@@ -586,13 +604,15 @@ def grm_train(
         ),
     ] = False,
     transitions: ChainRanking = True,
+    device: TrainDevice = "auto",
 ) -> None:
     """Train the GRM on Amazon Beauty (leave-one-out split) and save it with its config and item codes."""
     from recgen.sid.grm_train import TrainConfig
 
     config = TrainConfig(
-        epochs=epochs, patience=patience, min_epochs=min_epochs, lr=lr, batch_size=batch_size, seed=seed, ema=ema
-    )
+        epochs=epochs, patience=patience, min_epochs=min_epochs, lr=lr, batch_size=batch_size, seed=seed, ema=ema,
+        device=_train_device(device),
+    )  # fmt: skip
     model = {"d_model": d_model, "n_layer": layers, "history": history, "seen_bias": seen_bias}
     if feedback and not creative:
         _fail(RecgenError("--feedback teaches the GRM's creative side; add --creative"))

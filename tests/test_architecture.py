@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import ast
 import json
+import subprocess
+import sys
 from importlib.resources import files
 from pathlib import Path
 
@@ -112,6 +114,22 @@ def test_no_layer_imports_one_above_it():
         if _in(a, low) and any(_in(b, h) for h in high)
     ]
     assert upward == []
+
+
+def test_the_grm_imports_without_the_agents_renderer_or_langgraph():
+    """A training job or the recommender loads `recgen.sid` alone (and runs where only torch and pydantic are
+    installed, e.g. a GPU machine); the package's public names still load on first use."""
+    code = (
+        "import sys, recgen.sid.grm_train, recgen.sid.transitions, recgen.sid.baselines\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('langgraph', 'langchain_core', 'cv2', "
+        "'pyloudnorm', 'imageio_ffmpeg') or m.startswith(('recgen.agents', 'recgen.graphs', 'recgen.tools')))\n"
+        "print(heavy)\n"
+        "import recgen\n"
+        "print(recgen.Settings.__name__, 'recgen.generate' in sys.modules, recgen.generate_video.__name__)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[0] == "[]"
+    assert out[1] == "Settings False generate_video"
 
 
 def test_no_function_over_80_lines():

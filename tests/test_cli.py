@@ -2,6 +2,7 @@
 
 import json
 
+import torch
 from typer.testing import CliRunner
 
 from recgen.cli import app
@@ -144,6 +145,9 @@ def test_grm_train_with_item_level_history(tmp_path, cache_dir):
     assert r.exit_code == 2 and "'tokens' or 'items'" in r.output
     r = runner.invoke(app, ["grm", "train", *small, "--ema", "1", "--out", str(ckpt)], env=env)
     assert r.exit_code == 2 and "--ema" in r.output  # a decay of 1 would never move off the initial weights
+    if not torch.cuda.is_available():
+        r = runner.invoke(app, ["grm", "train", *small, "--device", "cuda", "--out", str(ckpt)], env=env)
+        assert r.exit_code == 2 and "no CUDA device" in r.output
 
 
 def test_sid_fit_reports_code_quality(tmp_path, cache_dir):

@@ -55,6 +55,19 @@ def test_early_stopping_waits_for_min_epochs():
     assert runs == [1, 3, 2]  # None: half of the 5 epochs
 
 
+def test_device_is_chosen_from_what_torch_sees(monkeypatch):
+    from recgen.sid.grm_train import resolve_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_device("auto") == "cpu" and resolve_device("cpu") == "cpu"
+    with pytest.raises(ValueError, match="no CUDA device"):
+        resolve_device("cuda")  # never a silent CPU run of a job sized for a GPU
+    with pytest.raises(ValueError, match="'auto', 'cpu' or 'cuda'"):
+        resolve_device("gpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert resolve_device("auto") == "cuda" and resolve_device("cpu") == "cpu"
+
+
 def test_auto_ema_only_on_runs_long_enough_for_the_average_to_catch_up(monkeypatch):
     from recgen.sid import grm_train
     from recgen.sid.grm_train import AUTO_EMA, AUTO_EMA_MIN_STEPS, resolve_ema

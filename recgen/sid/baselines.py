@@ -102,10 +102,10 @@ class SASRec(torch.nn.Module):
             s = s[-self.max_len :]
             if len(s):
                 out[r, -len(s) :] = s + 1
-        return torch.from_numpy(out)
+        return torch.from_numpy(out).to(self.item.weight.device)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        pos = torch.arange(self.max_len - x.shape[1] + 1, self.max_len + 1).expand_as(x)
+        pos = torch.arange(self.max_len - x.shape[1] + 1, self.max_len + 1, device=x.device).expand_as(x)
         h = self.drop(self.item(x) * self.item.embedding_dim**0.5 + self.pos(pos))
         pad = x == 0
         for b in self.blocks:
@@ -144,12 +144,14 @@ class SASRec(torch.nn.Module):
             h = self.encode(self._pad(chunk))[:, -1]
             scores = h @ self.item.weight[1:].T
             if self.seen_weight is not None:  # the whole history has been seen, not only the model's window
-                rows = torch.cat([torch.full((len(seen),), r) for r, seen in enumerate(chunk)])
-                scores = self._with_seen(scores, rows, torch.as_tensor(np.concatenate(chunk), dtype=torch.long))
+                dev = scores.device
+                rows = torch.cat([torch.full((len(seen),), r, device=dev) for r, seen in enumerate(chunk)])
+                seen_items = torch.as_tensor(np.concatenate(chunk), dtype=torch.long, device=dev)
+                scores = self._with_seen(scores, rows, seen_items)
             if exclude_seen:
                 for row, seen in enumerate(chunk):
-                    scores[row, torch.as_tensor(seen, dtype=torch.long)] = float("-inf")
-            out.append(scores.topk(k, dim=1).indices.numpy())
+                    scores[row, torch.as_tensor(seen, dtype=torch.long, device=scores.device)] = float("-inf")
+            out.append(scores.topk(k, dim=1).indices.cpu().numpy())
         return np.concatenate(out) if out else np.zeros((0, k), np.int64)
 
     def fit(

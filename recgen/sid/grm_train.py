@@ -38,12 +38,25 @@ class TrainConfig:
     # > 0: validate, keep and return an exponential moving average of the weights (this decay per step);
     # None: AUTO_EMA when the run is long enough for the average to catch up (see `resolve_ema`), else off
     ema: float | None = 0.0
+    device: str = "cpu"  # where the model trains and validates: see `resolve_device`
 
 
 AUTO_EMA = 0.998  # +4–6 % on every metric over three seeds on full Beauty (README)
 # the average's half-life at 0.998 is ~350 steps: a run must be several of those long or the kept weights
 # stay close to the random start (full Beauty: 93 steps per epoch at batch 256, ~3,700 in 40 epochs)
 AUTO_EMA_MIN_STEPS = 1000
+
+
+def resolve_device(choice: str) -> str:
+    """`auto` → CUDA when torch sees a GPU, else CPU. Asking for CUDA without one is an error, not a silent
+    CPU run: a job sized for a GPU would take hours on the CPU."""
+    if choice == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if choice not in ("cpu", "cuda"):
+        raise ValueError(f"device is 'auto', 'cpu' or 'cuda', got {choice!r}")
+    if choice == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' asked for, but torch sees no CUDA device (torch.cuda.is_available() is False)")
+    return choice
 
 
 def resolve_ema(ema: float | None, total_steps: int) -> float:
@@ -206,7 +219,9 @@ def train_grm(
     cfg: TrainConfig,
     on_epoch: Callable[[int, dict[str, float]], None] | None = None,
 ) -> TrainReport:
-    """Train in place; the weights of the best validation epoch are restored at the end."""
+    """Train in place on `cfg.device` (the model stays there); the weights of the best validation epoch are
+    restored at the end."""
+    model.to(cfg.device)
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     windows = training_windows(split.train, model.config.max_items)
