@@ -223,6 +223,15 @@ def replay(a, s: Settings, grm: Path, render_seconds: float, console) -> dict:
             "overall": total, "curve": curve}  # fmt: skip
 
 
+def steady_rate(done_at: list[float]) -> float | None:
+    """Videos per minute after the start: from the first fifth of the videos done to the last, so the actors'
+    start (imports, models) and the first video's wait are left out, as in a long batch."""
+    if len(done_at) < 5:
+        return None
+    k = len(done_at) // 5
+    return round((len(done_at) - 1 - k) / (done_at[-1] - done_at[k]) * 60, 2)
+
+
 def batch(a, s: Settings, console) -> dict:
     """Part 3: the same distinct videos by the local executor, then by Ray (a local one) with one rendering
     actor and with one per CPU, each into a fresh runs folder and cache."""
@@ -230,9 +239,14 @@ def batch(a, s: Settings, console) -> dict:
 
     space = load_sid_space(s.data_dir, s.cache_dir, seed=0)
     styles = ("calm-luxury", "bold-discount", "warm-natural", "energetic-ugc")
+    products = space.catalog.products
+    # distinct (product, style) videos: every product once in a style, then again in the next style, …
+    pairs = [(p, styles[(j + k) % len(styles)]) for k in range(len(styles)) for j, p in enumerate(products)]
+    if a.batch_videos > len(pairs):
+        raise SystemExit(f"--batch-videos: the catalog makes at most {len(pairs)} distinct videos")
     tasks = []
-    for i, p in enumerate(space.catalog.products[: a.batch_videos]):
-        d = space.dsid_for(p, styles[i % len(styles)])
+    for p, style in pairs[: a.batch_videos]:
+        d = space.dsid_for(p, style)
         tasks.append(Task(p.id, d.content, d.creative))
     out: dict = {"videos": len(tasks), "cores": a.cores}
     t0 = time.perf_counter()
@@ -241,13 +255,21 @@ def batch(a, s: Settings, console) -> dict:
     for name, executor, renderers in (("local", "local", 0), ("ray, 1 rendering actor", "ray", 1),
                                       (f"ray, {a.cores} rendering actors", "ray", a.cores)):  # fmt: skip
         settings = s.model_copy(update={"runs_dir": Path(s.runs_dir) / f"batch-{len(out)}"})
+        done_at: list[float] = []
         with Progress(console=console) as bar:
             job = bar.add_task(f"batch ({name})", total=len(tasks))
-            report = run_batch(tasks, settings, executor, renderers=renderers,
-                               on_done=lambda _k, j=job: bar.advance(j))  # fmt: skip
+            t_batch = time.perf_counter()
+
+            def done(_key: str, j=job, t_batch=t_batch, done_at=done_at) -> None:
+                done_at.append(time.perf_counter() - t_batch)
+                bar.advance(j)
+
+            report = run_batch(tasks, settings, executor, renderers=renderers, on_done=done)
         stage = {k: round(float(np.mean([x[k] for x in report.stage_seconds])), 2) for k in report.stage_seconds[0]}
         out[name] = {"made": report.made, "failed": len(report.failed), "seconds": round(report.seconds, 1),
-                     "videos_per_minute": round(report.per_minute, 2), "stage_seconds_per_video": stage}  # fmt: skip
+                     "videos_per_minute": round(report.per_minute, 2), "stage_seconds_per_video": stage,
+                     "first_video_seconds": round(done_at[0], 1) if done_at else None,
+                     "steady_videos_per_minute": steady_rate(done_at)}  # fmt: skip
     ray.shutdown()
     one = out["ray, 1 rendering actor"]["stage_seconds_per_video"]
     plan, render = one.get("plan", 0.0), one.get("render", 0.0) + one.get("cache", 0.0)
@@ -274,6 +296,7 @@ def main() -> None:
     ap.add_argument("--render-seconds", type=float, help="seconds one worker takes per video (default: part 3's)")
     ap.add_argument("--batch-videos", type=int, default=12)
     ap.add_argument("--skip-batch", action="store_true")
+    ap.add_argument("--only-batch", action="store_true", help="part 3 alone (a long batch into its own --out)")
     ap.add_argument("--out", type=Path, default=OUT)
     a = ap.parse_args()
     import os
@@ -284,6 +307,10 @@ def main() -> None:
     result = {**provenance()}
     with tempfile.TemporaryDirectory() as tmp:
         s = Settings(runs_dir=Path(tmp) / "runs", width=a.width, height=a.height, fps=a.fps, duration_s=a.duration)
+        if a.only_batch:
+            result["settings"] = {"width": a.width, "height": a.height, "fps": a.fps, "duration_s": a.duration}
+            result["batch"] = batch(a, s, console)
+            return _write(a, result, t_start, console)
         grm = grm_checkpoint(a, s, console)
         result["settings"] = {"width": a.width, "height": a.height, "fps": a.fps, "duration_s": a.duration,
                               "grm": str(grm), "clients": a.clients, "step_seconds": a.step_seconds}  # fmt: skip
@@ -297,6 +324,10 @@ def main() -> None:
         result["online"] = online(a, s.model_copy(update={"runs_dir": Path(tmp) / "online"}), grm, console)
         console.print("[bold]2. cache hit rate over a replayed day[/bold]")
         result["replay"] = replay(a, s.model_copy(update={"runs_dir": Path(tmp) / "replay"}), grm, render_s, console)
+    _write(a, result, t_start, console)
+
+
+def _write(a, result: dict, t_start: float, console) -> None:
     result["seconds"] = round(time.perf_counter() - t_start, 1)
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(json.dumps(result, indent=1) + "\n")
@@ -304,6 +335,8 @@ def main() -> None:
 
 
 def report(result: dict, console) -> None:
+    if "online" not in result:
+        return _report_batch(result["batch"], console)
     t = Table("rate (req/s)", "p50 ms", "p90 ms", "p99 ms", "statuses")
     for x in result["online"]["steps"]:
         t.add_row(str(x["rate"]), f"{x['p50_ms']:.1f}", f"{x['p90_ms']:.1f}", f"{x['p99_ms']:.1f}", str(x["status"]))
@@ -311,12 +344,16 @@ def report(result: dict, console) -> None:
     r = result["replay"]
     console.print(f"replay: {r['requests']} requests, overall {r['overall']}, distinct D-SIDs {r['distinct_dsids']}")
     if "batch" in result:
-        b = result["batch"]
-        for name, x in b.items():
-            if isinstance(x, dict) and "made" in x:
-                console.print(
-                    f"batch, {name}: {x['videos_per_minute']} videos/min, stages {x['stage_seconds_per_video']}"
-                )
+        _report_batch(result["batch"], console)
+
+
+def _report_batch(b: dict, console) -> None:
+    for name, x in b.items():
+        if isinstance(x, dict) and "made" in x:
+            console.print(
+                f"batch, {name}: {x['videos_per_minute']} videos/min ({x.get('steady_videos_per_minute')} after the "
+                f"first fifth), stages {x['stage_seconds_per_video']}"
+            )
 
 
 if __name__ == "__main__":
