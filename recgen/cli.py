@@ -377,7 +377,11 @@ def batch(
     planners: Annotated[int, typer.Option(min=1, help="Ray: planning actors (a quarter CPU each).")] = 1,
     renderers: Annotated[
         int,
-        typer.Option(min=0, help="Ray: rendering actors, each with a CPU (and GPU) share; 0: one per CPU."),
+        typer.Option(
+            min=0,
+            help="Ray: rendering actors, each with a CPU (and GPU) share; 0: one per two CPUs (a render "
+            "keeps about two cores busy).",
+        ),
     ] = 0,
     runs_dir: RunsDir = None,
 ) -> None:

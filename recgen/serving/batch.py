@@ -4,7 +4,8 @@ Three stages, each a class that loads what it needs once and then handles one ta
 - `PlanStage` (CPU): the agents plan the video (the run stops after the visual plan, checkpointed);
 - `RenderStage` (a GPU share when there is a GPU, a CPU otherwise): resumes the run: shots, audio, effects,
   compositing and the critic's rounds;
-- `CacheStage` (CPU, one writer): adds the chosen draft to the video cache.
+- `CacheStage` (CPU, one writer): adds the chosen draft to the video cache. On Ray the driver is that
+  writer, as each row comes back: no actor process to start for a few milliseconds of work per video.
 
 A task's run id is derived from its (product, creative codes), so a task retried after a worker died
 resumes its own run from the last checkpoint instead of starting a second one, and the cache holds one
@@ -38,6 +39,9 @@ from recgen.settings import Settings
 
 PLAN_LAST = "visual"  # the plan is complete after this node; rendering starts at the next
 PLAN_CPUS = 0.25  # a planning actor's CPU share on Ray: planning is about 5 % of a video's time (measured)
+# one render keeps about two cores busy (Python draws frames while the ffmpeg encoder runs): two one-CPU
+# actors on 2 cores took 7.1 s per video each where one actor took 3.5 s (benchmarks/results/batch_scale.json)
+RENDER_CPUS = 2
 Executor = Literal["local", "ray"]
 
 
@@ -197,7 +201,7 @@ def run_batch(tasks: Iterable[Task], settings: Settings, executor: Executor = "l
               renderers: int = 0, gpu_share: float | None = None, on_done: Callable[[str], None] | None = None,
               crash_marker: Path | None = None) -> BatchReport:  # fmt: skip
     """Make every task's video not cached yet. `on_done(key)` after each video (progress displays). On Ray,
-    `renderers=0` starts one rendering actor per CPU the planners leave."""
+    `renderers=0` starts one rendering actor per `RENDER_CPUS` CPUs the planners leave (at least one)."""
     todo, skipped = pending_tasks(tasks, settings)
     t0 = time.perf_counter()
     rows: list[dict[str, str]] = []
@@ -245,14 +249,12 @@ def _run_ray(todo, settings: Settings, planners: int, renderers: int, gpu_share:
     logging.getLogger("ray.data").setLevel(logging.WARNING)
     res = ray.cluster_resources()
     cpus, gpus = float(res.get("CPU", 1)), float(res.get("GPU", 0))
-    renderers = renderers or max(1, round(cpus - PLAN_CPUS * planners))
+    renderers = renderers or max(1, int((cpus - PLAN_CPUS * planners) // RENDER_CPUS))
     render_cpus = max(0.5, (cpus - PLAN_CPUS * planners) / renderers)
     share = gpu_share if gpu_share is not None else (min(1.0, gpus / renderers) if gpus else 0)
     text = settings.model_dump_json()
-    # each rendering actor renders one video at a time with the threads its CPU share pays for: on a few
-    # cores, two videos side by side keep the cores busier than one video split over both (the agents and
-    # the critic are single-threaded)
-    render_text = settings.model_copy(update={"render_threads": max(1, int(render_cpus))}).model_dump_json()
+    # each rendering actor renders one video at a time with the threads its CPU share pays for (1.75 → 2)
+    render_text = settings.model_copy(update={"render_threads": max(1, round(render_cpus))}).model_dump_json()
     ds = ray.data.from_items([t.row() for t in todo], override_num_blocks=len(todo))
     ds = ds.map_batches(PlanStage, batch_size=1, fn_constructor_kwargs={"settings": text}, num_cpus=PLAN_CPUS,
                         compute=ray.data.ActorPoolStrategy(size=planners))  # fmt: skip
@@ -260,13 +262,12 @@ def _run_ray(todo, settings: Settings, planners: int, renderers: int, gpu_share:
                         fn_constructor_kwargs={"settings": render_text,
                                                "crash_marker": str(crash_marker or "") or None},
                         compute=ray.data.ActorPoolStrategy(size=renderers))  # fmt: skip
-    ds = ds.map_batches(CacheStage, batch_size=1, fn_constructor_kwargs={"settings": text}, num_cpus=0,
-                        compute=ray.data.ActorPoolStrategy(size=1))  # fmt: skip
-    done = set()
+    writer, done = CacheStage(text), set()
     for row in ds.iter_rows():
         if row["key"] in done:
             continue  # a retried block can come back twice; the cache holds it once either way
-        rows.append(dict(row))
+        row = writer.step(dict(row))
+        rows.append(row)
         if not row["error"]:
             done.add(row["key"])
             if on_done:
