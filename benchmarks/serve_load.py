@@ -223,6 +223,11 @@ def replay(a, s: Settings, grm: Path, render_seconds: float, console) -> dict:
             "overall": total, "curve": curve}  # fmt: skip
 
 
+# the first four are the benchmark's usual styles; the other presets make batches past 4 × the catalog distinct
+STYLES = ("calm-luxury", "bold-discount", "warm-natural", "energetic-ugc", "playful-pastel", "clean-clinical",
+          "dramatic-noir", "fresh-botanical")  # fmt: skip
+
+
 def steady_rate(done_at: list[float]) -> float | None:
     """Videos per minute after the start: from the first fifth of the videos done to the last, so the actors'
     start (imports, models) and the first video's wait are left out, as in a long batch."""
@@ -238,7 +243,7 @@ def batch(a, s: Settings, console) -> dict:
     import ray
 
     space = load_sid_space(s.data_dir, s.cache_dir, seed=0)
-    styles = ("calm-luxury", "bold-discount", "warm-natural", "energetic-ugc")
+    styles = STYLES[:4] if a.batch_videos <= 4 * len(space.catalog.products) else STYLES
     products = space.catalog.products
     # distinct (product, style) videos: every product once in a style, then again in the next style, …
     pairs = [(p, styles[(j + k) % len(styles)]) for k in range(len(styles)) for j, p in enumerate(products)]
@@ -252,8 +257,10 @@ def batch(a, s: Settings, console) -> dict:
     t0 = time.perf_counter()
     ray.init(num_cpus=a.cores, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
     out["ray_start_seconds"] = round(time.perf_counter() - t0, 1)
-    for name, executor, renderers in (("local", "local", 0), ("ray, 1 rendering actor", "ray", 1),
-                                      (f"ray, {a.cores} rendering actors", "ray", a.cores)):  # fmt: skip
+    configs = [("local", "local", 0)] + [
+        (f"ray, {n} rendering actor{'s' if n > 1 else ''}", "ray", n) for n in (a.ray_renderers or [1, a.cores])
+    ]
+    for name, executor, renderers in configs:
         settings = s.model_copy(update={"runs_dir": Path(s.runs_dir) / f"batch-{len(out)}"})
         done_at: list[float] = []
         with Progress(console=console) as bar:
@@ -276,10 +283,11 @@ def batch(a, s: Settings, console) -> dict:
     out["expected_per_added_render_worker"] = {
         "videos_per_minute_each": round(60 / render, 2) if render else None,
         "plan_seconds_per_video": plan,
-        "note": "one rendering actor (one render thread) took the render seconds above per video; each added "
-        "actor on a core of its own adds about 60 / those seconds videos per minute, until the planners "
-        "(plan seconds per video each, a quarter CPU each) or the single cache writer saturate. On this "
-        "machine only up to its cores could be measured; the Ray start is paid once per batch",
+        "note": "one rendering actor (its CPU share, 1.75 of 2, rounded to 2 render threads) took the render "
+        "seconds above per video; a render keeps about two cores busy, so each added actor on two cores of its own "
+        "adds about 60 / those seconds videos per minute, until the planners (plan seconds per video each, a "
+        "quarter CPU each) or the driver's cache writes saturate. Only up to this machine's cores could be "
+        "measured; the Ray start and the actors' start are paid once per batch",
     }
     return out
 
@@ -297,6 +305,7 @@ def main() -> None:
     ap.add_argument("--batch-videos", type=int, default=12)
     ap.add_argument("--skip-batch", action="store_true")
     ap.add_argument("--only-batch", action="store_true", help="part 3 alone (a long batch into its own --out)")
+    ap.add_argument("--ray-renderers", type=int, nargs="*", help="Ray rendering actors to measure (default: 1, cores)")
     ap.add_argument("--out", type=Path, default=OUT)
     a = ap.parse_args()
     import os
