@@ -40,7 +40,7 @@ from recgen.settings import Settings
 PLAN_LAST = "visual"  # the plan is complete after this node; rendering starts at the next
 PLAN_CPUS = 0.25  # a planning actor's CPU share on Ray: planning is about 5 % of a video's time (measured)
 # one render keeps about two cores busy (Python draws frames while the ffmpeg encoder runs): two one-CPU
-# actors on 2 cores took 7.1 s per video each where one actor took 3.5 s (benchmarks/results/batch_scale.json)
+# actors on 2 cores took 7.0–7.1 s per video each where one actor took 3.5 s (benchmarks/results/batch_scale.json)
 RENDER_CPUS = 2
 Executor = Literal["local", "ray"]
 
