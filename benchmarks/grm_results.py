@@ -63,7 +63,8 @@ def _rerank_row(run: Path, ckpt: Path, rerank: dict | None) -> dict:
     own = run / "rerank.json"
     if not own.is_file():
         raise SystemExit(f"no re-rank row for {ckpt}: pass --rerank FILE or keep {own}")
-    return json.loads(own.read_text())["rows"][0] | {"command": json.loads(own.read_text())["command"]}
+    saved = json.loads(own.read_text())
+    return saved["rows"][0] | {"command": saved["command"]}
 
 
 def grm_rows(runs: list[Path], rerank: dict | None, timing: dict | None, ckpt_name: str = "grm_ours.pt") -> list[dict]:

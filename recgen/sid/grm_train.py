@@ -38,7 +38,7 @@ class TrainConfig:
     # > 0: validate, keep and return an exponential moving average of the weights (this decay per step);
     # None: AUTO_EMA when the run is long enough for the average to catch up (see `resolve_ema`), else off
     ema: float | None = 0.0
-    device: str = "cpu"  # where the model trains and validates: see `resolve_device`
+    device: str | None = None  # where the model trains and validates (`resolve_device`); None: where it is
 
 
 AUTO_EMA = 0.998  # +4–6 % on every metric over three seeds on full Beauty (README)
@@ -219,9 +219,10 @@ def train_grm(
     cfg: TrainConfig,
     on_epoch: Callable[[int, dict[str, float]], None] | None = None,
 ) -> TrainReport:
-    """Train in place on `cfg.device` (the model stays there); the weights of the best validation epoch are
-    restored at the end."""
-    model.to(cfg.device)
+    """Train in place on `cfg.device` (the model stays there; None: where the model already is); the weights
+    of the best validation epoch are restored at the end."""
+    if cfg.device is not None:
+        model.to(cfg.device)
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     windows = training_windows(split.train, model.config.max_items)
