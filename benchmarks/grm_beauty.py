@@ -36,7 +36,7 @@ from recgen.sid.data import (
 )
 from recgen.sid.encoders import CollaborativeEncoder, TableItemEncoder
 from recgen.sid.grm import GRM, GRMConfig, Tokenizer, param_count
-from recgen.sid.grm_train import TrainConfig, evaluate, resolve_device, train_grm
+from recgen.sid.grm_train import DEVICES, TrainConfig, evaluate, resolve_device, train_grm
 from recgen.sid.metrics import rank_metrics
 from recgen.sid.recommender import dataset_paths
 from recgen.sid.rqkmeans import RQKMeans
@@ -238,7 +238,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("bench_out"))
     ap.add_argument(
         "--device",
-        choices=["auto", "cpu", "cuda"],
+        choices=DEVICES,
         default="auto",
         help="where the GRM and SASRec train and rank (auto: CUDA when torch sees a GPU); the beam ms/user "
         "figures are measured there too",

@@ -64,7 +64,7 @@ def _rerank_row(run: Path, ckpt: Path, rerank: dict | None) -> dict:
     if not own.is_file():
         raise SystemExit(f"no re-rank row for {ckpt}: pass --rerank FILE or keep {own}")
     saved = json.loads(own.read_text())
-    return saved["rows"][0] | {"command": saved["command"]}
+    return saved["rows"][0] | {"command": saved["command"], "candidates": saved.get("candidates")}
 
 
 def grm_rows(runs: list[Path], rerank: dict | None, timing: dict | None, ckpt_name: str = "grm_ours.pt") -> list[dict]:
@@ -83,7 +83,7 @@ def grm_rows(runs: list[Path], rerank: dict | None, timing: dict | None, ckpt_na
         commands.append(row.get("command") or _command(res["args"]))
         rr = _rerank_row(run, run / ckpt_name, rerank)
         rr_commands.append(rr.get("command") or (rerank or {}).get("command"))
-        candidates.add(rr.get("candidates") or (rerank or {}).get("candidates") or _candidates(run))
+        candidates.add(rr.get("candidates") or (rerank or {}).get("candidates"))
         alone.append(rr["beam_alone"])
         ranked.append(rr["reranked"] | {"beta": rr["beta"]})
         lat.append(timed.get((run / ckpt_name).resolve(), rr))
@@ -108,11 +108,6 @@ def grm_rows(runs: list[Path], rerank: dict | None, timing: dict | None, ckpt_na
                        + ([timing["command"]] if timing else []), "note": note,
         })  # fmt: skip
     return out
-
-
-def _candidates(run: Path) -> int | None:
-    own = run / "rerank.json"
-    return json.loads(own.read_text()).get("candidates") if own.is_file() else None
 
 
 def _flat(commands: list) -> list[str]:

@@ -24,7 +24,7 @@ from video_args import provenance
 from recgen.sid.beam import CodeTrie, recommend_items
 from recgen.sid.data import leave_one_out, load_interactions
 from recgen.sid.grm import Tokenizer
-from recgen.sid.grm_train import resolve_device
+from recgen.sid.grm_train import DEVICES, resolve_device
 from recgen.sid.metrics import rank_metrics
 from recgen.sid.transitions import TransitionScorer, fit_beta, rerank_items
 
@@ -119,7 +119,7 @@ def main() -> None:
     ap.add_argument("--latency-users", type=int, default=200, help="test users timed one by one")
     ap.add_argument("--latency-only", action="store_true", help="time the ranking only (a quiet machine)")
     ap.add_argument("--out", type=Path, default=Path("bench_out") / "grm_transition_rerank.json")
-    ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="cpu", help="where β is fitted and the "
+    ap.add_argument("--device", choices=DEVICES, default="cpu", help="where β is fitted and the "
                     "test ranked (the latency figures are measured there too: CPU for the README)")  # fmt: skip
     a = ap.parse_args()
     try:

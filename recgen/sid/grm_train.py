@@ -47,12 +47,15 @@ AUTO_EMA = 0.998  # +4–6 % on every metric over three seeds on full Beauty (RE
 AUTO_EMA_MIN_STEPS = 1000
 
 
+DEVICES = ("auto", "cpu", "cuda")
+
+
 def resolve_device(choice: str) -> str:
     """`auto` → CUDA when torch sees a GPU, else CPU. Asking for CUDA without one is an error, not a silent
     CPU run: a job sized for a GPU would take hours on the CPU."""
     if choice == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
-    if choice not in ("cpu", "cuda"):
+    if choice not in DEVICES:
         raise ValueError(f"device is 'auto', 'cpu' or 'cuda', got {choice!r}")
     if choice == "cuda" and not torch.cuda.is_available():
         raise ValueError("device 'cuda' asked for, but torch sees no CUDA device (torch.cuda.is_available() is False)")
