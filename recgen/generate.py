@@ -132,6 +132,21 @@ def generate_video(
         _give_back_memory()
 
 
+def load_for_render(settings: Settings) -> None:
+    """Load now, once per process, what rendering a run loads on first use: the media backends and models
+    (renderer, voice, OCR, speech recognition), the critic's feedback model (torch) and the audio measures
+    (scipy.signal). A batch's rendering worker does it while the first plan is made; planning needs none of it."""
+    import importlib
+
+    from recgen.rewards.feedback import load_scorer
+    from recgen.tools.backends import load_backends
+
+    load_backends(settings)
+    load_scorer(settings.cache_dir, settings.data_dir)
+    for module in ("pyloudnorm", "scipy.signal"):
+        importlib.import_module(module)
+
+
 def _walk(folder, request, settings, policy, inputs, resume, decision, stop_after, on_event) -> RunResult:
     """Build the run's context and graph on its own checkpoints, and run (or resume) it; called holding the
     run's lock."""

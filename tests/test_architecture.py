@@ -132,6 +132,18 @@ def test_the_grm_imports_without_the_agents_renderer_or_langgraph():
     assert out[1] == "Settings False generate_video"
 
 
+def test_planning_imports_without_torch_or_the_audio_measures():
+    """A batch's planning worker imports the graph but runs no critic or mixer: torch (the feedback model) and
+    scipy.signal (loudness, resampling) load where a render first needs them, or in `load_for_render`."""
+    code = (
+        "import sys, recgen.generate, recgen.serving.batch\n"
+        "heavy = ('torch', 'scipy.signal', 'pyloudnorm', 'rapidocr', 'faster_whisper')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[0] == "[]"
+
+
 def test_no_function_over_80_lines():
     long = [
         f"{m}.{n.name} ({n.end_lineno - n.lineno + 1} lines)"

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from recgen.serving.batch import Task, cache_of, run_batch
+from recgen.serving.batch import RenderStage, Task, cache_of, run_batch
 from recgen.sid.semantics import load_sid_space
 
 
@@ -38,6 +38,25 @@ def test_local_batch_makes_each_video_once_and_resumes(small):
     assert len(runs_of(small)) == 2  # bad input is refused before a run folder exists
     again = run_batch(tasks, small, "local")
     assert again.skipped == 2 and again.made == 0 and not again.failed
+
+
+def test_a_rendering_worker_loads_its_models_once_when_it_starts(small_read_back):
+    """What a render loads on first use (voice, OCR, speech recognition, the feedback model) is loaded by the
+    stage's constructor, so a Ray worker does it while the first plan is made; a missing voice is left for the
+    run to report, not a worker that fails to start."""
+    from recgen.rewards import feedback
+    from recgen.tools import asr, ocr, tts
+
+    loaded = (tts.get_tts, ocr.get_ocr, asr.get_asr, feedback._scorer)
+    for f in loaded:
+        f.cache_clear()
+    RenderStage(small_read_back.model_dump_json())
+    assert [f.cache_info().currsize for f in loaded] == [1, 1, 1, 1]
+    for f in loaded:
+        f.cache_clear()
+    off = {"tts_backend": "no-such-voice", "ocr_backend": "none"}
+    RenderStage(small_read_back.model_copy(update=off).model_dump_json())
+    assert [f.cache_info().currsize for f in loaded] == [0, 0, 1, 1]
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,6 @@ from recgen.rewards.combine import (
     scores_of,
     soft_violation,
 )
-from recgen.rewards.feedback import load_scorer
 from recgen.rewards.reencode import CALIBRATION_FILE, Calibration, perceive, perceived_lines, reencode
 from recgen.schemas import AgentName, Product, Reencoding, VideoState, Violation
 from recgen.settings import Settings
@@ -90,6 +89,8 @@ def reward_draft(space: SIDSpace, state: VideoState, p: VideoProbe, rb: ReadBack
             rep_owner = representation_owner(align.content_part, align.creative_part, measured, sem.creative.style)
         except MediaError as e:
             out.notes.append(f"rewards: the draft could not be re-encoded ({e})")
+    from recgen.rewards.feedback import load_scorer  # torch: imported where a draft is scored, not by every importer
+
     scorer, note = load_scorer(settings.cache_dir, settings.data_dir)
     out.notes += [note] if note else []
     feedback = None

@@ -128,10 +128,10 @@ class RenderStage(Stage):
     name = "render"
 
     def __init__(self, settings: str, crash_marker: str | None = None) -> None:
-        from recgen.tools.backends import RENDERERS, choose
+        from recgen.generate import load_for_render
 
         self.s = _settings(settings)
-        choose(RENDERERS, self.s.video_backend, "video", self.s)  # a diffusers pipeline loads here, once per actor
+        load_for_render(self.s)  # a diffusers pipeline, the voice, OCR, ASR: once per actor, during the first plan
         self.crash_marker = Path(crash_marker) if crash_marker else None
 
     def _maybe_crash(self, node: str, _message: str) -> None:

@@ -116,3 +116,23 @@ def choose(registry: dict[str, Callable[[Settings], object]], name: str, kind: s
     if name not in registry:
         raise BackendUnavailableError(f"unknown {kind} backend {name!r}; choose one of: {', '.join(registry)}")
     return registry[name](settings)
+
+
+def load_backends(settings: Settings) -> None:
+    """Load every model a render uses (shot renderer, voice, and the critic's reading and listening) now, in
+    this process, once: a batch's rendering worker pays for it while the first plan is being made, not
+    inside its first video. A backend that is missing is left to fail, or to fall back, where the run uses it."""
+    from recgen.tools.asr import get_asr
+    from recgen.tools.ocr import get_ocr
+
+    loaders = [lambda: choose(RENDERERS, settings.video_backend, "video", settings),
+               lambda: choose(VOICES, settings.tts_backend, "voice", settings)]  # fmt: skip
+    if settings.ocr_backend != "none":
+        loaders.append(get_ocr)
+    if settings.asr_backend != "none":
+        loaders.append(lambda: get_asr(Path(settings.cache_dir)))
+    for load in loaders:
+        try:
+            load()
+        except Exception:  # noqa: BLE001 - the run meets the same failure where it uses the backend, and reports it
+            continue

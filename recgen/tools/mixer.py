@@ -11,9 +11,7 @@ from pathlib import Path
 
 import imageio_ffmpeg
 import numpy as np
-import pyloudnorm
 from scipy.io import wavfile
-from scipy.signal import resample_poly
 
 from recgen.schemas import AudioPlan, AudioTracks, TimedLine, WordTiming
 
@@ -24,6 +22,8 @@ def resample(audio: np.ndarray, src: int, dst: int) -> np.ndarray:
     if src == dst:
         return audio
     g = np.gcd(src, dst)
+    from scipy.signal import resample_poly  # 0.7 s to import: only where audio is mixed
+
     return resample_poly(audio, dst // g, src // g, axis=0).astype(np.float32)
 
 
@@ -54,6 +54,8 @@ def mix(
     m[: len(music)] = music
     duck = 10 ** (duck_db * voice_envelope(v, rate) / 20)
     out = m * 0.55 * duck[:, None].astype(np.float32) + v[:, None] * 0.9
+    import pyloudnorm
+
     meter = pyloudnorm.Meter(rate)
     loud = meter.integrated_loudness(out) if n > rate * 0.5 else -70.0
     if np.isfinite(loud) and loud > -70:

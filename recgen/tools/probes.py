@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pyloudnorm
 
 from recgen.errors import MediaError
 
@@ -41,6 +40,8 @@ class VideoProbe:
     def lufs(self) -> float:
         if len(self.audio) < self.audio_rate // 2:
             return -70.0
+        import pyloudnorm  # scipy.signal: 0.7 s to import, needed only where audio is measured
+
         v = pyloudnorm.Meter(self.audio_rate).integrated_loudness(self.audio)
         return float(v) if np.isfinite(v) else -70.0
 
