@@ -4,6 +4,7 @@ is reported without stopping the rest, and on Ray a worker killed mid-render los
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 
@@ -101,3 +102,42 @@ def test_batch_command_reads_its_files_and_names_bad_lines(tmp_path, cache_dir):
     r = CliRunner().invoke(app, ["batch", "--products", str(listing), "--users", str(users)], env=env)
     assert r.exit_code == 2 and "one of" in r.output
     assert not (tmp_path / "serving").exists()  # nothing made or opened before the input is known good
+
+
+class WaitForFirst:
+    """The first task returns at once; the second waits (up to 30 s) for the driver to have received the first."""
+
+    def __init__(self, seen: str) -> None:
+        self.seen, self.calls = seen, 0
+
+    def __call__(self, batch):
+        import time
+        from pathlib import Path
+
+        import numpy as np
+
+        self.calls += 1
+        waited = 0.0
+        while self.calls == 2 and not Path(self.seen).exists() and waited < 30:
+            time.sleep(0.1)
+            waited += 0.1
+        return {"x": batch["x"], "waited": np.asarray([waited])}
+
+
+def test_ray_rows_reach_the_driver_as_each_finishes(ray_cluster, tmp_path):
+    """A finished video is cached (and counted) when it is done, not held back until the next one is."""
+    import ray.cloudpickle
+    import ray.data
+
+    from recgen.serving.batch import _rows_as_done
+
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the workers need not import the tests
+    seen = tmp_path / "seen-first"
+    ds = ray.data.from_items([{"x": 0}, {"x": 1}], override_num_blocks=2)
+    ds = ds.map_batches(WaitForFirst, batch_size=1, fn_constructor_kwargs={"seen": str(seen)}, num_cpus=1,
+                        compute=ray.data.ActorPoolStrategy(size=1))  # fmt: skip
+    waited = []
+    for row in _rows_as_done(ds):
+        waited.append(float(row["waited"]))
+        seen.touch()
+    assert waited[0] == 0 and waited[1] < 25  # the second would wait out its 30 s if the first were held back

@@ -263,7 +263,7 @@ def _run_ray(todo, settings: Settings, planners: int, renderers: int, gpu_share:
                                                "crash_marker": str(crash_marker or "") or None},
                         compute=ray.data.ActorPoolStrategy(size=renderers))  # fmt: skip
     writer, done = CacheStage(text), set()
-    for row in ds.iter_rows():
+    for row in _rows_as_done(ds):
         if row["key"] in done:
             continue  # a retried block can come back twice; the cache holds it once either way
         row = writer.step(dict(row))
@@ -272,3 +272,11 @@ def _run_ray(todo, settings: Settings, planners: int, renderers: int, gpu_share:
             done.add(row["key"])
             if on_done:
                 on_done(row["key"])
+
+
+def _rows_as_done(ds) -> Iterable[dict[str, str]]:
+    """Each row as soon as its video is done: `iter_rows` (and any prefetching) holds a finished row back
+    until the next one is done, a whole render later (its cache entry and progress with it)."""
+    for batch in ds.iter_batches(batch_size=None, prefetch_batches=0, batch_format="numpy"):
+        for i in range(len(next(iter(batch.values())))):
+            yield {k: str(v[i]) for k, v in batch.items()}
