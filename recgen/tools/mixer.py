@@ -19,11 +19,11 @@ PEAK_CEILING = 10 ** (-2.0 / 20)  # −2 dBFS: AAC encoding overshoots by up to 
 
 
 def resample(audio: np.ndarray, src: int, dst: int) -> np.ndarray:
+    from scipy.signal import resample_poly  # 0.7 s to import: only where audio is resampled
+
     if src == dst:
         return audio
     g = np.gcd(src, dst)
-    from scipy.signal import resample_poly  # 0.7 s to import: only where audio is mixed
-
     return resample_poly(audio, dst // g, src // g, axis=0).astype(np.float32)
 
 
@@ -54,7 +54,7 @@ def mix(
     m[: len(music)] = music
     duck = 10 ** (duck_db * voice_envelope(v, rate) / 20)
     out = m * 0.55 * duck[:, None].astype(np.float32) + v[:, None] * 0.9
-    import pyloudnorm
+    import pyloudnorm  # imports scipy.signal: only where audio is mixed
 
     meter = pyloudnorm.Meter(rate)
     loud = meter.integrated_loudness(out) if n > rate * 0.5 else -70.0
