@@ -39,7 +39,7 @@ from rich.table import Table
 from video_args import add_video_args, provenance
 
 from recgen.serving.api import serve
-from recgen.serving.batch import Task, run_batch
+from recgen.serving.batch import RayLayout, Task, run_batch
 from recgen.serving.cache import VideoCache
 from recgen.serving.guard import Guard
 from recgen.serving.queue import JobQueue
@@ -238,8 +238,9 @@ def steady_rate(done_at: list[float]) -> float | None:
 
 
 def batch(a, s: Settings, console) -> dict:
-    """Part 3: the same distinct videos by the local executor, then by Ray (a local one) with one rendering
-    actor and with one per CPU, each into a fresh runs folder and cache."""
+    """Part 3: the same distinct videos by the local executor, then by Ray (a local one) with the rendering
+    actors `--ray-renderers` asks for (default: the layout `recgen batch` picks), each into a fresh runs
+    folder and cache."""
     import ray
 
     space = load_sid_space(s.data_dir, s.cache_dir, seed=0)
@@ -257,9 +258,11 @@ def batch(a, s: Settings, console) -> dict:
     t0 = time.perf_counter()
     ray.init(num_cpus=a.cores, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
     out["ray_start_seconds"] = round(time.perf_counter() - t0, 1)
+    layouts = {n: RayLayout.plan(a.cores, 0, 1, n) for n in (a.ray_renderers or [0])}
     configs = [("local", "local", 0)] + [
-        (f"ray, {n} rendering actor{'s' if n > 1 else ''}", "ray", n) for n in (a.ray_renderers or [1, a.cores])
-    ]
+        (f"ray, {x.renderers} rendering actor{'s' if x.renderers > 1 else ''} of {x.threads} thread"
+         f"{'s' if x.threads > 1 else ''}" + (" (default)" if n == 0 else ""), "ray", n) for n, x in layouts.items()
+    ]  # fmt: skip
     for name, executor, renderers in configs:
         settings = s.model_copy(update={"runs_dir": Path(s.runs_dir) / f"batch-{len(out)}"})
         done_at: list[float] = []
@@ -277,17 +280,21 @@ def batch(a, s: Settings, console) -> dict:
                      "videos_per_minute": round(report.per_minute, 2), "stage_seconds_per_video": stage,
                      "first_video_seconds": round(done_at[0], 1) if done_at else None,
                      "steady_videos_per_minute": steady_rate(done_at)}  # fmt: skip
+        if executor == "ray":
+            lay = layouts[renderers]
+            out[name] |= {"rendering_actors": lay.renderers, "threads_per_actor": lay.threads}
     ray.shutdown()
-    one = out["ray, 1 rendering actor"]["stage_seconds_per_video"]
-    plan, render = one.get("plan", 0.0), one.get("render", 0.0) + one.get("cache", 0.0)
+    name = configs[-1][0]
+    per_actor = out[name]["stage_seconds_per_video"]
+    render = per_actor.get("render", 0.0) + per_actor.get("cache", 0.0)
     out["expected_per_added_render_worker"] = {
+        "layout": name,
         "videos_per_minute_each": round(60 / render, 2) if render else None,
-        "plan_seconds_per_video": plan,
-        "note": "one rendering actor (its CPU share, 1.75 of 2, rounded to 2 render threads) took the render "
-        "seconds above per video; a render keeps about two cores busy, so each added actor on two cores of its own "
-        "adds about 60 / those seconds videos per minute, until the planners (plan seconds per video each, a "
-        "quarter CPU each) or the driver's cache writes saturate. Only up to this machine's cores could be "
-        "measured; the Ray start and the actors' start are paid once per batch",
+        "plan_seconds_per_video": per_actor.get("plan", 0.0),
+        "note": "each rendering actor of the layout above took the render seconds above per video; an added "
+        "actor on a CPU of its own adds about 60 / those seconds videos per minute, until the planners (plan "
+        "seconds per video each, a quarter CPU each) or the driver's cache writes saturate. Only up to this "
+        "machine's cores could be measured; the Ray start and the actors' start are paid once per batch",
     }
     return out
 
@@ -305,7 +312,8 @@ def main() -> None:
     ap.add_argument("--batch-videos", type=int, default=12)
     ap.add_argument("--skip-batch", action="store_true")
     ap.add_argument("--only-batch", action="store_true", help="part 3 alone (a long batch into its own --out)")
-    ap.add_argument("--ray-renderers", type=int, nargs="*", help="Ray rendering actors to measure (default: 1, cores)")
+    ap.add_argument("--ray-renderers", type=int, nargs="*",
+                    help="Ray rendering actors to measure, 0 for the default layout (default: 0)")  # fmt: skip
     ap.add_argument("--out", type=Path, default=OUT)
     a = ap.parse_args()
     import os

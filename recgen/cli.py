@@ -379,8 +379,8 @@ def batch(
         int,
         typer.Option(
             min=0,
-            help="Ray: rendering actors, each with a CPU (and GPU) share; 0: one per two CPUs (a render "
-            "keeps about two cores busy).",
+            help="Ray: rendering actors, each with a CPU (and GPU) share and the threads it pays for; 0: one "
+            "per CPU, or one per GPU when shots are drawn on GPUs (--video-backend diffusers).",
         ),
     ] = 0,
     runs_dir: RunsDir = None,

@@ -60,7 +60,9 @@ class Settings(BaseSettings):
     crf: int = Field(21, ge=0, le=51)
     target_lufs: float = -14.0
     audio_rate: int = 44100
-    render_threads: int = Field(2, ge=1, le=64, description="Parallel shot renders and encoder threads.")
+    render_threads: int = Field(
+        2, ge=1, le=64, description="CPU threads one video may use: the encoder, OCR, speech recognition, the voice."
+    )
     otel: bool = Field(False, description="Emit OpenTelemetry spans per node and tool call (needs recgen[otel]).")
 
     @field_validator("duration_s")

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from recgen.serving.batch import RenderStage, Task, cache_of, run_batch
+from recgen.serving.batch import RayLayout, RenderStage, Task, cache_of, run_batch
 from recgen.sid.semantics import load_sid_space
 
 
@@ -58,6 +58,65 @@ def test_a_rendering_worker_loads_its_models_once_when_it_starts(small_read_back
     off = {"tts_backend": "no-such-voice", "ocr_backend": "none"}
     RenderStage(small_read_back.model_copy(update=off).model_dump_json())
     assert [f.cache_info().currsize for f in loaded] == [0, 0, 1, 1]
+
+
+def test_a_render_holds_every_cpu_model_to_its_thread_budget(small_read_back, monkeypatch):
+    """A batch runs one single-threaded video per CPU side by side, so the voice, OCR and speech recognition
+    must each keep to the render threads, and the voice's idle threads must not spin (they would steal the
+    neighbouring worker's core)."""
+    import faster_whisper
+
+    from recgen.tools import asr, ocr, tts
+    from recgen.tools.backends import load_backends
+
+    asked: list[int] = []
+
+    class Recording:
+        def __init__(self, *args, cpu_threads: int, **kwargs) -> None:
+            asked.append(cpu_threads)
+
+    monkeypatch.setattr(faster_whisper, "WhisperModel", Recording)
+    for f in (tts.get_tts, ocr.get_ocr, asr.get_asr):
+        f.cache_clear()
+    try:
+        load_backends(small_read_back.model_copy(update={"render_threads": 1}))
+        voice = tts.get_tts("piper", 1).voice.session.get_session_options()
+        assert voice.intra_op_num_threads == 1
+        assert voice.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+        engine = ocr.get_ocr(1).engine  # loaded by reading a word: detection and recognition both exist
+        sessions = (engine.text_det.session.session, engine.text_rec.session.session)
+        assert [x.get_session_options().intra_op_num_threads for x in sessions] == [1, 1]
+        assert asked == [1]
+    finally:
+        asr.get_asr.cache_clear()  # the recording stand-in must not outlive this test
+
+
+def test_ray_sizes_its_workers_to_the_cluster():
+    """One single-threaded rendering actor per CPU the planner leaves; one per GPU (with that GPU and its
+    share of the CPUs) when shots are drawn on GPUs; GPUs are not asked for when they would sit idle."""
+    two = RayLayout.plan(cpus=2, gpus=0, planners=1)
+    assert (two.renderers, two.render_cpus, two.gpu_share, two.threads) == (2, 0.875, 0.0, 1)
+    assert RayLayout.plan(cpus=16, gpus=0, planners=1).renderers == 16
+    on_gpu = RayLayout.plan(cpus=16, gpus=2, planners=1, on_gpu=True)
+    assert (on_gpu.renderers, on_gpu.render_cpus, on_gpu.gpu_share, on_gpu.threads) == (2, 7.875, 1.0, 8)
+    assert RayLayout.plan(cpus=16, gpus=2, planners=1).gpu_share == 0.0
+    assert RayLayout.plan(cpus=16, gpus=2, planners=1, renderers=4, on_gpu=True).gpu_share == 0.5
+    one = RayLayout.plan(cpus=1, gpus=0, planners=1)
+    assert (one.renderers, one.threads) == (1, 1)
+
+
+def test_a_stage_in_its_own_process_holds_torch_to_the_render_threads(small):
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        RenderStage(small.model_copy(update={"render_threads": 1}).model_dump_json())
+        assert torch.get_num_threads() == 2  # in the caller's process: its setting is left alone
+        RenderStage(small.model_copy(update={"render_threads": 1}).model_dump_json(), own_process=True)
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

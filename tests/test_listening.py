@@ -44,7 +44,7 @@ class _CountingASR:
 
 def test_recognition_is_remembered_by_the_sound_across_processes(tmp_path, monkeypatch):
     fake = _CountingASR()
-    monkeypatch.setattr(asr, "get_asr", lambda cache_dir: fake)
+    monkeypatch.setattr(asr, "get_asr", lambda cache_dir, threads=2: fake)
     monkeypatch.setattr(asr, "_HEARD", {})
     store = tmp_path / "run" / "heard"
     a = np.random.default_rng(0).normal(size=(4000, 2)).astype(np.float32)

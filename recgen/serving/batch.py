@@ -38,10 +38,11 @@ from recgen.serving.cache import VideoCache, entry_key
 from recgen.settings import Settings
 
 PLAN_LAST = "visual"  # the plan is complete after this node; rendering starts at the next
-PLAN_CPUS = 0.25  # a planning actor's CPU share on Ray: planning is about 5 % of a video's time (measured)
-# one render keeps about two cores busy (Python draws frames while the ffmpeg encoder runs): two one-CPU
-# actors on 2 cores took 7.0–7.1 s per video each where one actor took 3.5 s (benchmarks/results/batch_scale.json)
-RENDER_CPUS = 2
+PLAN_CPUS = 0.25  # a planning actor's CPU share on Ray: planning is about 2 % of a video's time (measured)
+# one rendering actor per CPU, each held to one thread: a video's work (drawing, encoding, the voice, OCR,
+# speech recognition) split over two threads keeps two cores only 86 % busy, and idle inference threads spin;
+# two one-thread workers side by side made 12 videos in 32 s where one two-thread process took 44 s (measured)
+RENDER_CPUS = 1
 Executor = Literal["local", "ray"]
 
 
@@ -127,10 +128,16 @@ class PlanStage(Stage):
 class RenderStage(Stage):
     name = "render"
 
-    def __init__(self, settings: str, crash_marker: str | None = None) -> None:
+    def __init__(self, settings: str, crash_marker: str | None = None, own_process: bool = False) -> None:
+        """`own_process`: this stage owns its process (a Ray worker), so torch's thread count, which is the
+        process's, is held to the render threads too."""
         from recgen.generate import load_for_render
 
         self.s = _settings(settings)
+        if own_process:
+            import torch
+
+            torch.set_num_threads(self.s.render_threads)
         load_for_render(self.s)  # a diffusers pipeline, the voice, OCR, ASR: once per actor, during the first plan
         self.crash_marker = Path(crash_marker) if crash_marker else None
 
@@ -197,11 +204,32 @@ def pending_tasks(tasks: Iterable[Task], settings: Settings) -> tuple[list[Task]
     return todo, skipped
 
 
+@dataclass(frozen=True)
+class RayLayout:
+    renderers: int  # rendering actors
+    render_cpus: float  # each one's CPU share
+    gpu_share: float  # each one's GPU share (0: none)
+    threads: int  # CPU threads each one's video may use
+
+    @classmethod
+    def plan(cls, cpus: float, gpus: float, planners: int, renderers: int = 0, gpu_share: float | None = None,
+             on_gpu: bool = False) -> RayLayout:  # fmt: skip
+        """`renderers=0`: one rendering actor per GPU when shots are drawn on GPUs (each actor holds its own
+        pipeline), else one per CPU the planners leave. Each actor's threads are what its CPU share pays for."""
+        free = max(0.5, cpus - PLAN_CPUS * planners)
+        if not renderers:
+            renderers = max(1, int(gpus)) if on_gpu and gpus else max(1, round(free / RENDER_CPUS))
+        render_cpus = max(0.5, free / renderers)
+        if gpu_share is None:
+            gpu_share = min(1.0, gpus / renderers) if on_gpu and gpus else 0.0
+        return cls(renderers, render_cpus, gpu_share, max(1, round(render_cpus)))
+
+
 def run_batch(tasks: Iterable[Task], settings: Settings, executor: Executor = "local", *, planners: int = 1,
               renderers: int = 0, gpu_share: float | None = None, on_done: Callable[[str], None] | None = None,
               crash_marker: Path | None = None) -> BatchReport:  # fmt: skip
     """Make every task's video not cached yet. `on_done(key)` after each video (progress displays). On Ray,
-    `renderers=0` starts one rendering actor per `RENDER_CPUS` CPUs the planners leave (at least one)."""
+    `renderers=0` starts the actors `RayLayout.plan` sizes to the cluster."""
     todo, skipped = pending_tasks(tasks, settings)
     t0 = time.perf_counter()
     rows: list[dict[str, str]] = []
@@ -248,20 +276,17 @@ def _run_ray(todo, settings: Settings, planners: int, renderers: int, gpu_share:
     ray.data.DataContext.get_current().enable_progress_bars = False  # the caller shows its own
     logging.getLogger("ray.data").setLevel(logging.WARNING)
     res = ray.cluster_resources()
-    cpus, gpus = float(res.get("CPU", 1)), float(res.get("GPU", 0))
-    renderers = renderers or max(1, int((cpus - PLAN_CPUS * planners) // RENDER_CPUS))
-    render_cpus = max(0.5, (cpus - PLAN_CPUS * planners) / renderers)
-    share = gpu_share if gpu_share is not None else (min(1.0, gpus / renderers) if gpus else 0)
-    text = settings.model_dump_json()
-    # each rendering actor renders one video at a time with the threads its CPU share pays for (1.75 → 2)
-    render_text = settings.model_copy(update={"render_threads": max(1, round(render_cpus))}).model_dump_json()
+    layout = RayLayout.plan(float(res.get("CPU", 1)), float(res.get("GPU", 0)), planners, renderers, gpu_share,
+                            on_gpu=settings.video_backend == "diffusers")  # fmt: skip
+    text = settings.model_copy(update={"render_threads": 1}).model_dump_json()  # a planner's quarter CPU
+    render_text = settings.model_copy(update={"render_threads": layout.threads}).model_dump_json()
     ds = ray.data.from_items([t.row() for t in todo], override_num_blocks=len(todo))
     ds = ds.map_batches(PlanStage, batch_size=1, fn_constructor_kwargs={"settings": text}, num_cpus=PLAN_CPUS,
                         compute=ray.data.ActorPoolStrategy(size=planners))  # fmt: skip
-    ds = ds.map_batches(RenderStage, batch_size=1, num_cpus=render_cpus, num_gpus=share or None,
-                        fn_constructor_kwargs={"settings": render_text,
+    ds = ds.map_batches(RenderStage, batch_size=1, num_cpus=layout.render_cpus, num_gpus=layout.gpu_share or None,
+                        fn_constructor_kwargs={"settings": render_text, "own_process": True,
                                                "crash_marker": str(crash_marker or "") or None},
-                        compute=ray.data.ActorPoolStrategy(size=renderers))  # fmt: skip
+                        compute=ray.data.ActorPoolStrategy(size=layout.renderers))  # fmt: skip
     writer, done = CacheStage(text), set()
     for row in _rows_as_done(ds):
         if row["key"] in done:

@@ -56,7 +56,8 @@ def build_registry(settings: Settings, run_dir: Path) -> dict[str, ToolSpec]:
             raise BackendUnavailableError("speech recognition is off (RECGEN_ASR_BACKEND=none)")
         if not Path(a.path).is_file():
             raise InputError(f"no audio file at {a.path}")
-        return listen(decode_audio(a.path), DECODE_RATE, settings.cache_dir, a.prompt, run_dir / HEARD_DIR)
+        audio, threads = decode_audio(a.path), settings.render_threads
+        return listen(audio, DECODE_RATE, settings.cache_dir, a.prompt, run_dir / HEARD_DIR, threads)
 
     def sprite(a: SpriteArgs):
         if a.kind == "button":

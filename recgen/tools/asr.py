@@ -94,8 +94,8 @@ class WhisperASR:
 
 
 @functools.cache
-def get_asr(cache_dir: Path) -> WhisperASR:
-    return WhisperASR(cache_dir)
+def get_asr(cache_dir: Path, threads: int = 2) -> WhisperASR:
+    return WhisperASR(cache_dir, threads)
 
 
 _HEARD: dict[str, list[Heard]] = {}
@@ -121,7 +121,12 @@ def _store(file: Path | None, heard: list[Heard]) -> None:
 
 
 def listen(
-    audio: np.ndarray, rate: int, cache_dir: Path, prompt: str | None = None, store: Path | None = None
+    audio: np.ndarray,
+    rate: int,
+    cache_dir: Path,
+    prompt: str | None = None,
+    store: Path | None = None,
+    threads: int = 2,
 ) -> list[Heard]:
     """What the sound says, remembered by the sound itself: the same samples (the audio step's mix, then the
     same AAC stream copied into every draft) are recognised once. `store` (a run's folder) keeps what was heard
@@ -133,7 +138,7 @@ def listen(
         file = None if store is None else Path(store) / f"{key}.json"
         heard = _stored(file)
         if heard is None:
-            heard = get_asr(Path(cache_dir)).words(audio, rate, prompt)
+            heard = get_asr(Path(cache_dir), threads).words(audio, rate, prompt)
             _store(file, heard)
         if len(_HEARD) > 64:
             _HEARD.clear()

@@ -104,7 +104,7 @@ RENDERERS: dict[str, Callable[[Settings], ShotRenderer]] = {
     "diffusers": DiffusersRenderer,
 }
 VOICES: dict[str, Callable[[Settings], Voice]] = {
-    "piper": lambda _s: get_tts("piper"),  # the packaged Piper voice; eSpeak NG when it is missing
+    "piper": lambda s: get_tts("piper", s.render_threads),  # the packaged Piper voice; eSpeak NG when it is missing
     "espeak": lambda _s: EspeakTTS(),
 }
 MUSIC: dict[str, Callable[[Settings], MusicSource]] = {
@@ -128,9 +128,9 @@ def load_backends(settings: Settings) -> None:
     loaders = [lambda: choose(RENDERERS, settings.video_backend, "video", settings),
                lambda: choose(VOICES, settings.tts_backend, "voice", settings)]  # fmt: skip
     if settings.ocr_backend != "none":
-        loaders.append(get_ocr)
+        loaders.append(lambda: get_ocr(settings.render_threads).load())
     if settings.asr_backend != "none":
-        loaders.append(lambda: get_asr(Path(settings.cache_dir)))
+        loaders.append(lambda: get_asr(Path(settings.cache_dir), settings.render_threads))
     for load in loaders:
         try:
             load()

@@ -27,15 +27,25 @@ class Seen:
 class RapidOCRReader:
     name = "rapidocr"
 
-    def __init__(self) -> None:
+    def __init__(self, threads: int = 2) -> None:
         try:
             from rapidocr import RapidOCR
         except ImportError as e:
             raise BackendUnavailableError("reading text back needs: pip install rapidocr onnxruntime") from e
         logging.getLogger("RapidOCR").setLevel(logging.ERROR)  # "no text detected" is an answer, not a warning
         # detection at the frame's own size: the default scales a small frame up to 736 px, four times slower
-        params = {"Global.log_level": "error", "Det.limit_type": "max", "Det.limit_side_len": 480}
+        params = {"Global.log_level": "error", "Det.limit_type": "max", "Det.limit_side_len": 480,
+                  "EngineConfig.onnxruntime.intra_op_num_threads": threads,
+                  "EngineConfig.onnxruntime.inter_op_num_threads": 1}  # fmt: skip
         self.engine = RapidOCR(params=params)
+
+    def load(self) -> RapidOCRReader:
+        """Load the detection and recognition models now (the engine loads each on first use): reading a
+        word on a blank card needs both."""
+        card = np.full((48, READ_WIDTH, 3), 255, np.uint8)
+        cv2.putText(card, "recgen", (8, 36), cv2.FONT_HERSHEY_SIMPLEX, 1.0, (0, 0, 0), 2)
+        self.read(card)
+        return self
 
     def read(self, frame: np.ndarray, full_width: int | None = None, scale: float | None = None) -> list[Seen]:
         """Text on a frame; boxes in the pixels of a frame `full_width` wide (default: this frame's width).
@@ -62,5 +72,6 @@ class RapidOCRReader:
 
 
 @functools.cache
-def get_ocr() -> RapidOCRReader:
-    return RapidOCRReader()
+def get_ocr(threads: int = 2) -> RapidOCRReader:
+    """One reader per process (and thread budget): loading its models takes longer than reading a frame."""
+    return RapidOCRReader(threads)

