@@ -284,7 +284,7 @@ def batch(a, s: Settings, console) -> dict:
             lay = layouts[renderers]
             out[name] |= {"rendering_actors": lay.renderers, "threads_per_actor": lay.threads}
     ray.shutdown()
-    name = configs[-1][0]
+    name = next((c[0] for c in configs if c[2] == 0 and c[1] == "ray"), configs[-1][0])  # the default layout's
     per_actor = out[name]["stage_seconds_per_video"]
     render = per_actor.get("render", 0.0) + per_actor.get("cache", 0.0)
     out["expected_per_added_render_worker"] = {

@@ -92,8 +92,9 @@ def test_a_render_holds_every_cpu_model_to_its_thread_budget(small_read_back, mo
 
 
 def test_ray_sizes_its_workers_to_the_cluster():
-    """One single-threaded rendering actor per CPU the planner leaves; one per GPU (with that GPU and its
-    share of the CPUs) when shots are drawn on GPUs; GPUs are not asked for when they would sit idle."""
+    """One single-threaded rendering actor per CPU the planner leaves, as many as the memory holds; one per
+    GPU (with that GPU and its share of the CPUs) when shots are drawn on GPUs; GPUs are not asked for when
+    they would sit idle."""
     two = RayLayout.plan(cpus=2, gpus=0, planners=1)
     assert (two.renderers, two.render_cpus, two.gpu_share, two.threads) == (2, 0.875, 0.0, 1)
     assert RayLayout.plan(cpus=16, gpus=0, planners=1).renderers == 16
@@ -103,6 +104,9 @@ def test_ray_sizes_its_workers_to_the_cluster():
     assert RayLayout.plan(cpus=16, gpus=2, planners=1, renderers=4, on_gpu=True).gpu_share == 0.5
     one = RayLayout.plan(cpus=1, gpus=0, planners=1)
     assert (one.renderers, one.threads) == (1, 1)
+    tight = RayLayout.plan(cpus=16, gpus=0, planners=1, memory=6 * 2**30)  # room for four actors' models
+    assert (tight.renderers, tight.threads) == (4, 4)
+    assert RayLayout.plan(cpus=16, gpus=0, planners=1, renderers=8, memory=6 * 2**30).renderers == 8  # as asked
 
 
 def test_a_stage_in_its_own_process_holds_torch_to_the_render_threads(small):

@@ -144,6 +144,26 @@ def test_no_grm_is_a_503(small):
         s.queue.close()
 
 
+def test_a_warmed_server_has_loaded_what_its_first_render_needs(small_read_back):
+    """`recgen serve` warms its process before it listens: the first job must not load the voice, OCR,
+    speech recognition or the feedback model inside itself."""
+    import gc
+
+    from recgen.rewards import feedback
+    from recgen.tools import asr, ocr, tts
+
+    loaded = (tts.get_tts, ocr.get_ocr, asr.get_asr, feedback._scorer)
+    for f in loaded:
+        f.cache_clear()
+    s = VideoService(small_read_back, None)
+    try:
+        s.warm()
+        assert [f.cache_info().currsize for f in loaded] == [1, 1, 1, 1]
+    finally:
+        gc.unfreeze()
+        s.queue.close()
+
+
 def test_queue_timeout_and_restart(tmp_path):
     gate = threading.Event()
 

@@ -43,6 +43,7 @@ PLAN_CPUS = 0.25  # a planning actor's CPU share on Ray: planning is about 2 % o
 # speech recognition) split over two threads keeps two cores only 86 % busy, and idle inference threads spin;
 # two one-thread workers side by side made 12 videos in 32 s where one two-thread process took 44 s (measured)
 RENDER_CPUS = 1
+RENDER_MEMORY = 1.5 * 2**30  # a rendering actor held 1.4 GB at 144×256 (its models and frames; measured)
 Executor = Literal["local", "ray"]
 
 
@@ -213,12 +214,16 @@ class RayLayout:
 
     @classmethod
     def plan(cls, cpus: float, gpus: float, planners: int, renderers: int = 0, gpu_share: float | None = None,
-             on_gpu: bool = False) -> RayLayout:  # fmt: skip
+             on_gpu: bool = False, memory: float | None = None) -> RayLayout:  # fmt: skip
         """`renderers=0`: one rendering actor per GPU when shots are drawn on GPUs (each actor holds its own
-        pipeline), else one per CPU the planners leave. Each actor's threads are what its CPU share pays for."""
+        pipeline), else one per CPU the planners leave, but no more than the cluster's `memory` (bytes) holds,
+        so a many-core machine with little memory runs fewer actors with more threads each. Each actor's
+        threads are what its CPU share pays for."""
         free = max(0.5, cpus - PLAN_CPUS * planners)
         if not renderers:
             renderers = max(1, int(gpus)) if on_gpu and gpus else max(1, round(free / RENDER_CPUS))
+            if memory:
+                renderers = max(1, min(renderers, int(memory // RENDER_MEMORY)))
         render_cpus = max(0.5, free / renderers)
         if gpu_share is None:
             gpu_share = min(1.0, gpus / renderers) if on_gpu and gpus else 0.0
@@ -277,7 +282,7 @@ def _run_ray(todo, settings: Settings, planners: int, renderers: int, gpu_share:
     logging.getLogger("ray.data").setLevel(logging.WARNING)
     res = ray.cluster_resources()
     layout = RayLayout.plan(float(res.get("CPU", 1)), float(res.get("GPU", 0)), planners, renderers, gpu_share,
-                            on_gpu=settings.video_backend == "diffusers")  # fmt: skip
+                            on_gpu=settings.video_backend == "diffusers", memory=res.get("memory"))  # fmt: skip
     text = settings.model_copy(update={"render_threads": 1}).model_dump_json()  # a planner's quarter CPU
     render_text = settings.model_copy(update={"render_threads": layout.threads}).model_dump_json()
     ds = ray.data.from_items([t.row() for t in todo], override_num_blocks=len(todo))

@@ -218,8 +218,13 @@ class VideoService:
         return dict(self._batcher.batch_sizes) if self._batcher is not None else {}
 
     def warm(self) -> None:
-        """Load the GRM and run one search now, not on the first request, then move everything loaded out
-        of the garbage collector's way (a full collection over the models' objects stalled requests)."""
+        """Load the GRM and run one search now, not on the first request, and what a render loads on first
+        use (the voice, OCR, speech recognition, the feedback model), not inside the first job; then move
+        everything loaded out of the garbage collector's way (a full collection over the models' objects
+        stalled requests)."""
+        from recgen.generate import load_for_render
+
+        load_for_render(self.settings)
         if self.grm_path is not None:
             rec = self.recommender
             if rec.data.users:
