@@ -380,7 +380,7 @@ def batch(
         typer.Option(
             min=0,
             help="Ray: rendering actors, each with a CPU (and GPU) share and the threads it pays for; 0: one "
-            "per CPU, or one per GPU when shots are drawn on GPUs (--video-backend diffusers).",
+            "per CPU, or one per GPU when shots are drawn on GPUs (RECGEN_VIDEO_BACKEND=diffusers).",
         ),
     ] = 0,
     runs_dir: RunsDir = None,
