@@ -258,7 +258,8 @@ def batch(a, s: Settings, console) -> dict:
     t0 = time.perf_counter()
     ray.init(num_cpus=a.cores, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
     out["ray_start_seconds"] = round(time.perf_counter() - t0, 1)
-    layouts = {n: RayLayout.plan(a.cores, 0, 1, n) for n in (a.ray_renderers or [0])}
+    memory = ray.cluster_resources().get("memory")  # what run_batch sizes its actors by, for the names below
+    layouts = {n: RayLayout.plan(a.cores, 0, 1, n, memory=memory) for n in (a.ray_renderers or [0])}
     configs = [("local", "local", 0)] + [
         (f"ray, {x.renderers} rendering actor{'s' if x.renderers > 1 else ''} of {x.threads} thread"
          f"{'s' if x.threads > 1 else ''}" + (" (default)" if n == 0 else ""), "ray", n) for n, x in layouts.items()
@@ -280,9 +281,8 @@ def batch(a, s: Settings, console) -> dict:
                      "videos_per_minute": round(report.per_minute, 2), "stage_seconds_per_video": stage,
                      "first_video_seconds": round(done_at[0], 1) if done_at else None,
                      "steady_videos_per_minute": steady_rate(done_at)}  # fmt: skip
-        if executor == "ray":
-            lay = layouts[renderers]
-            out[name] |= {"rendering_actors": lay.renderers, "threads_per_actor": lay.threads}
+        if report.layout is not None:  # what ran
+            out[name] |= {"rendering_actors": report.layout.renderers, "threads_per_actor": report.layout.threads}
     ray.shutdown()
     name = next((c[0] for c in configs if c[2] == 0 and c[1] == "ray"), configs[-1][0])  # the default layout's
     per_actor = out[name]["stage_seconds_per_video"]

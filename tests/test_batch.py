@@ -137,6 +137,7 @@ def test_ray_batch_survives_a_killed_worker(small, ray_cluster, tmp_path):
     report = run_batch(tasks, small, "ray", crash_marker=marker)
     assert marker.is_file()  # a rendering worker did die mid-render (its pid is in the file)
     assert not report.failed and report.made == 3
+    assert (report.layout.renderers, report.layout.threads) == (2, 1)  # the default on 2 CPUs, one killed
     entries = cache_of(small).entries()
     assert sorted(e.key for e in entries) == sorted(t.key for t in tasks)  # none lost, none twice
     runs = runs_of(small)

@@ -184,6 +184,7 @@ class BatchReport:
     seconds: float
     executor: str
     stage_seconds: list[dict[str, float]] = field(default_factory=list)  # per video made, by stage
+    layout: RayLayout | None = None  # the actors Ray ran (None: local, or nothing to make)
 
     @property
     def per_minute(self) -> float:
@@ -238,10 +239,11 @@ def run_batch(tasks: Iterable[Task], settings: Settings, executor: Executor = "l
     todo, skipped = pending_tasks(tasks, settings)
     t0 = time.perf_counter()
     rows: list[dict[str, str]] = []
+    layout = None
     if executor == "local":
         _run_local(todo, settings, on_done, rows)
     elif executor == "ray":
-        _run_ray(todo, settings, planners, renderers, gpu_share, on_done, crash_marker, rows)
+        layout = _run_ray(todo, settings, planners, renderers, gpu_share, on_done, crash_marker, rows)
     else:
         raise InputError(f"executor {executor!r}: choose local or ray")
     seconds = time.perf_counter() - t0
@@ -250,7 +252,7 @@ def run_batch(tasks: Iterable[Task], settings: Settings, executor: Executor = "l
     failed |= {t.key: "no result came back (see the Ray logs)" for t in todo if t.key not in came_back}
     made = sum(cache_of(settings).get(t.key) is not None for t in todo)
     stages = [json.loads(r["seconds"]) for r in rows if not r["error"]]
-    return BatchReport(len(todo) + skipped, skipped, made, sorted(failed.items()), seconds, executor, stages)
+    return BatchReport(len(todo) + skipped, skipped, made, sorted(failed.items()), seconds, executor, stages, layout)
 
 
 def _run_local(todo: list[Task], settings: Settings, on_done, rows: list) -> None:
@@ -268,14 +270,14 @@ def _run_local(todo: list[Task], settings: Settings, on_done, rows: list) -> Non
 
 
 def _run_ray(todo, settings: Settings, planners: int, renderers: int, gpu_share: float | None, on_done,
-             crash_marker: Path | None, rows: list) -> None:  # fmt: skip
+             crash_marker: Path | None, rows: list) -> RayLayout | None:  # fmt: skip
     try:
         import ray
         import ray.data
     except ImportError as e:
         raise InputError("--executor ray needs Ray Data: pip install 'recgen[batch]' (ray[data])") from e
     if not todo:
-        return
+        return None
     if not ray.is_initialized():
         ray.init(include_dashboard=False, log_to_driver=False, logging_level="WARNING")
     ray.data.DataContext.get_current().enable_progress_bars = False  # the caller shows its own
@@ -302,6 +304,7 @@ def _run_ray(todo, settings: Settings, planners: int, renderers: int, gpu_share:
             done.add(row["key"])
             if on_done:
                 on_done(row["key"])
+    return layout
 
 
 def _rows_as_done(ds) -> Iterable[dict[str, str]]:
