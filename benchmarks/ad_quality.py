@@ -7,6 +7,12 @@ voice (ASR), critic rounds, seconds per video and the share of it spent reading 
 `benchmarks/results/ad_quality.json` (the README's table is made from it) and prints the table.
 
     python benchmarks/ad_quality.py [--width 720 --height 1280 --fps 24 --duration 12] [--only q01,q05]
+    python benchmarks/ad_quality.py --catalog 200 --seed 0 --width 360 --height 640 \
+        --out benchmarks/results/ad_quality_catalog.json
+
+`--catalog N` adds N Beauty catalog items drawn at random with the seed, stratified by top-level category
+(each category's share of the catalog, at least `--min-per-category` each), each in a style preset drawn
+with the same seed: ads made from a title alone, judged by the same critic, including its ad-policy check.
 """
 
 from __future__ import annotations
@@ -33,6 +39,33 @@ OUT = HERE / "results" / "ad_quality.json"
 TARGETS = {"unsupported": 0, "ocr_readback": 0.95, "collisions": 0, "wer": 0.10, "readback_share": 0.25}
 
 
+def catalog_briefs(n: int, seed: int, min_per_category: int, data_dir: Path, cache_dir: Path) -> list[dict]:
+    """N catalog items, stratified by top-level category (proportional, at least `min_per_category`), each
+    with a style preset; the same seed gives the same draw."""
+    import numpy as np
+
+    from recgen.sid.catalog import load_catalog
+    from recgen.sid.creative import PRESETS
+
+    catalog = load_catalog(data_dir, cache_dir)
+    groups: dict[str, list[str]] = {}
+    for p in catalog.products:
+        groups.setdefault(p.categories[1] if len(p.categories) > 1 else "Beauty", []).append(p.id)
+    rng = np.random.default_rng(seed)
+    names = sorted(groups)
+    want = {g: max(min_per_category, round(n * len(groups[g]) / len(catalog))) for g in names}
+    while sum(want.values()) > n:  # trim the largest allocation until the total is n
+        want[max(names, key=lambda g: want[g])] -= 1
+    while sum(want.values()) < n:
+        want[max(names, key=lambda g: len(groups[g]) - want[g])] += 1
+    presets = sorted(PRESETS)
+    out = []
+    for g in names:
+        for item in rng.choice(groups[g], min(want[g], len(groups[g])), replace=False):
+            out.append({"product": str(item), "creative": presets[int(rng.integers(len(presets)))], "category": g})
+    return out
+
+
 def run_brief(brief: dict, settings: Settings) -> dict:
     t0 = time.perf_counter()
     offer = {k: brief[k] for k in ("price", "discount_pct") if k in brief}
@@ -44,9 +77,13 @@ def run_brief(brief: dict, settings: Settings) -> dict:
     readback_s = sum(rep.measures.get("readback_s", 0.0) for rep in r.state.reports)
     facts = r.state.semantics.content.facts
     return {
-        "id": brief["product"]["id"],
+        "id": r.state.request.product.id,
+        "source": "catalog" if isinstance(brief["product"], str) else "brief",
+        "category": brief.get("category"),
         "title": facts.title[:60],
         "kind": facts.kind,
+        "policy_breaches": int(m.get("policy_breaches", 0)),
+        "claims_dropped_by_policy": [d.rule for d in facts.dropped],
         "creative": brief["creative"],
         "supported": labels.count("supported"),
         "neutral": labels.count("neutral"),
@@ -81,6 +118,8 @@ def totals(rows: list[dict]) -> dict:
     return {
         "briefs": len(rows),
         "unsupported_claims": sum(r["unsupported"] for r in rows),
+        "policy_breaches": sum(r.get("policy_breaches", 0) for r in rows),
+        "items_with_claims_dropped_by_policy": sum(bool(r.get("claims_dropped_by_policy")) for r in rows),
         "briefs_with_unsupported": sum(r["unsupported"] > 0 for r in rows),
         "supported_claims": sum(r["supported"] for r in rows),
         "ocr_readback_mean": mean("ocr_readback"),
@@ -145,18 +184,27 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_video_args(ap, 720, 1280, 24, 12.0)
     ap.add_argument("--only", default="", help="comma-separated brief ids")
+    ap.add_argument("--catalog", type=int, default=0, help="also N catalog items, stratified by category")
+    ap.add_argument("--seed", type=int, default=0, help="the catalog draw's seed")
+    ap.add_argument("--min-per-category", type=int, default=10)
+    ap.add_argument("--no-briefs", action="store_true", help="catalog items only")
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--markdown", action="store_true", help="print the README table from the results file and stop")
     a = ap.parse_args()
     if a.markdown:
         print(markdown(json.loads(a.out.read_text(encoding="utf-8"))))
         return
-    briefs = json.loads(BRIEFS.read_text(encoding="utf-8"))["briefs"]
+    briefs = [] if a.no_briefs else json.loads(BRIEFS.read_text(encoding="utf-8"))["briefs"]
     if a.only:
         briefs = [b for b in briefs if b["product"]["id"] in a.only.split(",")]
+    env = Settings()
+    if a.catalog:
+        briefs += catalog_briefs(a.catalog, a.seed, a.min_per_category, env.data_dir, env.cache_dir)
     rows = []
     with tempfile.TemporaryDirectory() as tmp, Progress() as bar:
-        s = Settings(runs_dir=Path(tmp), width=a.width, height=a.height, fps=a.fps, duration_s=a.duration)
+        s = env.model_copy(
+            update={"runs_dir": Path(tmp), "width": a.width, "height": a.height, "fps": a.fps, "duration_s": a.duration}
+        )
         task = bar.add_task("ads", total=len(briefs))
         for b in briefs:
             rows.append(run_brief(b, s))
@@ -169,6 +217,7 @@ def main() -> None:
             {
                 **provenance(),
                 "settings": {"width": a.width, "height": a.height, "fps": a.fps, "duration_s": a.duration},
+                "catalog_draw": {"items": a.catalog, "seed": a.seed, "min_per_category": a.min_per_category},
                 "targets": TARGETS,
                 "totals": tot,
                 "rows": rows,

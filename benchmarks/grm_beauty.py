@@ -7,9 +7,11 @@ numbers. All models use the same split and the same metric code, measured in one
 The split and the precomputed text-derived codes come from ../shared/data/amazon-beauty/tiger-repro (an
 independent TIGER reproduction: RQ-KMeans 3×256 over LLaMA embeddings of item text + a 4th token), or with
 `--order letter` from the standard file `Beauty.inter.json` and LETTER's published codes `Beauty.index.json`
-(4×256, a learnable tokenizer over text embeddings). `--device cuda` trains on a GPU. "Our
-codes" are RQ-KMeans 3×256 over collaborative item embeddings learned from the training interactions
-(the item text is not available offline), with a disambiguation token.
+(4×256, a learnable tokenizer over text embeddings). `--device cuda` trains on a GPU. "Our codes" are
+RQ-KMeans 3×256 over collaborative item embeddings learned from the training interactions, with a
+disambiguation token. "Shared codes" (`--order letter`) are the catalog's D-SID space
+(`recgen/sid/semantics.py`): RQ-KMeans 3×256 over MiniLM embeddings of each item's title, category path
+and brand, + a disambiguation token — the codes the video agents decode and the cache is keyed by.
 """
 
 from __future__ import annotations
@@ -243,7 +245,7 @@ def main() -> None:
         help="where the GRM and SASRec train and rank (auto: CUDA when torch sees a GPU); the beam ms/user "
         "figures are measured there too",
     )
-    ap.add_argument("--skip", nargs="*", default=[], help="any of: sasrec text ours")
+    ap.add_argument("--skip", nargs="*", default=[], help="any of: sasrec text ours shared")
     ap.add_argument(
         "--order",
         choices=ORDERS,
@@ -340,6 +342,20 @@ def main() -> None:
         fit_s = time.perf_counter() - t
         log(f"our codes: RQ-KMeans {a.levels}×256 over {a.ours_from} embeddings in {fit_s:.1f}s: {rep}")
         results[key] = {**run_grm("GRM ours", ours, split, a, log), "sid_report": rep}
+        log(f"{key}: {results[key]}")
+    if "shared" not in a.skip:
+        if a.order != "letter":
+            raise SystemExit(
+                "the shared codes have the ids of Beauty.inter.json: add --order letter (or --skip shared)"
+            )
+        from recgen.sid.semantics import load_sid_space
+
+        s = Settings()
+        space = load_sid_space(s.data_dir, s.cache_dir, on_status=log)
+        shared = np.asarray(space.item_codes[: data.n_items, :-1])  # run_grm adds the disambiguation code
+        key = "GRM, shared catalog codes"
+        results[key] = {**run_grm("GRM shared", shared, split, a, log), "sid_report": space.report()["content"],
+                        "space": space.name}  # fmt: skip
         log(f"{key}: {results[key]}")
     (a.out / "grm_beauty.json").write_text(
         json.dumps({"results": results, "published": PUBLISHED, "args": vars(a) | {"out": str(a.out)}}, indent=2)

@@ -189,7 +189,7 @@ def generate(
     duration: Annotated[float | None, typer.Option(help="Length in seconds (4–120).")] = None,
     verbose: Verbose = False,
 ) -> None:
-    """Generate an ad video for any sample-catalog product or your own product JSON."""
+    """Generate an ad video for any Beauty catalog item (ids 0–12100) or your own product JSON."""
     try:
         if not product and not resume:
             raise RecgenError("give --product (or --resume RUN)")
@@ -339,15 +339,15 @@ def _batch_tasks(users: Path | None, products: Path | None, grm: Path | None, se
         raise RecgenError(f"{users or products} lists nothing")
     if users is not None:
         from recgen.serving.service import propose
-        from recgen.sid.recommender import load_recommender
+        from recgen.sid.recommender import check_space, load_recommender
 
         if grm is None or not grm.is_file():
             raise RecgenError("--users needs --grm: a GRM checkpoint made by `recgen grm train --creative`")
         rec = load_recommender(grm)
-        with_text = {int(p.id) for p in space.catalog.products if p.id.isdigit()}
+        check_space(rec, space)
         out = []
         for _, user in lines:
-            product, dsid, history = propose(rec, space, with_text, user)
+            product, dsid, history = propose(rec, space, None, user)
             out.append(Task(product, dsid.content, dsid.creative, tuple(history[-50:])))
         return out
     out = []
@@ -474,8 +474,10 @@ app.add_typer(grm_app, name="grm")
 Codes = Annotated[
     str,
     typer.Option(
-        help="'ours' (RQ-KMeans over collaborative embeddings of Beauty.inter.json) "
-        "or 'text' (the precomputed text-derived codes in tiger-repro/)."
+        help="'shared' (the catalog's D-SID space: RQ-KMeans 3×256 over MiniLM text of every item's title, "
+        "category path and brand, + a disambiguation code; what the agents decode and the cache is keyed by), "
+        "'ours' (RQ-KMeans over collaborative embeddings of Beauty.inter.json's training split) "
+        "or 'text' (the precomputed text-derived codes in tiger-repro/, another id order)."
     ),
 ]
 Checkpoint = Annotated[Path, typer.Option(help="GRM checkpoint file.")]
@@ -521,24 +523,25 @@ def _fail(e: Exception) -> None:
 
 @sid_app.command("fit")
 def sid_fit(
-    codes: Codes = "ours",
-    users: Annotated[int, typer.Option(help="Only the first N users (0 = all).")] = 0,
-    sample: Annotated[bool, typer.Option(help="Fit the sample catalog's D-SID space (text) instead.")] = False,
+    codes: Codes = "shared",
+    users: Annotated[int, typer.Option(help="Only the first N users (0 = all; 'ours' and 'text').")] = 0,
 ) -> None:
-    """Fit content codes (and, for the sample catalog, creative codes) and print collision rate, code
-    usage per level and reconstruction error."""
+    """Fit content codes and print collision rate, code usage per level and reconstruction error. The
+    shared space (the default) is fitted once over the whole catalog and cached; its creative codes too."""
 
     from recgen.sid.data import leave_one_out, load_interactions
-    from recgen.sid.recommender import dataset_paths, fit_item_codes
+    from recgen.sid.recommender import CODE_SOURCES, dataset_paths, fit_item_codes
     from recgen.sid.semantics import load_sid_space
 
     s = _settings()
     try:
-        if sample:
-            report = load_sid_space(s.data_dir, s.cache_dir).report()
+        if codes not in CODE_SOURCES:
+            raise RecgenError(f"--codes is one of {', '.join(CODE_SOURCES)}; got {codes!r}")
+        if codes == "shared":
+            with err.status("the catalog's D-SID space (the first fit embeds every item: a few minutes)…") as st:
+                space = load_sid_space(s.data_dir, s.cache_dir, on_status=st.update)
+            report = {"space": space.name, "items": len(space.catalog), **space.report()}
         else:
-            if codes not in ("ours", "text"):
-                raise RecgenError(f"--codes is 'ours' or 'text', got {codes!r}")
             inter, code_path = dataset_paths(s.data_dir, codes)  # type: ignore[arg-type]
             data = load_interactions(inter)
             data = data.head(users) if users else data
@@ -553,7 +556,7 @@ def sid_fit(
 @grm_app.command("train")
 def grm_train(
     out: Annotated[Path, typer.Option(help="Where to save the checkpoint.")] = Path("runs/grm/grm.pt"),
-    codes: Codes = "ours",
+    codes: Codes = "shared",
     users: Annotated[int, typer.Option(help="Only the first N users (0 = all).")] = 0,
     epochs: Annotated[
         int, typer.Option(help="Most epochs; training stops early on validation (full Beauty: ~40 s each on 2 cores).")

@@ -111,6 +111,7 @@ def generate_video(
         settings = run_settings(record, settings, duration_s)
         policy = _run_policy(record, policy, resume)
         request = GenerationRequest.model_validate(record["request"])
+        check_run_space(request, load_sid_space(settings.data_dir, settings.cache_dir, seed=0))
         inputs = None
         decision = _review_edits(decision)
         preflight(settings, folder.path)
@@ -263,8 +264,20 @@ def _new_request(space, product, creative, settings, seed, price, discount_pct, 
     dsid = space.dsid_for(prod, creative)
     rid = run_id or new_run_id(f"{prod.id}-{creative.creative if isinstance(creative, DSID) else creative}")
     return GenerationRequest(
-        run_id=rid, product=prod, dsid=dsid, seed=settings.seed if seed is None else seed, review=review
-    )
+        run_id=rid, product=prod, dsid=dsid, seed=settings.seed if seed is None else seed, review=review,
+        space=space.name,
+    )  # fmt: skip
+
+
+def check_run_space(request: GenerationRequest, space: SIDSpace) -> None:
+    """A run's D-SID belongs to the space it was made in: resumed under another fit, its codes would be
+    decoded and re-encoded as other products."""
+    if request.space != space.name:
+        made = request.space or "a D-SID space from before spaces were recorded"
+        raise RunStoreError(
+            f"run {request.run_id} was made in {made}; this catalog's D-SID space is {space.name}, so its codes "
+            "would be misread. Start a new run for the product instead of resuming this one"
+        )
 
 
 def _create_run(runs_dir: Path, request: GenerationRequest, settings: Settings, policy: Policy, creative):

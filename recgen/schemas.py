@@ -28,7 +28,7 @@ from recgen.vocabulary import (  # the creative vocabulary's types, declared wit
 # Inputs
 # ---------------------------------------------------------------------------------------------------------
 
-MAX_TITLE_CHARS = 400
+MAX_TITLE_CHARS = 1000  # the Beauty catalog's longest seller title is 841 characters
 AgentName = Literal["instruct", "visual", "audio", "effects"]  # the agents a critic can send a draft back to
 
 
@@ -37,13 +37,14 @@ class _Frozen(BaseModel):
 
 
 class Product(_Frozen):
-    """What is advertised. Sample-catalog items have no price; an offer can be given with the request."""
+    """What is advertised. Catalog items have no price; an offer can be given with the request."""
 
     id: str = Field(min_length=1, max_length=64)
     title: str
     brand: str | None = None
     description: str = ""
-    category: str | None = None
+    category: str | None = None  # a free-text category (a user's product)
+    categories: tuple[str, ...] = ()  # a catalog item's category path, broadest first (Beauty > Makeup > …)
     price: float | None = Field(None, gt=0, lt=1_000_000, allow_inf_nan=False)
     currency: str = "USD"
     discount_pct: int | None = Field(None, ge=1, le=90)
@@ -114,6 +115,7 @@ class GenerationRequest(_Frozen):
     seed: int = 0
     review: bool = False  # pause after the visual plan so a creative can approve or edit it
     viewer: tuple[int, ...] = ()  # the viewer's interaction history (item ids) when the video is for a user
+    space: str = ""  # the D-SID space its content codes belong to (name and fingerprint; "" before spaces were named)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -133,6 +135,16 @@ class Claim(_Frozen):
     """A statement the product's text makes (a title segment or a description sentence)."""
 
     text: str
+    source: SourceSpan
+
+
+class DroppedClaim(_Frozen):
+    """A claim of the product's own text that ad policy does not allow (prompts/ad_policy.json)."""
+
+    text: str
+    rule: str  # the policy rule's id
+    words: str  # what in the claim breaks the rule
+    reason: str
     source: SourceSpan
 
 
@@ -158,7 +170,8 @@ class FactSheet(_Frozen):
     kind_score: float  # how sure the kind is (1.0: named in the title; else text-encoder similarity)
     drawn: bool  # False for kinds we recognise but do not advertise with category copy, and for unknown kinds
     attributes: tuple[Attribute, ...] = ()
-    claims: tuple[Claim, ...] = ()
+    claims: tuple[Claim, ...] = ()  # supported by the text and allowed by ad policy
+    dropped: tuple[DroppedClaim, ...] = ()  # supported by the text, dropped by ad policy
     warnings: tuple[str, ...] = ()  # what could not be used as given (e.g. a brand that is not a brand)
 
 
@@ -171,6 +184,7 @@ class ClaimCheck(_Frozen):
     label: Literal["supported", "neutral", "unsupported"]
     source: SourceSpan | None = None  # the supporting span, for a supported claim
     reason: str = ""
+    policy: str | None = None  # the ad-policy rule the line breaks (prompts/ad_policy.json), if any
     reviewed: bool = False  # written by a creative at the review pause: shown, not sent back to an agent
 
 

@@ -59,11 +59,12 @@ def feedback_model(cache_dir):
 
 @pytest.fixture(scope="session")
 def rec2video_ckpt(tmp_path_factory, cache_dir) -> Path:
-    """A tiny GRM with creative codes (150 users, 1 epoch): enough to propose D-SIDs, not to be good."""
+    """A tiny GRM with creative codes over the shared catalog codes (150 users, 1 epoch): enough to propose
+    D-SIDs, not to be good."""
     from recgen.sid.grm_train import TrainConfig
     from recgen.sid.recommender import train_recommender
 
     out = tmp_path_factory.mktemp("grm") / "r2v.pt"
-    train_recommender(DATA_DIR, out, "ours", users=150, model_cfg={"d_model": 32, "n_layer": 1},
+    train_recommender(DATA_DIR, out, "shared", users=150, model_cfg={"d_model": 32, "n_layer": 1},
                       train_cfg=TrainConfig(epochs=1, eval_users=50), creative=True, cache_dir=cache_dir)  # fmt: skip
     return out

@@ -151,11 +151,14 @@ def test_grm_train_with_item_level_history(tmp_path, cache_dir):
 
 
 def test_sid_fit_reports_code_quality(tmp_path, cache_dir):
-    r = runner.invoke(app, ["sid", "fit", "--sample"], env=_env(tmp_path, cache_dir))
+    r = runner.invoke(app, ["sid", "fit"], env=_env(tmp_path, cache_dir))
     assert r.exit_code == 0, r.output
     report = json.loads(r.stdout)
-    assert set(report) == {"content", "creative"}
+    assert set(report) == {"space", "items", "content", "creative"} and report["items"] == 12101
     assert 0 <= report["content"]["collision_rate"] <= 1 and report["content"]["usage_level1"] > 0
+    assert report["content"]["collision_rate_with_disambiguation"] == 0.0  # every item has a code of its own
+    bad = runner.invoke(app, ["sid", "fit", "--codes", "nope"], env=_env(tmp_path, cache_dir))
+    assert bad.exit_code == 2 and "shared, ours, text" in bad.output
 
 
 def test_ui_binds_to_localhost_by_default():

@@ -32,21 +32,27 @@ def space(cache_dir):
 
 
 def test_content_re_encoding_leaves_out_slogans_and_keeps_the_product_code(space):
-    """Each sample product's title and its description's first sentence, shuffled among style slogans that
-    name no product: the slogans are not used, and the first code is the product's own for ≥ 90 % of the
-    catalog (the rest sit on a code boundary, where the vote of their neighbours decides)."""
-    same = 0
-    for i, p in enumerate(space.catalog.products):
-        lines = [SLOGANS[i % 4], p.title, SLOGANS[(i + 1) % 4], p.description.split(". ")[0]]
+    """200 catalog items drawn at random: what an ad of each shows and says (brand and name, its first
+    claims) shuffled among style slogans that name no product. The slogans are not used, and the first code
+    is the item's own for ≥ 90 %, the first two for ≥ 85 % (measured 93.5 % and 89 %)."""
+    from recgen.sid.facts import fact_sheet
+
+    ids = np.random.default_rng(0).choice(len(space.catalog), 200, replace=False)
+    first = two = 0
+    for k, i in enumerate(ids):
+        facts = fact_sheet(space.catalog.products[i])
+        shown = " ".join(filter(None, [facts.brand, facts.name]))
+        lines = [SLOGANS[k % 4], shown, SLOGANS[(k + 1) % 4], *(c.text for c in facts.claims[:3])]
         codes, text, _ = content_codes(space, lines)
         assert not any(s in text for s in SLOGANS), text
-        same += codes[0] == int(space.item_codes[i][0])
-    assert same >= 0.9 * len(space.catalog)
+        first += codes[0] == int(space.item_codes[i][0])
+        two += codes[:2] == tuple(int(c) for c in space.item_codes[i][:2])
+    assert first >= 0.9 * len(ids) and two >= 0.85 * len(ids), (first, two)
 
 
 def test_content_re_encoding_of_nothing_but_slogans_still_gives_codes(space):
     codes, text, vec = content_codes(space, SLOGANS)
-    assert len(codes) == len(space.content_rq.codebooks) and text and vec.shape == (space.content_rq.dim,)
+    assert len(codes) == len(space.content_rq.codebooks) + 1 and text and vec.shape == (space.content_rq.dim,)
 
 
 def test_rank_score_is_the_share_of_alternatives_farther_than_the_target():
@@ -80,7 +86,7 @@ def test_instruction_alignment_is_high_for_its_own_target_and_lower_for_another(
 
 def test_representation_alignment_rewards_a_video_that_carries_its_dsid(space, two_briefs):
     sem = two_briefs[0].semantics
-    centre = space.content_rq.decode(sem.dsid.content)[0]
+    centre = space.content_rq.decode(sem.dsid.content[:3])[0]
 
     def video(content, style):
         return Reencoded(content, space.creative_codes(style), tuple(style_features(style)), "", tuple(centre))

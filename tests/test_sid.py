@@ -3,7 +3,7 @@ import pytest
 
 from recgen.errors import CatalogError, InputError, SIDError
 from recgen.schemas import DSID
-from recgen.sid.catalog import clean_text, load_sample_catalog
+from recgen.sid.catalog import clean_text, load_catalog
 from recgen.sid.creative import PRESETS, preset_style
 from recgen.sid.encoders import style_features, style_from_features
 from recgen.sid.rqkmeans import RQKMeans, balanced_assign
@@ -112,14 +112,55 @@ def test_rqkmeans_rejects_bad_codes_and_sizes():
         rq.encode(np.zeros((1, 5)))
 
 
-def test_catalog_cleans_html_and_derives_categories():
-    cat = load_sample_catalog(DATA_DIR)
-    assert len(cat) == 31
+def test_the_catalog_is_every_beauty_item_cleaned_and_indexed(cache_dir):
+    cat = load_catalog(DATA_DIR, cache_dir)
+    assert len(cat) == 12101 and cat.name == "Beauty"
+    assert [p.id for p in cat.products[:3]] == ["0", "1", "2"] and cat.products[-1].id == "12100"
     assert all("&amp;" not in p.title and "&quot;" not in p.title for p in cat.products)
     assert clean_text("Charcoal &amp; Black") == "Charcoal & Black"
-    assert cat.get("0").category == "nails" and cat.get("8").category == "skin care"
+    assert cat.get(0).categories == ("Beauty", "Makeup", "Nails", "Nail Polish") and cat.get(0).brand == "OPI"
+    assert cat.get("8").description  # the sample items keep their short descriptions as extra text
+    assert cat.get("5000").description == ""  # the rest have none: no text is invented
+    assert load_catalog(DATA_DIR, cache_dir) is cat  # kept per process
+    with pytest.raises(CatalogError, match=r"no product '12101' in the Beauty catalog \(12,101 items, ids 0–12100\)"):
+        cat.get("12101")
     with pytest.raises(CatalogError, match="no product 'nope'"):
         cat.get("nope")
+
+
+def test_a_catalog_item_has_a_brand_only_where_the_data_or_its_title_marks_one(cache_dir):
+    from recgen.sid.catalog import marked_brand
+
+    cat = load_catalog(DATA_DIR, cache_dir)
+    assert cat.get("100").brand == "Red Cherry"  # the data's brand
+    assert cat.get("2").brand is None  # 'SKIN79 The Prestige …': no brand in the data, no mark in the title
+    assert marked_brand("Silicon MIX Intensive Hair Deep Treatment 16oz By Avanti") == "Avanti"
+    assert marked_brand("Belloccio® FAIR Complexion Airbrush Makeup") == "Belloccio"
+    assert marked_brand("Red Cherry False Eyelashes #WSP (Pack of 3)") is None
+
+
+def test_the_catalog_cache_is_rebuilt_when_damaged_and_bad_records_are_named(tmp_path):
+    from recgen.sid.catalog import forget_loaded_catalogs, parse_beauty_items
+
+    data = tmp_path / "data" / "amazon-beauty"
+    data.mkdir(parents=True)
+    (data / "Beauty.item.json").write_text(
+        '{"0": {"title": "OPI Nail Lacquer", "brand": "OPI", '
+        '"category_paths": [["Beauty", "Makeup", "Nails", "Nail Polish"]]}}'
+    )
+    cache = tmp_path / "cache"
+    first = load_catalog(tmp_path / "data", cache)
+    (pkl,) = (cache / "catalog").glob("*.pkl")
+    pkl.write_bytes(b"not a pickle")
+    forget_loaded_catalogs()
+    again = load_catalog(tmp_path / "data", cache)
+    assert again.get("0").title == first.get("0").title == "OPI Nail Lacquer"
+    with pytest.raises(CatalogError, match="item '3' has no title"):
+        parse_beauty_items('{"3": {"brand": "X"}}', "items.json")
+    with pytest.raises(CatalogError, match="category_paths must be a list"):
+        parse_beauty_items('{"3": {"title": "A cream", "category_paths": "Beauty"}}', "items.json")
+    with pytest.raises(CatalogError, match="not there"):
+        load_catalog(tmp_path / "nowhere", cache)
 
 
 def test_style_features_round_trip_and_presets():
@@ -140,9 +181,30 @@ def test_sid_space_encodes_presets_to_distinct_codes_and_decodes(small):
     sem = space.decode(dsid, product)
     assert sem.creative.preset == "bold-discount"
     assert sem.content.product_type == "dropper"
-    assert any("serum" in t.lower() or "vitamin" in t.lower() for t in sem.content.nearest_items)
+    assert sem.content.nearest_items[0] == product.title[:80]  # an item's own codes name the item first
     calm = space.decode(space.dsid_for(product, "calm-luxury"), product).creative
     assert calm.tempo_bpm < sem.creative.tempo_bpm and calm.shot_seconds > sem.creative.shot_seconds
+
+
+def test_one_content_space_over_the_whole_catalog(small):
+    """Every item has a code of its own (3 × 256 residual codes + a disambiguation code), decoding an
+    item's codes names that item first, and the space's name carries the fingerprint of what it was fitted
+    on."""
+    space = load_sid_space(small.data_dir, small.cache_dir)
+    assert space.item_codes.shape == (12101, 4) and [len(cb) for cb in space.content_rq.codebooks] == [256] * 3
+    assert len({tuple(c) for c in space.item_codes}) == 12101
+    assert space.name == f"beauty-text-{space.fingerprint}" and len(space.fingerprint) == 16
+    rng = np.random.default_rng(7)
+    for i in rng.choice(12101, 25, replace=False):
+        item = space.catalog.products[i]
+        codes = space.content_codes(item)
+        assert codes == tuple(space.item_codes[i]) and space.item_of(codes) == item
+        assert space.nearest_items(codes)[0].id == item.id
+    # a product outside the catalog takes the next free code of its group, which no catalog item has
+    mine = space.catalog.get("8").model_copy(update={"id": "my-serum"})
+    code = space.content_codes(mine)
+    assert code[:3] == tuple(space.item_codes[8][:3]) and space.item_of(code) is None
+    assert code[3] == space.group_size(code)
 
 
 def test_dsid_parsing_and_unknown_codes(small):
@@ -152,8 +214,10 @@ def test_dsid_parsing_and_unknown_codes(small):
         space.resolve_creative("s99.0")
     with pytest.raises(SIDError, match="levels"):
         space.resolve_creative("s1.2.3")
-    with pytest.raises(SIDError):
+    with pytest.raises(SIDError, match="4 levels"):
         space.dsid_for(space.catalog.get("1"), "c42.0/s1.0")
+    with pytest.raises(SIDError, match="outside 0..255"):
+        space.dsid_for(space.catalog.get("1"), "c300.0.0.0/s1.0")
 
 
 def test_item_encoders_text_collaborative_and_both(small):

@@ -30,6 +30,8 @@ def decode_node(state: VideoState, rc: RunContext) -> dict:
     """D-SID → Semantics (content: what to say; creative: how it looks and sounds)."""
     sem = rc.space.decode(state.request.dsid, state.request.product)
     rc.folder.write_plan("semantics", sem)
+    dropped = [{"claim": d.text, "rule": d.rule, "words": d.words} for d in sem.content.facts.dropped]
+    rc.folder.update_record(space=rc.space.name, policy_dropped=dropped)  # what the ad may not say, and why
     rc.emit("decode_sids", f"{sem.dsid} → {sem.content.product_type} / {sem.creative.preset}")
     return {"semantics": sem}
 

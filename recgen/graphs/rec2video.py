@@ -1,8 +1,8 @@
 """User → GRM → D-SIDs → video: the whole Recommendation-as-Generation path for one user.
 
-The GRM runs in generation mode (any valid content path × any valid creative path), with the content
-side limited to items that have product text to advertise; the best D-SID's content picks the product
-and its creative codes choose the style of the video the graph then generates.
+The GRM runs in generation mode (any valid content path × any valid creative path) over the whole catalog;
+the best D-SID's content picks the product and its creative codes choose the style of the video the graph
+then generates.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from recgen.errors import CatalogError
 from recgen.generate import RunResult, generate_video
 from recgen.runs import write_record
 from recgen.settings import Settings
-from recgen.sid.recommender import load_recommender
+from recgen.sid.recommender import check_space, load_recommender
 from recgen.sid.semantics import load_sid_space
 
 
@@ -21,12 +21,12 @@ def video_for_user(user: str, checkpoint: Path, settings: Settings | None = None
     settings = settings or Settings()
     rec = load_recommender(checkpoint)
     space = load_sid_space(settings.data_dir, settings.cache_dir)
-    with_text = {int(p.id) for p in space.catalog.products if p.id.isdigit()}
-    proposals = rec.generate(str(user), k=5, content_items=with_text)
+    check_space(rec, space)
+    proposals = rec.generate(str(user), k=5)
     if not proposals:
         raise CatalogError(f"the GRM proposed no D-SID for user {user!r}")
     path, logp, exists = proposals[0]
-    proposed = rec.dsid(path)  # content in the GRM's code space, creative in the shared one
+    proposed = rec.dsid(path)  # content in the catalog's space (or a collaborative GRM's own), creative shared
     item = rec.item_for_content(proposed.content)
     product = space.catalog.get(str(item))
     history = rec.item_of_entry[rec.history(str(user))].tolist()  # item ids (entries pair items with creatives)

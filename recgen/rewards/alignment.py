@@ -61,6 +61,7 @@ def rank_score(query: np.ndarray, target: np.ndarray, others: np.ndarray) -> flo
 def _content_anchors(space: SIDSpace, content: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
     """The target's full path, and for every other first code the same path under that first code."""
     books = space.content_rq.codebooks
+    content = content[: len(books)]  # the residual codes; the disambiguation code has no centroid
     rest = sum((books[lv][c] for lv, c in enumerate(content) if lv), np.zeros(books[0].shape[1]))
     first = books[0]
     others = np.stack([first[k] + rest for k in range(len(first)) if k != content[0]])

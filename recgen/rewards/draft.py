@@ -56,9 +56,8 @@ def feedback_item(space: SIDSpace, product: Product, n_items: int) -> tuple[int,
     if product.id.isdigit() and int(product.id) < n_items:
         return int(product.id), None
     emb = space.encoder.encode([space.catalog.text_of(product)])[0]
-    ids = [i for i, p in enumerate(space.catalog.products) if p.id.isdigit()]
-    sims = space.item_emb[ids] @ emb
-    near = space.catalog.products[ids[int(np.argmax(sims))]]
+    sims = space.item_emb[:n_items] @ emb
+    near = space.catalog.products[int(np.argmax(sims))]
     return int(near.id), f"feedback: {product.id!r} is not in the interaction data; scored as item {near.id}"
 
 

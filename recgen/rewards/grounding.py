@@ -6,6 +6,9 @@ Each line is labelled against the product's fact sheet:
 - supported: its remaining words all stand in one claim, attribute or field of the product's own text (the
   span is kept), and it does not assert what the text negates ("fragrance" for a fragrance-free product);
 - unsupported: anything else. An unsupported line is a violation of the agent that wrote it.
+
+A line is also checked against ad policy (`prompts/ad_policy.json`), with the product's on-screen name and
+brand set aside: a line true of the product can still be one no platform runs ("Guaranteed results").
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import re
 import string
 
 from recgen.schemas import AgentName, Brief, ClaimCheck, FactSheet, SourceSpan
+from recgen.sid.ad_policy import breach
 from recgen.vocabulary import VOCAB
 
 # function words and ad phrasing that assert nothing about a product
@@ -96,8 +100,24 @@ def label_line(text: str, facts: FactSheet, offer: str | None = None) -> tuple[s
     return "unsupported", None, reason
 
 
+def policy_breach(text: str, facts: FactSheet, offer: str | None = None) -> tuple[str, str] | None:
+    """(rule id, reason) when the line breaks ad policy outside the product's name and brand; with an offer
+    of the request's own, offer wording is the caller's to say."""
+    rest = text
+    for own in sorted(filter(None, (facts.name, facts.brand)), key=len, reverse=True):
+        rest = re.sub(re.escape(own), " ", rest, flags=re.I)
+    hit = breach(rest, offer=bool(offer))
+    if hit is None:
+        return None
+    rule, words = hit
+    return rule.id, f"ad policy ({rule.id}): '{words}' — {rule.reason}"
+
+
 def _check(text: str, where, agent: AgentName, facts: FactSheet, offer: str | None) -> ClaimCheck:
     label, span, reason = label_line(text, facts, offer)
+    policy = policy_breach(text, facts, offer)
+    if policy is not None:
+        return ClaimCheck(text=text, where=where, agent=agent, label="unsupported", reason=policy[1], policy=policy[0])
     return ClaimCheck(text=text, where=where, agent=agent, label=label, source=span, reason=reason)
 
 

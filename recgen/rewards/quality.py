@@ -273,9 +273,20 @@ def grounding(d: DraftView) -> Result:
     claims = [
         c.model_copy(update={"reviewed": True}) if any(set(words_of(c.text)) <= m for m in mine) else c for c in claims
     ]
-    bad = [c for c in claims if c.label == "unsupported" and not c.reviewed]
+    bad = [c for c in claims if c.label == "unsupported" and c.policy is None and not c.reviewed]
+    breaches = [c for c in claims if c.policy is not None]  # reviewed or not: no platform runs them
     repeated = repeated_lines(voice, [d.brief.cta])
-    r = Result({"unsupported_claims": float(len(bad)), "repeated_lines": float(len(repeated))}, claims=claims)
+    measures = {"unsupported_claims": float(len(bad)), "policy_breaches": float(len(breaches)),
+                "repeated_lines": float(len(repeated))}  # fmt: skip
+    r = Result(measures, claims=claims)
+    for agent in dict.fromkeys(c.agent for c in breaches):
+        own = [c for c in breaches if c.agent == agent]
+        r.fail(
+            "policy_breach",
+            agent,
+            f"{len(own)} line(s) break ad policy: " + "; ".join(f"'{c.text}' ({c.reason})" for c in own[:3]),
+            "drop the line or say it without the flagged words; use the fact sheet's allowed claims only",
+        )
     for agent in dict.fromkeys(c.agent for c in bad):
         own = [c for c in bad if c.agent == agent]
         r.fail(

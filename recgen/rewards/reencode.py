@@ -1,10 +1,13 @@
 """Re-encoding: a rendered video → D-SIDs, from what a viewer perceives only (never from the plan).
 
-Content: the words read on screen (OCR) and heard (ASR) through the catalog's own text encoder and content
-RQ-KMeans. Each distinct line (the text of one sampled frame, one spoken sentence) is embedded on its own;
-the lines about some product are kept (a slogan like "Take a moment" is close to no catalog item), and the
-mean of their embeddings is quantised. Every line counts once, so a name said and shown five times does not
-outweigh the one line that says what the product does.
+Content: the words read on screen (OCR) and heard (ASR) through the catalog's own text encoder. Each
+distinct line (the text of one sampled frame, one spoken sentence) is embedded on its own; the lines about
+some product are kept (a slogan like "Take a moment" is close to no catalog item), and the mean of their
+embeddings is quantised by the catalog itself: the codes of the catalog item nearest to it. Every line counts
+once, so a name said and shown five times does not outweigh the one line that says what the product does.
+(Quantising the mean through the residual codebooks instead put the first code of a title's own item right
+for 63 % of 200 random items, the nearest item's codes for 99.5 %: a mean of line embeddings sits off the
+item's own point, which embeds title, category path and brand together, and a code boundary is near.)
 
 Creative: style measurements of the file — palette hue, saturation and brightness of the frames, motion
 energy, cut rate from shot boundaries found in the frames, loudness, music tempo by onset detection, the
@@ -39,7 +42,8 @@ MEASURES = (
     "word_rate",
     "text_area",
 )
-CONTENT_MIN_SIM = 0.3  # a line is about some product when its nearest catalog item is at least this close
+CONTENT_MIN_SIM = 0.38  # a line is about some product when its nearest catalog item is this close: over the
+# 12,101-item catalog the vocabulary's slogans reach at most 0.354, 95 % of ads' name and claim lines 0.403 or more
 CALIBRATION_FILE = Path(__file__).with_name("creative_calibration.json")  # fitted by benchmarks/reencode.py
 
 
@@ -166,11 +170,13 @@ def content_codes(space: SIDSpace, lines: list[str]) -> tuple[tuple[int, ...], s
     embedding they were quantised from."""
     lines = list(dict.fromkeys(x.strip() for x in lines if x.strip())) or [" "]
     emb = _unit(space.encoder.encode(lines))
-    about = (emb @ _unit(space.item_emb).T).max(axis=1) >= CONTENT_MIN_SIM
+    items = _unit(space.item_emb)
+    about = (emb @ items.T).max(axis=1) >= CONTENT_MIN_SIM
     if not about.any():
         about[:] = True
     vec = emb[about].mean(axis=0)
-    codes = tuple(int(c) for c in space.content_rq.encode(vec[None])[0])
+    nearest = int(np.argmax(items @ _unit(vec)))
+    codes = tuple(int(c) for c in space.item_codes[nearest])
     return codes, " / ".join(x for x, ok in zip(lines, about, strict=True) if ok), vec
 
 

@@ -71,8 +71,11 @@ class Task:
 
 
 def cache_of(settings: Settings) -> VideoCache:
-    """The serving API's cache (the same folder `recgen serve` reads)."""
-    return VideoCache(Path(settings.runs_dir) / "serving" / "cache")
+    """The serving API's cache (the same folder `recgen serve` reads), for the catalog's D-SID space."""
+    from recgen.sid.semantics import load_sid_space
+
+    space = load_sid_space(settings.data_dir, settings.cache_dir, seed=0)
+    return VideoCache(Path(settings.runs_dir) / "serving" / "cache", space=space.name)
 
 
 def _settings(text: str) -> Settings:

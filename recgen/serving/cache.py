@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS videos (
     last_used REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS videos_product ON videos (product);
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 _COLS = "key, product, content, creative, file, bytes, run_id, measured, scores, created, hits, last_used"
 
@@ -88,13 +89,29 @@ def entry_key(product: str, creative: tuple[int, ...]) -> str:
 
 
 class VideoCache:
-    def __init__(self, root: Path, max_bytes: int | None = None, max_age_s: float | None = None) -> None:
+    """`space`: the D-SID space the content codes belong to (its name carries its fingerprint). A cache
+    remembers the space of its first entries and refuses to be opened with another: codes of another fit
+    name other products, so its lookups would serve the wrong videos."""
+
+    def __init__(self, root: Path, max_bytes: int | None = None, max_age_s: float | None = None,
+                 space: str | None = None) -> None:  # fmt: skip
         self.root = Path(root)
         self.max_bytes, self.max_age_s = max_bytes, max_age_s
         self._conns = ThreadConnections(self.root / "cache.sqlite", "video cache")
         (self.root / "videos").mkdir(parents=True, exist_ok=True)
         with self._db() as conn:
             conn.executescript(_SCHEMA)
+            if space is not None:
+                old = conn.execute("SELECT 1 FROM videos LIMIT 1").fetchone() is not None
+                first = "an unrecorded space (made before caches recorded theirs)" if old else space
+                conn.execute("INSERT OR IGNORE INTO meta (name, value) VALUES ('space', ?)", (first,))
+                (held,) = conn.execute("SELECT value FROM meta WHERE name = 'space'").fetchone()
+                if held != space:
+                    raise InputError(
+                        f"the video cache at {self.root} is keyed by the content codes of D-SID space {held}, "
+                        f"not this catalog's {space}; give the server another runs folder, or delete that cache"
+                    )
+        self.space = space
 
     def _db(self) -> sqlite3.Connection:
         return self._conns.get()

@@ -29,7 +29,7 @@ from recgen.serving.cache import Entry, VideoCache
 from recgen.serving.queue import Job, JobQueue
 from recgen.serving.store import PIPELINE, progress
 from recgen.settings import Settings
-from recgen.sid.recommender import Recommender, load_recommender
+from recgen.sid.recommender import Recommender, check_space, load_recommender
 from recgen.sid.semantics import SIDSpace, load_sid_space
 
 RENDER = "render"
@@ -56,7 +56,7 @@ class BeamBatcher:
     runs wait for the next and share it (no added wait when idle). One search of B histories costs far less
     than B searches, so the server keeps up under load instead of queueing requests behind each other."""
 
-    def __init__(self, rec: Recommender, with_text: set[int], max_batch: int = 64) -> None:
+    def __init__(self, rec: Recommender, with_text: set[int] | None, max_batch: int = 64) -> None:
         self.rec, self.with_text, self.max_batch = rec, with_text, max_batch
         self._cond = threading.Condition()
         self._pending: list[tuple[np.ndarray, Future]] = []
@@ -93,11 +93,13 @@ class BeamBatcher:
                 fut.set_result(r)
 
 
-def propose(rec: Recommender, space: SIDSpace, with_text: set[int], user: str, batcher: BeamBatcher | None = None,
-            history: np.ndarray | None = None) -> tuple[str, DSID, list[int]]:  # fmt: skip
-    """The GRM's best D-SID for the user (generation mode, products with text only): the product, its D-SID
-    in the catalog's content space, and the user's history as item ids. `history` replaces the stored one
-    (a replay up to some point)."""
+def propose(
+    rec: Recommender, space: SIDSpace, with_text: set[int] | None, user: str, batcher: BeamBatcher | None = None,
+    history: np.ndarray | None = None,
+) -> tuple[str, DSID, list[int]]:  # fmt: skip
+    """The GRM's best D-SID for the user (generation mode; `with_text` limits the products, None: the whole
+    catalog): the product, its D-SID in the catalog's content space, and the user's history as item ids.
+    `history` replaces the stored one (a replay up to some point)."""
     index = rec.data.index_of(str(user))  # an unknown user: CatalogError naming the id form
     history = rec.data.sequences[index] if history is None else np.asarray(history)
     if batcher is not None:
@@ -144,12 +146,13 @@ class VideoService:
         self.settings = settings
         root = Path(settings.runs_dir) / "serving"
         self.space = load_sid_space(settings.data_dir, settings.cache_dir, seed=0)
-        self.with_text = {int(p.id) for p in self.space.catalog.products if p.id.isdigit()}
+        self.with_text: set[int] | None = None  # every catalog item has text to advertise
         self.grm_path = grm
         self._rec: Recommender | None = None
         self._batcher: BeamBatcher | None = None
         self._rec_lock = threading.Lock()
-        self.cache = VideoCache(root / "cache", max_bytes=cache_max_bytes, max_age_s=cache_max_age_s)
+        self.cache = VideoCache(root / "cache", max_bytes=cache_max_bytes, max_age_s=cache_max_age_s,
+                                space=self.space.name)  # fmt: skip
         self.feedback = FeedbackStore(settings.runs_dir)
         self.queue = JobQueue(root / "jobs.sqlite", self._render, workers=workers, capacity=capacity,
                               timeout_s=timeout_s)  # fmt: skip
@@ -163,7 +166,9 @@ class VideoService:
                                    "`recgen grm train --creative`)")  # fmt: skip
                 if not Path(self.grm_path).is_file():
                     raise NoGRM(f"no GRM checkpoint at {self.grm_path}; train one with `recgen grm train --creative`")
-                self._rec = load_recommender(Path(self.grm_path))
+                rec = load_recommender(Path(self.grm_path))
+                check_space(rec, self.space)
+                self._rec = rec
                 self._batcher = BeamBatcher(self._rec, self.with_text)
             return self._rec
 

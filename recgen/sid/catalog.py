@@ -1,17 +1,22 @@
-"""The product catalog: the sample built from the shared Amazon Beauty item text, and user product JSON.
+"""The product catalog: the Beauty catalog (every item of the interaction data) and user product JSON.
 
-The raw data has titles and descriptions only: the brand is taken from the title's lead, the category from
-the product kind the title names (sid/facts.py); prices are absent and stay absent unless the caller gives
-an offer.
+The Beauty items have a title, an Amazon category path and, for most, a brand; no description and no price
+(the 31 sample items keep a short description as extra text). A price stays absent unless the caller gives
+an offer. A user's product JSON without a brand takes the title's leading name (derive_brand); a catalog
+item takes the data's brand, else one its title marks, else none.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import html
 import json
+import os
+import pickle
 import re
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
@@ -19,7 +24,7 @@ from pydantic import ValidationError
 
 from recgen.errors import CatalogError, MediaError
 from recgen.schemas import Product
-from recgen.sid.facts import classify_kind, clean_markup
+from recgen.sid.facts import clean_markup
 
 _GENERIC_LEAD = {"new", "vitamin", "strawberry", "pack", "set", "natural", "professional", "pure", "organic"}
 
@@ -136,8 +141,9 @@ def strict_json(text: str, where: str):
         raise CatalogError(f"{where} is malformed at line {e.lineno}, column {e.colno}: {e.msg}") from e
 
 
-def product_from_dict(data: dict, default_id: str = "custom") -> Product:
-    """Validate a product record, cleaning text and deriving the brand when it is not given."""
+def product_from_dict(data: dict, default_id: str = "custom", brand_from_title: bool = True) -> Product:
+    """Validate a product record, cleaning text and (with `brand_from_title`) deriving the brand from the
+    title's lead when it is not given."""
     if not isinstance(data, dict):
         raise CatalogError(f"a product must be a JSON object, got {type(data).__name__}")
     data = dict(data)
@@ -149,7 +155,7 @@ def product_from_dict(data: dict, default_id: str = "custom") -> Product:
         raise CatalogError("the product 'title' must be a string")
     data["title"] = clean_text(data["title"])
     data["description"] = clean_text(data.get("description") or "")
-    if not data.get("brand"):
+    if not data.get("brand") and brand_from_title:
         data["brand"] = derive_brand(data["title"])
     if data.get("image_path"):
         data["image_path"] = check_image(Path(data["image_path"]))
@@ -178,34 +184,147 @@ def load_product_json(text_or_path: str) -> Product:
 
 @dataclass(frozen=True)
 class Catalog:
+    """Products by id. `name` says which catalog it is (the Beauty catalog, or a caller's own)."""
+
     products: tuple[Product, ...]
+    name: str = "custom"
+    _index: dict[str, int] = field(init=False, repr=False, compare=False)
+    memo: dict = field(init=False, repr=False, compare=False)  # what is derived from it once (e.g. its fingerprint)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_index", {p.id: i for i, p in enumerate(self.products)})
+        object.__setattr__(self, "memo", {})
 
     def __len__(self) -> int:
         return len(self.products)
 
-    def get(self, product_id: str) -> Product:
-        for p in self.products:
-            if p.id == str(product_id):
-                return p
-        ids = ", ".join(p.id for p in self.products[:8])
-        raise CatalogError(f"no product {product_id!r} in the catalog (ids: {ids}, …); or pass a product JSON")
+    def __contains__(self, product_id: object) -> bool:
+        return str(product_id) in self._index
 
-    def text_of(self, product: Product) -> str:
-        """The text its content codes are encoded from: markup and entities out (they are not what it is)."""
-        return clean_markup(f"{product.title}. {product.category or ''} {product.description}")
+    def position(self, product_id: str) -> int:
+        """The row of `product_id` (its codes' and embedding's row in a fitted space)."""
+        try:
+            return self._index[str(product_id).strip()]
+        except KeyError:
+            raise CatalogError(self._unknown(product_id)) from None
+
+    def get(self, product_id: str | int) -> Product:
+        return self.products[self.position(str(product_id))]
+
+    def _unknown(self, product_id: object) -> str:
+        ids = [p.id for p in self.products]
+        span = f"{ids[0]}–{ids[-1]}" if all(i.isdigit() for i in ids[:1] + ids[-1:]) else ", ".join(ids[:6]) + ", …"
+        return (
+            f"no product {str(product_id)!r} in the {self.name} catalog ({len(ids):,} items, ids {span}); "
+            "give one of its ids, or pass a product JSON"
+        )
+
+    @staticmethod
+    def text_of(product: Product) -> str:
+        """The text its content codes are encoded from: title, category path and brand, the fields every
+        catalog item has (a description, where one exists, is for the fact sheet, not the code space).
+        Markup and entities out: they are not what it is."""
+        path = " > ".join(product.categories[1:] if product.categories[:1] == ("Beauty",) else product.categories)
+        parts = [product.title, path or (product.category or ""), f"Brand: {product.brand}" if product.brand else ""]
+        return clean_markup(". ".join(p for p in parts if p))
 
 
-def load_sample_catalog(data_dir: Path) -> Catalog:
-    """The sample catalog: the 31 Amazon Beauty items that have text (../shared/data/amazon-beauty)."""
-    path = Path(data_dir) / "amazon-beauty" / "sample_items.json"
+BEAUTY_ITEMS = "amazon-beauty/Beauty.item.json"
+SAMPLE_TEXT = "amazon-beauty/sample_items.json"
+_CACHE_FORMAT = 3  # bump when a cached catalog's fields change
+
+
+def _file_key(path: Path) -> str:
+    st = path.stat()
+    return f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}"
+
+
+def load_catalog(data_dir: Path, cache_dir: Path | None = None) -> Catalog:
+    """The Beauty catalog: every item of the interaction data (ids 0–12100) from its title, Amazon category
+    path and brand (`Beauty.item.json`); the sample items' short descriptions kept as extra text. Kept per
+    process, and on disk under `cache_dir` keyed by the files' contents, so a new process reads one pickle."""
+    path = Path(data_dir) / BEAUTY_ITEMS
     if not path.is_file():
-        raise CatalogError(f"sample catalog {path} not found; set RECGEN_DATA_DIR to the folder holding amazon-beauty/")
+        raise CatalogError(
+            f"the Beauty catalog {path} is not there; set RECGEN_DATA_DIR to the folder holding amazon-beauty/"
+        )
+    sample = Path(data_dir) / SAMPLE_TEXT
+    return _load_catalog(_file_key(path), _file_key(sample) if sample.is_file() else "", path, sample, cache_dir)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_catalog(key: str, sample_key: str, path: Path, sample: Path, cache_dir: Path | None) -> Catalog:
+    digest = hashlib.sha1(f"{_CACHE_FORMAT}|{key}|{sample_key}".encode()).hexdigest()[:16]
+    cached = Path(cache_dir) / "catalog" / f"beauty-{digest}.pkl" if cache_dir else None
+    if cached is not None and cached.is_file():
+        try:
+            with cached.open("rb") as f:
+                catalog = pickle.load(f)
+            if isinstance(catalog, Catalog):
+                return catalog
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
+            pass  # a damaged cache is rebuilt, never trusted
+    catalog = parse_beauty_items(path.read_text(encoding="utf-8"), str(path), _sample_descriptions(sample))
+    if cached is not None:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_suffix(f".{os.getpid()}.tmp")
+        with tmp.open("wb") as f:
+            pickle.dump(catalog, f, protocol=pickle.HIGHEST_PROTOCOL)
+        tmp.replace(cached)
+    return catalog
+
+
+def forget_loaded_catalogs() -> None:
+    """Drop the catalogs kept in this process (the next load reads the on-disk cache or the data again)."""
+    _load_catalog.cache_clear()
+
+
+def _sample_descriptions(path: Path) -> dict[str, str]:
+    if not path.is_file():
+        return {}
     raw = strict_json(path.read_text(encoding="utf-8"), str(path))
-    if not isinstance(raw, dict) or not raw:
+    if not isinstance(raw, dict):
         raise CatalogError(f"{path} must map item ids to {{title, description}} records")
+    return {str(k): v.get("description") or "" for k, v in raw.items() if isinstance(v, dict)}
+
+
+def parse_beauty_items(text: str, where: str, descriptions: dict[str, str] | None = None) -> Catalog:
+    """`{id: {title, brand, categories, category_paths, asin}}` → a Catalog; a record that is not usable
+    is an error naming its id and field, not a silently smaller catalog."""
+    raw = strict_json(text, where)
+    if not isinstance(raw, dict) or not raw:
+        raise CatalogError(f"{where} must map item ids to {{title, brand, category_paths}} records")
+    descriptions = descriptions or {}
     products = []
-    for item_id, rec in sorted(raw.items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else kv[0]):
-        product = product_from_dict({**(rec if isinstance(rec, dict) else {}), "id": item_id})
-        kind, _ = classify_kind(product.title, None, None)  # the family, where the title names the kind
-        products.append(product.model_copy(update={"category": kind.family if kind else None}))
-    return Catalog(tuple(products))
+    for item_id, rec in sorted(
+        raw.items(), key=lambda kv: (not kv[0].isdigit(), int(kv[0]) if kv[0].isdigit() else 0, kv[0])
+    ):
+        if not isinstance(rec, dict):
+            raise CatalogError(f"{where}: item {item_id!r} is a {type(rec).__name__}, not a record")
+        paths = rec.get("category_paths") or []
+        if not isinstance(paths, list) or not all(isinstance(p, list) for p in paths):
+            raise CatalogError(f"{where}: item {item_id!r}: category_paths must be a list of lists of names")
+        title = rec.get("title")
+        if not isinstance(title, str):
+            raise CatalogError(f"{where}: item {item_id!r} has no title")
+        brand = clean_text(rec.get("brand") or "") or marked_brand(clean_text(title))
+        data = {"id": item_id, "title": title, "brand": brand, "description": descriptions.get(item_id, "")}
+        data["categories"] = tuple(clean_text(str(s)) for s in paths[0]) if paths else ()
+        products.append(product_from_dict(data, brand_from_title=False))
+    return Catalog(tuple(products), name="Beauty")
+
+
+_MARKED = (
+    re.compile(r"(?:^|[\s(\[,-])[Bb][Yy]\s+(?P<b>[A-Z][\w'&.]*(?:\s+[A-Z][\w'&.]*){0,2})\s*(?:$|[,.\])(\[]|\s-\s)"),
+    re.compile(r"(?P<b>[A-Z][\w'&.]*(?:\s+[A-Z][\w'&.]*){0,2})\s?(?:®|™|\(R\)|\(TM\))"),
+)
+
+
+def marked_brand(title: str) -> str | None:
+    """A brand the title itself marks: '… by Avanti', 'Belloccio® …'. A title's first word is not a brand
+    by itself ('Red Cherry', 'Vitamin C Serum'): without a mark and without the data's brand, none."""
+    for pattern in _MARKED:
+        m = pattern.search(title)
+        if m:  # a sentence's full stop ends the name ('by ToiletTree Products. Guaranteed …'), 'Dr.' does not
+            return re.split(r"(?<=\w{4})\.\s", m.group("b"))[0].strip(" .")
+    return None

@@ -22,7 +22,8 @@ from importlib.resources import files
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from recgen.schemas import Attribute, Claim, FactSheet, Product, SourceSpan
+from recgen.schemas import Attribute, Claim, DroppedClaim, FactSheet, Product, SourceSpan
+from recgen.sid.ad_policy import breach, strip_policy_words
 
 KIND_MIN_SIMILARITY = 0.52  # below this the nearest kind is not trusted: the product is "unknown"
 MAX_CLAIM_WORDS = 14  # longer description sentences are cut at their first clause, or left out
@@ -64,12 +65,40 @@ class _Kind(BaseModel):
     packshot: str
     phrases: tuple[str, ...] = Field(min_length=1)
     drawn: bool = True
+    generic: bool = False  # stands for a whole category: reached only from a category path
 
 
 @functools.cache
 def kinds() -> tuple[_Kind, ...]:
     data = json.loads(files("recgen.prompts").joinpath("product_kinds.json").read_text(encoding="utf-8"))
     return tuple(_Kind.model_validate(k) for k in data["kinds"])
+
+
+@functools.cache
+def _category_kinds() -> tuple[dict[str, _Kind], frozenset[str]]:
+    data = json.loads(files("recgen.prompts").joinpath("category_kinds.json").read_text(encoding="utf-8"))
+    by_name = {k.name: k for k in kinds()}
+    unknown = sorted(set(data["segments"].values()) - set(by_name))
+    if unknown:
+        raise ValueError(f"category_kinds.json names kinds that product_kinds.json lacks: {unknown}")
+    return {seg: by_name[name] for seg, name in data["segments"].items()}, frozenset(data["stop"])
+
+
+def kind_of_path(path: tuple[str, ...] | list[str]) -> _Kind | None:
+    """The kind an Amazon category path names: its most specific segment found in category_kinds.json
+    ('Parent > Segment' keys before bare ones); segments of another department end the path."""
+    table, stop = _category_kinds()
+    segs: list[str] = []
+    for seg in path:
+        if seg in stop:
+            break
+        segs.append(seg)
+    for i in range(len(segs) - 1, -1, -1):
+        for j in range(i + 1):  # the longest qualified key first
+            key = " > ".join(segs[j : i + 1])
+            if key in table:
+                return table[key]
+    return None
 
 
 def clean_markup(text: str) -> str:
@@ -124,22 +153,39 @@ def _phrase_hit(text: str) -> tuple[_Kind, str] | None:
     low = f" {text.lower()} "
     best: tuple[int, _Kind, str] | None = None
     for k in kinds():
+        if k.generic:
+            continue
         for p in k.phrases:
             if re.search(rf"(?<![a-z]){re.escape(p)}(?:e?s)?(?![a-z])", low) and (best is None or len(p) > best[0]):
                 best = (len(p), k, p)
     return (best[1], best[2]) if best else None
 
 
-def classify_kind(title: str, category: str | None, encode: Callable[[list[str]], np.ndarray] | None):
-    """(kind or None, score): named in the title, else in the category, else the nearest by meaning."""
+def classify_kind(
+    title: str,
+    category: str | None,
+    encode: Callable[[list[str]], np.ndarray] | None,
+    categories: tuple[str, ...] = (),
+):
+    """(kind or None, score). A category path decides first (Amazon's paths are reliable); a kind of the
+    same family that the title's head names refines it ('Treatments & Masks' + 'Clay Mask' → clay mask),
+    and a generic category kind is refined by the whole title too. Without a path: named in the title,
+    else in the free-text category, else the nearest by meaning."""
     head = re.split(r"\s(?:for|with)\s", _SEGMENT.split(title)[0], maxsplit=1)[0]  # what it is, not what for
+    by_path = kind_of_path(categories) if categories else None
+    if by_path is not None:
+        for text in (head, title) if by_path.generic else (head,):
+            hit = _phrase_hit(text)
+            if hit and hit[0].family == by_path.family:
+                return hit[0], 1.0
+        return by_path, 1.0
     for text, score in ((head, 1.0), (title, 1.0), (category or "", 0.9)):
         hit = _phrase_hit(text)
         if hit:
             return hit[0], score
     if encode is None or not title.strip():
         return None, 0.0
-    phrases = [(k, p) for k in kinds() for p in k.phrases]
+    phrases = [(k, p) for k in kinds() if not k.generic for p in k.phrases]
     sims = _phrase_embeddings(encode) @ encode([title])[0]
     i = int(np.argmax(sims))
     return (phrases[i][0], float(sims[i])) if sims[i] >= KIND_MIN_SIMILARITY else (None, float(sims[i]))
@@ -152,7 +198,7 @@ def _phrase_embeddings(encode: Callable[[list[str]], np.ndarray]) -> np.ndarray:
     """Every kind phrase embedded once per encoder and process (not re-read for every product)."""
     owner = id(getattr(encode, "__self__", encode))
     if owner not in _PHRASE_EMB:
-        _PHRASE_EMB[owner] = encode([f"a {p}" for k in kinds() for p in k.phrases])
+        _PHRASE_EMB[owner] = encode([f"a {p}" for k in kinds() if not k.generic for p in k.phrases])
     return _PHRASE_EMB[owner]
 
 
@@ -205,7 +251,7 @@ def short_name(title: str, brand: str | None, max_words: int = 4) -> str:
     name = strip_symbols(title)
     if brand and name.lower().startswith(brand.lower()):
         name = name[len(brand) :]
-    name = re.split(r",| - | – |\(|\||:|;", name)[0]
+    name = strip_policy_words(re.split(r",| - | – |\(|\||:|;", name)[0])
     name = re.sub(r"\b\d+(\.\d+)?[- ]?(oz|ounce|fluid ounce|fl oz|ml|g|pcs)\b\.?", "", name, flags=re.I)
     words = name.split()
     while words and words[0].lower() in {"new", "the"}:  # a leading "New" is a flag, "New York" a name
@@ -223,13 +269,17 @@ def fact_sheet(product: Product, encode: Callable[[list[str]], np.ndarray] | Non
     brand = valid_brand(product.brand, _kind_words())
     if product.brand and brand is None:
         warnings.append(f"brand {product.brand!r} is not a name (a type word, number or symbol); no brand is shown")
-    kind, score = classify_kind(title, product.category, encode)
+    kind, score = classify_kind(title, product.category, encode, product.categories)
     name = short_name(title, brand)
     if not name:
         name = kind.name.capitalize() if kind else "This product"
         warnings.append(f"the title {product.title!r} has no drawable words; the ad calls it {name!r}")
     claims = [c for c in _segments(title, "title") if not _SIZE.match(c.text) and c.text.lower() != name.lower()]
     claims = [c for c in claims if not (brand and c.text.lower() == brand.lower())]
+    claims = claims[1:] if claims and name.lower() in claims[0].text.lower() else claims
+    allowed, dropped = allowed_claims(
+        [*claims, *_sentences(description)], {"title": title, "description": description}, name
+    )
     return FactSheet(
         title=title,
         description=description,
@@ -241,7 +291,41 @@ def fact_sheet(product: Product, encode: Callable[[list[str]], np.ndarray] | Non
         kind_score=round(score, 3),
         drawn=bool(kind and kind.drawn),
         attributes=tuple(_attributes({"title": title, "description": description})),
-        claims=tuple(claims[1:] if claims and name.lower() in claims[0].text.lower() else claims)
-        + tuple(_sentences(description)),
+        claims=allowed,
+        dropped=dropped,
         warnings=tuple(warnings),
     )
+
+
+_CLAUSE = re.compile(r"\s+[-–—|]\s+|[;()\[\]]|:\s|\.\s|!|\?")
+
+
+def _lead_in(text: str, at: int) -> str:
+    """What precedes character `at` in its clause (strong separators — dashes, colons, brackets, sentence
+    ends — bound a clause; commas do not): the verb a listed claim hangs on ('treats Acne, Scars')."""
+    start = 0
+    for m in _CLAUSE.finditer(text):
+        if m.end() > at:
+            break
+        start = m.end()
+    return text[start:at]
+
+
+def allowed_claims(
+    claims: list[Claim], fields: dict[str, str] | None = None, name: str = ""
+) -> tuple[tuple[Claim, ...], tuple[DroppedClaim, ...]]:
+    """The claims ad policy allows, and the ones it drops with the rule that drops each. A claim listed
+    after a forbidden verb of its clause goes with it ('treats Acne, Scars, Sun Damage': all three); the
+    product's name is set aside there ('Ultra Healing Lotion, Fragrance Free' keeps 'Fragrance Free')."""
+    kept, dropped = [], []
+    for c in claims:
+        lead = _lead_in(fields[c.source.field], c.source.start) if fields else ""
+        if name:
+            lead = re.sub(re.escape(name), " ", lead, flags=re.I)
+        hit = breach(c.text) or breach(lead, governing=True)
+        if hit is None:
+            kept.append(c)
+        else:
+            rule, words = hit
+            dropped.append(DroppedClaim(text=c.text, rule=rule.id, words=words, reason=rule.reason, source=c.source))
+    return tuple(kept), tuple(dropped)

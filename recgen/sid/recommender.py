@@ -34,11 +34,13 @@ from recgen.sid.metrics import rank_metrics
 from recgen.sid.rqkmeans import RQKMeans
 from recgen.sid.transitions import TransitionScorer, fit_beta, rerank_items
 
-CodeSource = Literal["ours", "text"]
+CodeSource = Literal["shared", "ours", "text"]
+CODE_SOURCES: tuple[str, ...] = ("shared", "ours", "text")
 
 
 def dataset_paths(data_dir: Path, codes: CodeSource) -> tuple[Path, Path | None]:
-    """Interactions file and, for precomputed codes, the code table of the same id mapping."""
+    """Interactions file and, for precomputed codes, the code table of the same id mapping (the shared
+    codes come from the catalog's D-SID space, not from a file)."""
     base = Path(data_dir) / "amazon-beauty"
     if codes == "text":
         return base / "tiger-repro" / "inter.json", base / "tiger-repro" / "index_rqkmeans.json"
@@ -54,7 +56,10 @@ def fit_item_codes(
     seed: int = 0,
 ) -> tuple[np.ndarray, dict]:
     """Content codes per item: precomputed text-derived ones, or RQ-KMeans over collaborative embeddings
-    learned from the training split only (never from validation or test items)."""
+    learned from the training split only (never from validation or test items). The shared codes are the
+    catalog space's (`shared_item_codes`)."""
+    if codes == "shared":
+        raise SIDError("the shared codes are the catalog space's: use shared_item_codes(data_dir, cache_dir)")
     if codes == "text":
         if code_path is None:
             raise CatalogError("text-derived codes need their code table")
@@ -66,6 +71,28 @@ def fit_item_codes(
         table = rq.encode(emb)
         report = {**rq.report(emb), "source": "collaborative PPMI-SVD embeddings + RQ-KMeans"}
     return disambiguate(table) if report["collision_rate"] > 0 else table, report
+
+
+def shared_item_codes(data_dir: Path, cache_dir: Path, n_items: int, on_status=None) -> tuple[np.ndarray, dict]:
+    """The catalog D-SID space's content codes (the ones the agents decode and the cache is keyed by), one
+    row per item id of the interaction data."""
+    from recgen.sid.semantics import load_sid_space
+
+    space = load_sid_space(data_dir, cache_dir, on_status=on_status)
+    ids = [p.id for p in space.catalog.products]
+    if ids[:n_items] != [str(i) for i in range(n_items)]:
+        raise CatalogError(f"the catalog's ids are not the interaction data's 0..{n_items - 1}")
+    report = {**space.report()["content"], "source": "the catalog's D-SID space (text of title, categories, brand)",
+              "space": space.name}  # fmt: skip
+    return np.asarray(space.item_codes[:n_items]), report
+
+
+def item_codes_for(codes: CodeSource, data: Interactions, data_dir: Path, cache_dir: Path, code_path: Path | None,
+                   on_status=None) -> tuple[np.ndarray, dict]:  # fmt: skip
+    """The content code table a GRM trains on: the catalog space's, or codes of its own."""
+    if codes == "shared":
+        return shared_item_codes(data_dir, cache_dir, data.n_items, on_status)
+    return fit_item_codes(data, leave_one_out(data), codes, code_path)
 
 
 @dataclass
@@ -106,10 +133,17 @@ class Recommender:
             return recommend_items(self.model, self.tok, self.trie, histories, k, beam=beam, exclude=exclude)
         return rerank_items(self.model, self.tok, self.trie, self.transitions, histories, k, beam, exclude=exclude)
 
+    @property
+    def space_name(self) -> str | None:
+        """The catalog D-SID space this GRM's content codes are (None: codes of its own)."""
+        return self.info.get("space") if self.info.get("codes") == "shared" else None
+
     def dsid(self, path: tuple[int, ...]) -> DSID:
-        """A generated path as a D-SID: the GRM's content codes, the shared creative codes."""
+        """A generated path as a D-SID: the catalog's content codes when the GRM was trained on them (else
+        its own, marked 'grm'), the shared creative codes."""
         lc = self.model.config.content_levels
-        return DSID(content=tuple(map(int, path[:lc])), creative=tuple(map(int, path[lc:])), content_space="grm")
+        space = "catalog" if self.space_name else "grm"
+        return DSID(content=tuple(map(int, path[:lc])), creative=tuple(map(int, path[lc:])), content_space=space)
 
     def item_for_content(self, content: tuple[int, ...]) -> int:
         """The item whose content codes are `content` (unique thanks to the disambiguation token)."""
@@ -170,10 +204,20 @@ class Recommender:
         return out
 
 
+def check_space(rec: Recommender, space) -> None:
+    """A GRM trained on the catalog's codes must be of this catalog's space: codes of another fit (other
+    data, levels or encoder) would name other products."""
+    if rec.space_name is not None and rec.space_name != space.name:
+        raise SIDError(
+            f"this GRM predicts the content codes of D-SID space {rec.space_name}, but the catalog's space is "
+            f"{space.name}; retrain it with `recgen grm train --creative`"
+        )
+
+
 def train_recommender(
     data_dir: Path,
     out: Path,
-    codes: CodeSource = "ours",
+    codes: CodeSource = "shared",
     users: int = 0,
     model_cfg: dict | None = None,
     train_cfg: TrainConfig | None = None,
@@ -190,18 +234,21 @@ def train_recommender(
     latest interactions with the creative that was clicked. With `transitions`, retrieval re-scores the
     beam with the training sequences' item chain, its weight β chosen on the validation users
     (`sid/transitions.py`; β = 0 when the chain does not help there)."""
+    if codes not in CODE_SOURCES:
+        raise SIDError(f"codes is one of {', '.join(CODE_SOURCES)}; got {codes!r}")
     inter_path, code_path = dataset_paths(data_dir, codes)
     data = load_interactions(inter_path)
     if users:
         data = data.head(users)
-    table, sid_report = fit_item_codes(data, leave_one_out(data), codes, code_path)
+    cache_dir = cache_dir or Path.home() / ".cache" / "recgen"
+    table, sid_report = item_codes_for(codes, data, data_dir, cache_dir, code_path, on_status)
     content_levels = table.shape[1]
     item_of_entry = np.arange(data.n_items)
     if creative:
         from recgen.sid.creative import synthetic_exposures, with_feedback
         from recgen.sid.semantics import load_sid_space
 
-        space = load_sid_space(data_dir, cache_dir or Path.home() / ".cache" / "recgen")
+        space = load_sid_space(data_dir, cache_dir)
         exposures = synthetic_exposures(data.sequences, space.creative_codes, seed=(train_cfg or TrainConfig()).seed)
         if clicks:
             seqs, exposures = with_feedback(data.sequences, exposures, data.users, clicks)
@@ -218,6 +265,7 @@ def train_recommender(
     scorer = fit_transitions(model, tok, split, data.n_items) if transitions else None
     info = {
         "codes": codes,
+        "space": sid_report.get("space"),
         "users": users,
         "creative": creative,
         "feedback_clicks": len(clicks or []),
