@@ -183,7 +183,6 @@ def replay(a, s: Settings, grm: Path, render_seconds: float, console) -> dict:
     """Part 2 (see the module's docstring), against the real cache lookups."""
     rec = load_recommender(grm)
     space = load_sid_space(s.data_dir, s.cache_dir, seed=0)
-    with_text = {int(p.id) for p in space.catalog.products if p.id.isdigit()}
     rng = np.random.default_rng(1)
     users = [rec.data.users[i] for i in rng.choice(len(rec.data.users), a.replay_users, replace=False)]
     arrivals = [(u, t) for t in range(1, 1 + max(len(rec.history(u)) for u in users)) for u in users
@@ -191,7 +190,7 @@ def replay(a, s: Settings, grm: Path, render_seconds: float, console) -> dict:
     arrivals = arrivals[: a.replay_requests]
     day = 86400.0
     times = np.linspace(0, day, len(arrivals), endpoint=False)
-    cache = VideoCache(Path(s.runs_dir) / "replay-cache")
+    cache = VideoCache(Path(s.runs_dir) / "replay-cache", space=space.name)
     stand_in = tiny_video(Path(s.runs_dir))
     queue: list[tuple[float, str, tuple, tuple]] = []  # (queued at, product, content, creative), FIFO
     queued: set[tuple[str, tuple]] = set()
@@ -203,7 +202,7 @@ def replay(a, s: Settings, grm: Path, render_seconds: float, console) -> dict:
                 at, product, content, creative = queue.pop(0)
                 free_at = max(free_at, at) + render_seconds
                 cache.put(product, content, creative, stand_in)
-            product_id, d, _ = propose(rec, space, with_text, user, history=rec.history(user)[:t])
+            product_id, d, _ = propose(rec, space, None, user, history=rec.history(user)[:t])  # the whole catalog
             content = d.content
             found = cache.lookup(product_id, content, d.creative)
             cases.append(found.case)
@@ -220,6 +219,7 @@ def replay(a, s: Settings, grm: Path, render_seconds: float, console) -> dict:
     total = {c: round(cases.count(c) / len(cases), 4) for c in CASES}
     return {"users": len(users), "requests": len(cases), "render_seconds": render_seconds,
             "requests_per_second": round(len(cases) / day, 4), "distinct_dsids": len(queued),
+            "distinct_products": len({p for p, _ in queued}), "space": space.name, "grm_codes": rec.info.get("codes"),
             "overall": total, "curve": curve}  # fmt: skip
 
 
@@ -312,6 +312,7 @@ def main() -> None:
     ap.add_argument("--batch-videos", type=int, default=12)
     ap.add_argument("--skip-batch", action="store_true")
     ap.add_argument("--only-batch", action="store_true", help="part 3 alone (a long batch into its own --out)")
+    ap.add_argument("--only-replay", action="store_true", help="part 2 alone (give --render-seconds)")
     ap.add_argument("--ray-renderers", type=int, nargs="*",
                     help="Ray rendering actors to measure, 0 for the default layout (default: 0)")  # fmt: skip
     ap.add_argument("--out", type=Path, default=OUT)
@@ -331,6 +332,13 @@ def main() -> None:
         grm = grm_checkpoint(a, s, console)
         result["settings"] = {"width": a.width, "height": a.height, "fps": a.fps, "duration_s": a.duration,
                               "grm": str(grm), "clients": a.clients, "step_seconds": a.step_seconds}  # fmt: skip
+        if a.only_replay:
+            if not a.render_seconds:
+                raise SystemExit("--only-replay needs --render-seconds (a worker's seconds per video)")
+            console.print("[bold]2. cache hit rate over a replayed day[/bold]")
+            result["replay"] = replay(a, s.model_copy(update={"runs_dir": Path(tmp) / "replay"}), grm, a.render_seconds,
+                                      console)  # fmt: skip
+            return _write(a, result, t_start, console)
         if not a.skip_batch:
             console.print("[bold]3. batch throughput[/bold]")
             result["batch"] = batch(a, s, console)
@@ -352,8 +360,12 @@ def _write(a, result: dict, t_start: float, console) -> None:
 
 
 def report(result: dict, console) -> None:
-    if "online" not in result:
+    if "online" not in result and "batch" in result:
         return _report_batch(result["batch"], console)
+    if "online" not in result:
+        r = result["replay"]
+        return console.print(f"replay: {r['requests']} requests, overall {r['overall']}, distinct D-SIDs "
+                             f"{r['distinct_dsids']} of {r['distinct_products']} products")  # fmt: skip
     t = Table("rate (req/s)", "p50 ms", "p90 ms", "p99 ms", "statuses")
     for x in result["online"]["steps"]:
         t.add_row(str(x["rate"]), f"{x['p50_ms']:.1f}", f"{x['p90_ms']:.1f}", f"{x['p99_ms']:.1f}", str(x["status"]))
