@@ -27,6 +27,7 @@ from recgen.sid.ad_policy import breach, strip_policy_words
 
 KIND_MIN_SIMILARITY = 0.52  # below this the nearest kind is not trusted: the product is "unknown"
 MAX_CLAIM_WORDS = 14  # longer description sentences are cut at their first clause, or left out
+_PLACEHOLDER = re.compile(r"\s*(?:title|item|product|name|sku)[\s_-]*\d+\s*", re.I)  # 'title_5336': a data gap
 _TAG = re.compile(r"<\s*/?\s*[a-zA-Z][^<>]{0,200}>")
 _SEGMENT = re.compile(r"\s+[-–—|]\s+|[,;()\[\]]|\s/\s|:\s")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
@@ -270,11 +271,14 @@ def fact_sheet(product: Product, encode: Callable[[list[str]], np.ndarray] | Non
     if product.brand and brand is None:
         warnings.append(f"brand {product.brand!r} is not a name (a type word, number or symbol); no brand is shown")
     kind, score = classify_kind(title, product.category, encode, product.categories)
-    name = short_name(title, brand)
+    placeholder = bool(_PLACEHOLDER.fullmatch(title))
+    name = "" if placeholder else short_name(title, brand)
     if not name:
         name = kind.name.capitalize() if kind else "This product"
-        warnings.append(f"the title {product.title!r} has no drawable words; the ad calls it {name!r}")
-    claims = [c for c in _segments(title, "title") if not _SIZE.match(c.text) and c.text.lower() != name.lower()]
+        why = "is a placeholder, not a name" if placeholder else "has no drawable words"
+        warnings.append(f"the title {product.title!r} {why}; the ad calls it {name!r}")
+    segments = [] if placeholder else _segments(title, "title")
+    claims = [c for c in segments if not _SIZE.match(c.text) and c.text.lower() != name.lower()]
     claims = [c for c in claims if not (brand and c.text.lower() == brand.lower())]
     claims = claims[1:] if claims and name.lower() in claims[0].text.lower() else claims
     allowed, dropped = allowed_claims(
