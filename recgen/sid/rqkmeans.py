@@ -10,8 +10,17 @@ from recgen.errors import SIDError
 from recgen.sid.data import collision_rate
 
 
-def _sq_dists(x: np.ndarray, c: np.ndarray) -> np.ndarray:
-    return (x * x).sum(1)[:, None] - 2.0 * x @ c.T + (c * c).sum(1)[None, :]
+def _sq_dists(x: np.ndarray, c: np.ndarray, x_sq: np.ndarray | None = None) -> np.ndarray:
+    """Squared distances, rows of x to rows of c; `x_sq` (x's squared norms) saves recomputing them when x
+    is fixed over many calls (k-means)."""
+    if x_sq is None:
+        x_sq = np.einsum("ij,ij->i", x, x)
+    return x_sq[:, None] - 2.0 * x @ c.T + np.einsum("ij,ij->i", c, c)[None, :]
+
+
+def _dists_to(x: np.ndarray, x_sq: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Squared distances of x's rows to one point (a matrix-vector product: k-means++ seeding calls it k times)."""
+    return x_sq - 2.0 * (x @ c) + c @ c
 
 
 def kmeans(
@@ -23,15 +32,16 @@ def kmeans(
     k = min(k, n)
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
     centroids = np.empty((k, x.shape[1]), dtype=np.float64)
+    x_sq = np.einsum("ij,ij->i", x, x)
     centroids[0] = x[rng.integers(n) if weights is None else rng.choice(n, p=w / w.sum())]
-    d2 = _sq_dists(x, centroids[:1]).min(1)
+    d2 = _dists_to(x, x_sq, centroids[0])
     for j in range(1, k):
         p = np.clip(d2, 0, None) * w
         idx = rng.choice(n, p=p / p.sum()) if p.sum() > 0 else rng.integers(n)
         centroids[j] = x[idx]
-        d2 = np.minimum(d2, _sq_dists(x, centroids[j : j + 1])[:, 0])
+        d2 = np.minimum(d2, _dists_to(x, x_sq, centroids[j]))
     for _ in range(iters):
-        d = _sq_dists(x, centroids)
+        d = _sq_dists(x, centroids, x_sq)
         assign = d.argmin(1)
         new, counts = _cluster_means(x, assign, k, w)
         empty = counts == 0
@@ -49,9 +59,11 @@ def _cluster_means(
     x: np.ndarray, assign: np.ndarray, k: int, weights: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """(Weighted) mean of each cluster's points (zero for an empty cluster) and the cluster sizes."""
+    from scipy.sparse import csr_matrix
+
     w = np.ones(len(x)) if weights is None else weights
-    means = np.zeros((k, x.shape[1]), dtype=np.float64)
-    np.add.at(means, assign, x * w[:, None])
+    members = csr_matrix((w, (assign, np.arange(len(x)))), shape=(k, len(x)))  # row c: weights of c's points
+    means = np.asarray(members @ x, dtype=np.float64)
     mass = np.bincount(assign, weights=w, minlength=k)
     means[mass > 0] /= mass[mass > 0, None]
     return means, np.bincount(assign, minlength=k)
