@@ -131,11 +131,17 @@ class SourceSpan(_Frozen):
     end: int
 
 
+ClaimType = Literal["benefit", "feature", "ingredient", "use", "variant", "size", "warning", "legal"]
+
+
 class Claim(_Frozen):
-    """A statement the product's text makes (a title segment or a description sentence)."""
+    """A statement the product's text makes (a title segment or a description sentence), with its type
+    (prompts/claim_types.json): copy sells with benefits, features, ingredients, uses, variants and sizes;
+    warnings and legal notices are fine print, never a selling line."""
 
     text: str
     source: SourceSpan
+    type: ClaimType = "feature"
 
 
 class DroppedClaim(_Frozen):
@@ -170,7 +176,8 @@ class FactSheet(_Frozen):
     kind_score: float  # how sure the kind is (1.0: named in the title; else text-encoder similarity)
     drawn: bool  # False for kinds we recognise but do not advertise with category copy, and for unknown kinds
     attributes: tuple[Attribute, ...] = ()
-    claims: tuple[Claim, ...] = ()  # supported by the text and allowed by ad policy
+    claims: tuple[Claim, ...] = ()  # supported by the text and allowed by ad policy: the selling types
+    fine_print: tuple[Claim, ...] = ()  # the text's warnings and legal notices: small print at most
     dropped: tuple[DroppedClaim, ...] = ()  # supported by the text, dropped by ad policy
     warnings: tuple[str, ...] = ()  # what could not be used as given (e.g. a brand that is not a brand)
 
@@ -185,6 +192,7 @@ class ClaimCheck(_Frozen):
     source: SourceSpan | None = None  # the supporting span, for a supported claim
     reason: str = ""
     policy: str | None = None  # the ad-policy rule the line breaks (prompts/ad_policy.json), if any
+    fine_print: bool = False  # it sells with a warning or legal notice of the product's text
     reviewed: bool = False  # written by a creative at the review pause: shown, not sent back to an agent
 
 

@@ -37,7 +37,10 @@ TransitionKind = Literal["cut", "crossfade", "flash", "slide"]
 ChordQuality = Literal["maj", "min", "maj7", "sus2"]
 
 # placeholders the built-in policy fills in copy templates
-COPY_FIELDS = frozenset({"name", "brand", "Benefit", "family", "routine", "ritual", "subject", "offer", "fact"})
+COPY_FIELDS = frozenset(
+    {"name", "brand", "Benefit", "family", "routine", "ritual", "subject", "offer", "fact"}
+    | {"Claim", "claim", "kind", "Kind"}
+)
 
 
 class VocabularyError(ValueError):
@@ -59,7 +62,8 @@ class MoodStyle(_Entry):
     music_plucks: float = Field(ge=0, le=1)  # pluck density
     transition: TransitionKind  # effects agent
     transition_s: float = Field(ge=0, le=1)
-    hooks: tuple[str, ...] = Field(min_length=1)  # instruction model: opening lines
+    hooks: tuple[str, ...] = Field(min_length=1)  # instruction model: opening lines, for a product with no claim
+    claim_hooks: tuple[str, ...] = Field(min_length=1)  # opening lines around the product's strongest claim
     cta: str = Field(min_length=1, max_length=40)
 
 
@@ -96,6 +100,11 @@ class Copy(_Entry):
     proof: tuple[str, str]  # [with a fact, without one]
     neutral: tuple[str, ...] = Field(min_length=2)  # for a shot when the product's text has no claim left
     unsaid_name: str = Field(min_length=1)  # the product shot's line when the voice cannot say the name
+    kind_hook: str  # the opening line of a product whose text has no benefit: it names what it is for
+    kind_line: str  # a shot's line when no claim is left: the kind and what it is for
+    brand_line: str  # … or who makes it
+    one_word: str  # a one-word claim ('Hydrating') said with the kind, not as a fragment
+    name_line: str  # the last line of the product's own before a neutral one: its name, shown close
     offer_line: dict[Literal["discount", "price"], str]
     family_words: dict[str, FamilyWords]
 
@@ -126,10 +135,13 @@ class Vocabulary(_Entry):
 
 
 def _template_problems(v: Vocabulary) -> list[str]:
-    texts = [(f"moods.{m}.hooks", h) for m, s in v.moods.items() for h in s.hooks]
+    texts = [(f"moods.{m}.hooks", h) for m, s in v.moods.items() for h in (*s.hooks, *s.claim_hooks)]
     c = v.copy_
     texts += [(f"copy.{k}", t) for k in ("product", "benefit", "proof", "neutral") for t in getattr(c, k)]
-    texts.append(("copy.unsaid_name", c.unsaid_name))
+    texts += [
+        (f"copy.{k}", getattr(c, k))
+        for k in ("unsaid_name", "kind_hook", "kind_line", "brand_line", "one_word", "name_line")
+    ]
     texts += [(f"copy.offer_line.{k}", t) for k, t in c.offer_line.items()]
     out = []
     for where, text in texts:

@@ -73,7 +73,8 @@ def test_negated_attributes_and_claims_keep_their_source(encode):
     assert {"fragrance", "tear", "parabens"} <= negated
     assert "spf 50" in {a.name for a in f.attributes if not a.negated}
     claims = {c.text: c.source for c in f.claims}
-    assert "3 fl oz" not in claims  # sizes are not claims
+    types = {c.text: c.type for c in f.claims}
+    assert types["3 fl oz"] == "size" and types["Water Resistant"] == "benefit" and types["Fragrance Free"] == "feature"
     for text, src in claims.items():
         field = f.title if src.field == "title" else f.description
         assert field[src.start : src.end] == text

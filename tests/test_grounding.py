@@ -31,7 +31,8 @@ BEARD = Product(id="b", title="Beard Grooming Kit for Men - Beard Oil, Balm, Com
         (SUNSCREEN, "SPF 50.", "supported"),
         (SUNSCREEN, "SPF 70.", "unsupported"),
         (SUNSCREEN, "A fresh start for your skin.", "neutral"),
-        (SUNSCREEN, "Meet Kids Mineral Sunscreen Lotion.", "neutral"),
+        (SUNSCREEN, "Meet Kids Mineral Sunscreen.", "neutral"),
+        (SUNSCREEN, "Meet Kids Mineral Sunscreen Lotion.", "supported"),  # "Lotion SPF 50" follows the name
         (LAMP, "Protects from UV rays.", "unsupported"),
         (LAMP, "6 Colors.", "supported"),
         (BEARD, "Healthy-looking skin.", "unsupported"),  # 'skin' is neutral only for skin care

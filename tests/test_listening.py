@@ -127,6 +127,7 @@ def test_every_fixed_line_of_the_vocabulary_is_heard_as_written(cache_dir):
     fill = {"ritual": "skin-care ritual", "routine": "skin-care routine", "subject": "skin"}
     lines = [h.format(**fill) for m in VOCAB.moods.values() for h in m.hooks]
     lines += [f"{m.cta}." for m in VOCAB.moods.values()] + [*copy.neutral, copy.unsaid_name, copy.proof[1]]
+    lines.append(copy.kind_hook.format(**fill))  # the opening line of every product whose title has no benefit
     misheard = {}
     for line in dict.fromkeys(lines):
         speech = voice.speak(line)

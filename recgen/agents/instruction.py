@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from itertools import zip_longest
+import re
 from typing import TYPE_CHECKING
 
 from recgen.agents.context import AgentContext
 from recgen.schemas import Brief, FactSheet, Product, Semantics, ShotBrief, VideoState
-from recgen.sid.facts import foreign_words, sayable
+from recgen.sid.claim_types import is_selling, strength
+from recgen.sid.facts import foreign_words, is_generic_kind, sayable
 from recgen.vocabulary import VOCAB
 
 if TYPE_CHECKING:
@@ -28,6 +29,23 @@ def shot_count(sem: Semantics, duration: float, lo: int, hi: int) -> int:
 
 
 SHORT_CLAIM_WORDS = 6
+SECONDS_PER_SYLLABLE = 0.2  # the packaged voice at rate 1.0, about, plus its lead and trailing silence:
+SPEECH_PAD_S = 0.3  # measured on the lines of tests/test_listening.py (estimates within ±0.15 s)
+SHOT_MARGIN_S = 0.37  # the audio agent's lead-in and tail
+
+
+def speech_seconds(text: str, rate: float = 1.0) -> float:
+    """About how long the voice takes to say `text`: syllables from vowel groups, an acronym letter by
+    letter, a number digit by digit. The instruction model has no voice; it writes lines that will fit."""
+    syllables = 0
+    for word in re.findall(r"[A-Za-z]+|\d+", text):
+        if word.isdigit():
+            syllables += round(1.5 * len(word))
+        elif word.isupper() and len(word) <= 4:
+            syllables += len(word) + 2 * word.count("W")
+        else:
+            syllables += max(1, len(re.findall(r"[aeiouy]+", word.lower())) - word.lower().endswith("e"))
+    return (syllables * SECONDS_PER_SYLLABLE + SPEECH_PAD_S) / rate
 
 
 def _sentence(text: str) -> str:
@@ -36,60 +54,113 @@ def _sentence(text: str) -> str:
 
 
 class _Copy:
-    """The product's own claims and attributes, each said once, in an order that uses title and description."""
+    """The product's own selling claims (warnings and notices never), each said once, strongest first: the
+    hook takes the strongest benefit or feature, the later shots the rest; when the text runs out, lines
+    name the product's brand and kind before any line that says nothing of it."""
 
-    def __init__(self, facts: FactSheet) -> None:
+    def __init__(self, facts: FactSheet, windows: dict[str, float] | None = None, rate: float = 1.0) -> None:
         # every line is spoken, and the voices are English: a claim in another script is shown, not said
-        title = [c.text for c in facts.claims if c.source.field == "title" and not foreign_words(c.text)]
-        desc = [c.text for c in facts.claims if c.source.field == "description" and not foreign_words(c.text)]
-        claims = [c for pair in zip_longest(title, desc) for c in pair if c]
-        # short claims first: a line that fits its shot is spoken, a long one may be left silent
-        self.claims = sorted(claims, key=lambda c: len(c.split()) > SHORT_CLAIM_WORDS)
+        selling = [c for c in facts.claims if is_selling(c.type) and not foreign_words(c.text)]
+        # strongest type first; within a type, short claims first (a line that fits its shot is spoken)
+        selling.sort(key=lambda c: (-strength(c.type), len(c.text.split()) > SHORT_CLAIM_WORDS))
+        self.claims = [(c.text, c.type) for c in selling]
         self.attributes = [a.text for a in facts.attributes if not foreign_words(a.text)]
         self.used: set[str] = {facts.name.lower()}
+        self.kind = facts.kind if facts.kind != "unknown" and not is_generic_kind(facts.kind) else ""
+        self.brand = facts.brand
         self.neutral = list(VOCAB.copy_.neutral)
+        self.fillers = 0
+        self.windows, self.rate = windows or {}, rate  # seconds each role's shot has for its line
 
-    def _take(self, pool: list[str]) -> str | None:
-        for text in pool:
-            if text.lower() not in self.used and not any(text.lower() in u for u in self.used):
+    def fits(self, text: str, role: str = "benefit") -> bool:
+        return role not in self.windows or speech_seconds(text, self.rate) <= self.windows[role]
+
+    def _free(self, text: str) -> bool:
+        low = text.lower()
+        return low not in self.used and not any(low in u for u in self.used)
+
+    def hook_claim(self) -> str | None:
+        """The strongest benefit that fits a shot, kept for the hook (a feature may be any leftover of a
+        title: a benefit is what a viewer stops for)."""
+        for text, kind in self.claims:
+            if kind == "benefit" and self._free(text) and self.fits(text, "hook"):
                 self.used.add(text.lower())
                 return text
         return None
 
-    def claim(self) -> str | None:
-        return self._take(self.claims)
+    def claim(self, sizes: bool = True, role: str = "benefit") -> str | None:
+        """The strongest claim left, one that fits its shot first (a line too long to say is left silent)."""
+        for fits in (True, False):
+            for text, kind in self.claims:
+                if self._free(text) and (sizes or kind != "size") and (self.fits(text, role) or not fits):
+                    self.used.add(text.lower())
+                    return text
+        return None
 
     def fact(self) -> str | None:
-        return self._take(self.attributes) or self._take(self.claims)
+        for text in self.attributes:
+            if self._free(text):
+                self.used.add(text.lower())
+                return text
+        return self.claim()
 
-    def filler(self) -> str:
-        """A line that makes no claim, never the same one twice."""
+    def said(self, claim: str, fill: dict) -> str:
+        """A claim as a line: a one-word claim goes with the kind ('Hydrating serum.'), not as a fragment."""
+        one = len(claim.split()) == 1 and self.kind and self.kind.lower() not in claim.lower() and claim.isalpha()
+        if one:
+            return VOCAB.copy_.one_word.format(**{**fill, "Benefit": _sentence(claim), "kind": self.kind})
+        return f"{_sentence(claim)}."
+
+    def about(self, fill: dict) -> str:
+        """A line of this product when its text has no claim left: who makes it, what kind it is; a line that
+        says nothing of it only after those (and counted)."""
+        copy = VOCAB.copy_
+        for line in (
+            copy.brand_line.format(**fill) if fill["brand"] else None,  # a brand the voice can say
+            copy.kind_line.format(**{**fill, "Kind": _sentence(self.kind)}) if self.kind else None,
+            copy.name_line.format(**fill) if fill["name"] else None,
+        ):
+            if line and line.lower() not in self.used:
+                self.used.add(line.lower())
+                return line
+        self.fillers += 1
         return self.neutral.pop(0) if self.neutral else "Take a look."
 
 
+def _things_to_say(facts: FactSheet) -> int:
+    """Lines of this product's own the middle shots can carry: its selling claims, attributes, brand, kind
+    and name shown close."""
+    kind = facts.kind != "unknown" and not is_generic_kind(facts.kind)
+    return len(facts.claims) + len(facts.attributes) + bool(facts.brand) + kind + bool(facts.name)
+
+
 def _message(role: str, ctx: AgentContext, fill: dict, lines: _Copy, offer: str | None) -> tuple[str, str]:
-    """One shot's line and visual idea. Hooks and CTAs make no product claim; benefits and proofs say only
-    what the product's own text says."""
+    """One shot's line and visual idea. The hook leads with the product's strongest claim; benefits and
+    proofs say only what the product's own text says; only the CTA (or, for a product with no claim, the
+    hook) may carry nothing of the product."""
     copy, mood, kind = VOCAB.copy_, VOCAB.moods[ctx.semantics.creative.mood], ctx.semantics.content.product_type
     if role == "hook":
-        return mood.hooks[ctx.seed % len(mood.hooks)].format(**fill), f"opener: the {kind} revealed"
+        claim = lines.hook_claim()
+        if claim is not None:
+            hook = mood.claim_hooks[ctx.seed % len(mood.claim_hooks)]
+            text = hook.format(**{**fill, "Claim": _sentence(claim), "claim": claim.lower()})
+            text = text if lines.fits(text, "hook") else f"{_sentence(claim)}."  # the claim alone, if that fits
+            return text, f"opener: the {kind} with '{claim}' in type"
+        return copy.kind_hook.format(**fill), f"opener: the {kind} revealed"
     if role == "product":
         if not fill["name"]:
             return copy.unsaid_name, f"hero packshot of the {kind}, its name in type"
         template = copy.product[0 if fill["brand"] is None else (ctx.seed % 2) * 2]
         return template.format(**fill), f"hero packshot of the {kind}"
     if role == "benefit":
-        claim = lines.claim()
+        claim = lines.claim(sizes=False)  # a size is a detail (proof), not a benefit
         if claim is None:
-            return lines.filler(), f"the {kind} up close"
-        text = copy.benefit[ctx.seed % len(copy.benefit)].format(**{**fill, "Benefit": _sentence(claim)})
-        return text, f"the product with '{claim}' in type"
+            return lines.about(fill), f"the {kind} up close"
+        return lines.said(claim, fill), f"the product with '{claim}' in type"
     if role == "proof":
         fact = lines.fact()
         if fact is None:
-            line = copy.proof[1] if copy.proof[1].lower() not in lines.used else lines.filler()
-            lines.used.add(line.lower())
-            return line, "close-up of the details"
+            return lines.about(fill), "close-up of the details"
         return copy.proof[0].format(fact=_sentence(fact)), f"product detail that shows: {fact}"
     offer_line = copy.offer_line["discount" if ctx.product.discount_pct else "price"].format(offer=offer)
     return f"{mood.cta}." + (f" {offer_line}" if offer else ""), "product with the call-to-action button"
@@ -100,6 +171,7 @@ def builtin_brief(ctx: AgentContext) -> Brief:
     copy, mood = VOCAB.copy_, VOCAB.moods[sem.creative.mood]
     offer = offer_text(ctx.product)
     n = shot_count(sem, ctx.settings.duration_s, ctx.settings.min_shots, ctx.settings.max_shots)
+    n = max(ctx.settings.min_shots, min(n, 3 + _things_to_say(facts)))  # fewer, longer shots when little to say
     words = copy.family_words.get(facts.family, copy.family_words["beauty"])
     name, brand = sayable(facts.name), sayable(facts.brand or "") or None
     fill = {"name": name, "brand": brand, "family": facts.family, "offer": offer or ""}
@@ -110,7 +182,11 @@ def builtin_brief(ctx: AgentContext) -> Brief:
             f"instruct: the voice is English and cannot say {' '.join(dict.fromkeys(foreign))[:60]!r}; "
             "those words are shown, not said" + ("" if name else f" (the voice says {copy.unsaid_name!r})")
         )
-    lines = _Copy(facts)
+    roles = VOCAB.structures[n]
+    total = sum(VOCAB.roles[r].weight for r in roles)
+    # 0.9: transitions and the visual agent's rounding leave a shot a little less than its weight's share
+    windows = {r: 0.9 * ctx.settings.duration_s * VOCAB.roles[r].weight / total - SHOT_MARGIN_S for r in roles}
+    lines = _Copy(facts, windows, sem.creative.speaking_rate)
     shots = []
     for i, role in enumerate(VOCAB.structures[n]):
         msg, idea = _message(role, ctx, fill, lines, offer)

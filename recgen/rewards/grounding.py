@@ -49,8 +49,9 @@ def _neutral_words() -> frozenset[str]:
     """Every word of the vocabulary's claim-free phrasing: hooks, CTAs, templates, neutral lines (the family
     words — 'skin', 'nail routine' — are neutral only for a product of that family, see `label_line`)."""
     c = VOCAB.copy_
-    texts = [h for m in VOCAB.moods.values() for h in (*m.hooks, m.cta)]
+    texts = [h for m in VOCAB.moods.values() for h in (*m.hooks, *m.claim_hooks, m.cta)]
     texts += [*c.product, *c.benefit, *c.proof, *c.neutral, *c.offer_line.values()]
+    texts += [c.unsaid_name, c.kind_hook, c.kind_line, c.brand_line, c.one_word, c.name_line]
     fields = {f for t in texts for _, f, _, _ in string.Formatter().parse(t) if f}
     plain = " ".join(re.sub(r"\{\w+\}", " ", t) for t in texts)
     return frozenset(words_of(plain)) | frozenset(_FUNCTION) | frozenset(map(str.lower, fields))
@@ -80,15 +81,31 @@ def _contradiction(text: str, facts: FactSheet) -> str | None:
     return None
 
 
+def content_words(text: str, facts: FactSheet, offer: str | None = None) -> list[str]:
+    """The line's words that could claim something: without the product's name, brand, kind, family words,
+    the offer, and the vocabulary's claim-free phrasing."""
+    family = VOCAB.copy_.family_words.get(facts.family)
+    family_words = " ".join(family.model_dump().values()) if family else ""
+    kind = facts.kind if facts.kind != "unknown" else ""  # from the product's own category path or title
+    own = set(words_of(f"{facts.name} {facts.brand or ''} {offer or ''} {family_words} {kind}"))
+    return [w for w in words_of(text) if w not in own and w not in _neutral_words()]
+
+
+def fine_print_sold(text: str, facts: FactSheet, offer: str | None = None) -> str | None:
+    """The warning or notice of the product's text that the line sells with ('May cause irritation' as a
+    benefit), when its claiming words all come from one and from no selling claim."""
+    content = set(content_words(text, facts, offer))
+    if not content or any(content <= set(words_of(c.text)) for c in facts.claims):
+        return None
+    return next((c.text for c in facts.fine_print if content <= set(words_of(c.text))), None)
+
+
 def label_line(text: str, facts: FactSheet, offer: str | None = None) -> tuple[str, SourceSpan | None, str]:
     """(label, supporting span, reason) for one line."""
     contradiction = _contradiction(text, facts)
     if contradiction:
         return "unsupported", None, f"contradicts the text: {contradiction}"
-    family = VOCAB.copy_.family_words.get(facts.family)
-    family_words = " ".join(family.model_dump().values()) if family else ""
-    own = set(words_of(f"{facts.name} {facts.brand or ''} {offer or ''} {family_words}"))
-    content = [w for w in words_of(text) if w not in own and w not in _neutral_words()]
+    content = content_words(text, facts, offer)
     if not content:
         return "neutral", None, ""
     sources = _sources(facts)
@@ -118,6 +135,10 @@ def _check(text: str, where, agent: AgentName, facts: FactSheet, offer: str | No
     policy = policy_breach(text, facts, offer)
     if policy is not None:
         return ClaimCheck(text=text, where=where, agent=agent, label="unsupported", reason=policy[1], policy=policy[0])
+    fine = fine_print_sold(text, facts, offer)
+    if fine is not None:
+        reason = f"sells with a warning or notice of the product's text ('{fine}'): small print at most"
+        return ClaimCheck(text=text, where=where, agent=agent, label=label, source=span, reason=reason, fine_print=True)
     return ClaimCheck(text=text, where=where, agent=agent, label=label, source=span, reason=reason)
 
 

@@ -275,10 +275,20 @@ def grounding(d: DraftView) -> Result:
     ]
     bad = [c for c in claims if c.label == "unsupported" and c.policy is None and not c.reviewed]
     breaches = [c for c in claims if c.policy is not None]  # reviewed or not: no platform runs them
+    fine = [c for c in claims if c.fine_print and not c.reviewed]
     repeated = repeated_lines(voice, [d.brief.cta])
     measures = {"unsupported_claims": float(len(bad)), "policy_breaches": float(len(breaches)),
-                "repeated_lines": float(len(repeated))}  # fmt: skip
+                "repeated_lines": float(len(repeated)), "warnings_as_claims": float(len(fine))}  # fmt: skip
     r = Result(measures, claims=claims)
+    for agent in dict.fromkeys(c.agent for c in fine):
+        own = [c for c in fine if c.agent == agent]
+        r.fail(
+            "warning_as_claim",
+            agent,
+            f"{len(own)} line(s) sell with a warning or notice: "
+            + "; ".join(f"'{c.text}' ({c.reason})" for c in own[:3]),
+            "sell with the fact sheet's claims (benefits, features, ingredients, uses); warnings only as small print",
+        )
     for agent in dict.fromkeys(c.agent for c in breaches):
         own = [c for c in breaches if c.agent == agent]
         r.fail(

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from recgen.schemas import Attribute, Claim, DroppedClaim, FactSheet, Product, SourceSpan
 from recgen.sid.ad_policy import breach, strip_policy_words
+from recgen.sid.claim_types import claim_type, is_selling, split_size
 
 KIND_MIN_SIMILARITY = 0.52  # below this the nearest kind is not trusted: the product is "unknown"
 MAX_CLAIM_WORDS = 14  # longer description sentences are cut at their first clause, or left out
@@ -31,11 +32,6 @@ _PLACEHOLDER = re.compile(r"\s*(?:title|item|product|name|sku)[\s_-]*\d+\s*", re
 _TAG = re.compile(r"<\s*/?\s*[a-zA-Z][^<>]{0,200}>")
 _SEGMENT = re.compile(r"\s+[-–—|]\s+|[,;()\[\]]|\s/\s|:\s")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
-_SIZE = re.compile(
-    r"^\s*(?:\d*(?:[.,]\d+)?[\s-]*(?:fl\.?\s*oz|fluid[\s-]ounces?|oz|ounces?|ml|millilitres?|milliliters?|"
-    r"g|grams?|kg|lbs?|pcs|pieces|count|ct|pack|sheets|pairs)\b\.?\s*)+$|^\s*(?:pack|set|box) of \d+\s*$",
-    re.I,
-)
 _NEGATED = re.compile(
     r"\b(?P<free>[a-z][a-z]{2,}(?:\s[a-z]{3,})?)[\s-]free\b|\b(?:no|without|zero|non)[\s-](?P<no>[a-z][a-z-]{2,}(?:\s(?!and\b|or\b|with\b)[a-z]{3,}){0,2})\b",
     re.I,
@@ -204,6 +200,8 @@ def _phrase_embeddings(encode: Callable[[list[str]], np.ndarray]) -> np.ndarray:
 
 
 def _segments(text: str, field: str) -> list[Claim]:
+    """The text's segments as typed claims; a size at either end of a segment is a claim of its own, and
+    model numbers and lone figures are not claims."""
     out, pos = [], 0
     for part in _SEGMENT.split(text):
         start = text.find(part, pos)
@@ -211,7 +209,15 @@ def _segments(text: str, field: str) -> list[Claim]:
         seg = part.strip(" .-–—")
         if seg and start >= 0:
             s0 = start + part.find(seg)
-            out.append(Claim(text=seg, source=SourceSpan(field=field, start=s0, end=s0 + len(seg))))
+            for a, b in split_size(seg):
+                piece = seg[a:b].strip(" .-–—,/")
+                if not piece:
+                    continue
+                p0 = s0 + seg.find(piece, a)
+                kind = claim_type(piece)
+                if kind != "not_a_claim":
+                    span = SourceSpan(field=field, start=p0, end=p0 + len(piece))
+                    out.append(Claim(text=piece, source=span, type=kind))
     return out
 
 
@@ -221,10 +227,12 @@ def _sentences(text: str) -> list[Claim]:
         start = text.find(sent, pos)
         pos = start + len(sent)
         body = sent.strip().rstrip(".!?")
-        if len(body.split()) > MAX_CLAIM_WORDS:  # a long sentence: its first clause, if that reads alone
-            body = re.split(r",|;| - ", body)[0].strip()
-        if 2 <= len(body.split()) <= MAX_CLAIM_WORDS and start >= 0:
-            out.append(Claim(text=body, source=SourceSpan(field="description", start=start, end=start + len(body))))
+        if len(body.split()) > MAX_CLAIM_WORDS:  # a long sentence: its first clause after a strong break only
+            body = re.split(r";| - | — ", body)[0].strip()  # (a comma cut leaves fragments: 'offers radiant')
+        kind = claim_type(body)
+        if 2 <= len(body.split()) <= MAX_CLAIM_WORDS and start >= 0 and kind != "not_a_claim":
+            span = SourceSpan(field="description", start=start, end=start + len(body))
+            out.append(Claim(text=body, source=span, type=kind))
     return out
 
 
@@ -247,20 +255,66 @@ def _attributes(fields: dict[str, str]) -> list[Attribute]:
     return unique
 
 
-def short_name(title: str, brand: str | None, max_words: int = 4) -> str:
-    """The on-screen name: the title's first segment, without brand, sizes and trailing joiners."""
+NAME_MAX_WORDS = 5  # an on-screen name longer than this is parsed down to its product noun, never cut mid-phrase
+NAME_MAX_WHOLE = 8  # a name with no product noun and no phrase boundary is kept whole up to this many words
+_JOINERS = {"for", "with", "and", "of", "in", "&", "-", "to", "by", "from", "on", "a", "the", "+", "or"}
+_OPENERS = {'"': '"', "“": "”", "(": ")", "[": "]", "'": "'"}
+
+
+def _balanced(words: list[str]) -> list[str]:
+    """Words with no quote or bracket left open (an opener without its closer is dropped, not the word)."""
+    text = " ".join(words)
+    for o, c in _OPENERS.items():
+        if o == c:
+            if text.count(o) % 2 and o != "'":
+                text = text.replace(o, "")
+        elif text.count(o) != text.count(c):
+            text = text.replace(o, "").replace(c, "")
+    return text.split()
+
+
+_NEW_PLACES = {"york", "jersey", "zealand", "orleans", "england", "mexico", "hampshire", "delhi"}
+
+
+def short_name(title: str, brand: str | None, max_words: int = NAME_MAX_WORDS, kind_phrases: tuple = ()) -> str:
+    """The on-screen name, parsed from the title's first segment: brand, sizes and seller wording set aside,
+    then (when still long) the words up to the product noun the title names ('Mimi's Diva Dryer by Conair'
+    → 'Mimi's Diva Dryer'); never ends on a joiner or leaves a quote or bracket open."""
     name = strip_symbols(title)
     if brand and name.lower().startswith(brand.lower()):
         name = name[len(brand) :]
-    name = strip_policy_words(re.split(r",| - | – |\(|\||:|;", name)[0])
+    name = strip_policy_words(re.split(r",| - | – | — |\(|\||:|;|\[", name.strip(" -–—,;:"))[0])
     name = re.sub(r"\b\d+(\.\d+)?[- ]?(oz|ounce|fluid ounce|fl oz|ml|g|pcs)\b\.?", "", name, flags=re.I)
-    words = name.split()
-    while words and words[0].lower() in {"new", "the"}:  # a leading "New" is a flag, "New York" a name
-        words.pop(0)
-    words = words[:max_words]
-    while len(words) > 1 and words[-1].lower() in {"for", "with", "and", "of", "in", "&", "-", "to"}:
+    name = re.sub(r"\bmodel\s+(?:no\.?|number|#)?\s*[\w-]*\d[\w.-]*", "", name, flags=re.I)  # a model number
+    words = _balanced(name.split())
+    while words and words[0].lower() in {"new", "the"} and (len(words) < 2 or words[1].lower() not in _NEW_PLACES):
+        words.pop(0)  # a leading "New" is a flag, "New York" a name
+    while len(words) > 1 and words[0].lower() in _JOINERS - {"the", "a"}:
+        words.pop(0)  # 'Rogaine for Men Hair …' without its brand starts on a joiner
+    if len(words) > max_words:
+        words = _to_noun(words, max_words, kind_phrases)
+    while len(words) > 1 and words[-1].lower().strip(".,") in _JOINERS:
         words.pop()
     return " ".join(words).strip(" -,.")
+
+
+def _to_noun(words: list[str], max_words: int, kind_phrases: tuple = ()) -> list[str]:
+    """The words up to and including the product's own noun (its kind's, else any kind's) within reach
+    ('Mimi's Diva Dryer by Aquis …' → 'Mimi's Diva Dryer'); without one, up to the last word before a
+    joiner (a phrase boundary), else the first `max_words`."""
+    low = [w.lower().strip(".,'\"") for w in words]
+    reach = min(max_words + 2, len(words))
+    # a noun that also starts a kind's phrase ('hair' of 'hair dryer') is a modifier when a word follows it
+    modifiers = {p.split()[0] for k in kinds() for p in k.phrases if " " in p}
+    for nouns in ({p.split()[-1] for p in kind_phrases}, {p.split()[-1] for k in kinds() for p in k.phrases}):
+        ends = [i for i in range(reach) if low[i] in nouns or low[i].rstrip("s") in nouns]
+        ends = [i for i in ends if not (low[i] in modifiers and i + 1 < len(words) and low[i + 1] not in _JOINERS)]
+        if ends:
+            return words[: ends[0] + 1] if ends[0] > 0 else words[:max_words]
+    joins = [i for i in range(1, min(reach, len(words))) if low[i] in _JOINERS]
+    if joins:
+        return words[: joins[-1]]
+    return words if len(words) <= NAME_MAX_WHOLE else words[:max_words]  # a phrase kept whole if it fits
 
 
 def fact_sheet(product: Product, encode: Callable[[list[str]], np.ndarray] | None = None) -> FactSheet:
@@ -272,18 +326,23 @@ def fact_sheet(product: Product, encode: Callable[[list[str]], np.ndarray] | Non
         warnings.append(f"brand {product.brand!r} is not a name (a type word, number or symbol); no brand is shown")
     kind, score = classify_kind(title, product.category, encode, product.categories)
     placeholder = bool(_PLACEHOLDER.fullmatch(title))
-    name = "" if placeholder else short_name(title, brand)
+    name = "" if placeholder else short_name(title, brand, kind_phrases=tuple(kind.phrases) if kind else ())
     if not name:
         name = kind.name.capitalize() if kind else "This product"
         why = "is a placeholder, not a name" if placeholder else "has no drawable words"
         warnings.append(f"the title {product.title!r} {why}; the ad calls it {name!r}")
     segments = [] if placeholder else _segments(title, "title")
-    claims = [c for c in segments if not _SIZE.match(c.text) and c.text.lower() != name.lower()]
+    claims = [c for c in segments if c.text.lower() != name.lower()]
     claims = [c for c in claims if not (brand and c.text.lower() == brand.lower())]
-    claims = claims[1:] if claims and name.lower() in claims[0].text.lower() else claims
+    if claims and name and name.lower() in claims[0].text.lower():  # the name's segment: what follows the name
+        first = claims.pop(0)
+        at = first.source.start + first.text.lower().index(name.lower()) + len(name)
+        rest = _segments(title[at : first.source.end], "title")
+        claims[:0] = [_shifted(c, at) for c in rest if len(c.text.split()) >= 2]
     allowed, dropped = allowed_claims(
         [*claims, *_sentences(description)], {"title": title, "description": description}, name
     )
+    fine = tuple(c for c in allowed if not is_selling(c.type))
     return FactSheet(
         title=title,
         description=description,
@@ -295,10 +354,22 @@ def fact_sheet(product: Product, encode: Callable[[list[str]], np.ndarray] | Non
         kind_score=round(score, 3),
         drawn=bool(kind and kind.drawn),
         attributes=tuple(_attributes({"title": title, "description": description})),
-        claims=allowed,
+        claims=tuple(c for c in allowed if is_selling(c.type)),
+        fine_print=fine,
         dropped=dropped,
         warnings=tuple(warnings),
     )
+
+
+def _shifted(c: Claim, by: int) -> Claim:
+    """A claim found in a slice of a field, with its span moved to the whole field."""
+    span = c.source.model_copy(update={"start": c.source.start + by, "end": c.source.end + by})
+    return c.model_copy(update={"source": span})
+
+
+def is_generic_kind(name: str) -> bool:
+    """A kind that stands for a whole category ('hair styling'): not a noun to say 'your next …' with."""
+    return any(k.name == name and k.generic for k in kinds())
 
 
 _CLAUSE = re.compile(r"\s+[-–—|]\s+|[;()\[\]]|:\s|\.\s|!|\?")

@@ -43,6 +43,23 @@ def voice_envelope(voice: np.ndarray, rate: int, attack: float = 0.04, release: 
     return np.repeat(env, win)[: len(voice)]
 
 
+LIMIT_PASSES = 4
+
+
+def _limit(out: np.ndarray) -> np.ndarray:
+    """Soft-knee limiter above −3 dBFS: keeps the loudness, removes clipping."""
+    peak = np.abs(out).max() if len(out) else 0.0
+    if peak > PEAK_CEILING:
+        knee = PEAK_CEILING * 0.7
+        mag = np.abs(out)
+        over = mag > knee
+        out = out.copy()
+        out[over] = np.sign(out[over]) * (
+            knee + (PEAK_CEILING - knee) * np.tanh((mag[over] - knee) / (PEAK_CEILING - knee))
+        )
+    return out
+
+
 def mix(
     voice: np.ndarray, music: np.ndarray, rate: int, duck_db: float, target_lufs: float
 ) -> tuple[np.ndarray, float]:
@@ -60,15 +77,13 @@ def mix(
     loud = meter.integrated_loudness(out) if n > rate * 0.5 else -70.0
     if np.isfinite(loud) and loud > -70:
         out = out * 10 ** ((target_lufs - loud) / 20)
-    peak = np.abs(out).max() if n else 0.0
-    if peak > PEAK_CEILING:  # soft knee limiter above −3 dBFS keeps the loudness, removes clipping
-        knee = PEAK_CEILING * 0.7
-        mag = np.abs(out)
-        over = mag > knee
-        out[over] = np.sign(out[over]) * (
-            knee + (PEAK_CEILING - knee) * np.tanh((mag[over] - knee) / (PEAK_CEILING - knee))
-        )
+    out = _limit(out)
     final = meter.integrated_loudness(out) if n > rate * 0.5 else -70.0
+    for _ in range(LIMIT_PASSES):  # the limiter takes loudness from a peaky voice: make it up, limit again
+        if not (np.isfinite(final) and final > -70) or abs(final - target_lufs) <= 0.3:
+            break
+        out = _limit(out * 10 ** ((target_lufs - final) / 20))
+        final = meter.integrated_loudness(out)
     return out.astype(np.float32), float(final)
 
 
