@@ -42,7 +42,8 @@ def measure() -> dict:
     titles_by_rule: Counter[str] = Counter()
     dropped_by_rule: Counter[str] = Counter()
     kinds: Counter[str] = Counter()
-    from_path = any_breach = any_dropped = no_claims = emptied = names_cleaned = 0
+    by_type: Counter[str] = Counter()
+    from_path = any_breach = any_dropped = no_claims = emptied = names_cleaned = only_sizes = benefit = 0
     t = time.perf_counter()
     for p in track(catalog.products, description="fact sheets"):
         hits = {r.id for r in policy_rules() if r.regex.search(p.title)}
@@ -54,6 +55,9 @@ def measure() -> dict:
         any_dropped += bool(facts.dropped)
         dropped_by_rule.update(d.rule for d in facts.dropped)
         no_claims += not facts.claims and not facts.dropped
+        by_type.update(c.type for c in (*facts.claims, *facts.fine_print))
+        only_sizes += bool(facts.claims) and all(c.type == "size" for c in facts.claims)
+        benefit += any(c.type == "benefit" for c in facts.claims)
         emptied += not facts.claims and bool(facts.dropped)
         names_cleaned += breach(re.split(r",| - | – |\(|\||:|;", p.title)[0]) is not None
     sheet_s = time.perf_counter() - t
@@ -73,6 +77,9 @@ def measure() -> dict:
         "items_whose_text_has_no_claim": no_claims,
         "items_whose_text_has_no_claim_share": round(no_claims / n, 4),
         "items_left_without_claims_by_the_policy": emptied,
+        "claims_by_type": dict(by_type.most_common()),
+        "items_whose_claims_are_only_sizes": only_sizes,
+        "items_with_a_benefit": benefit,
         "kind_from_category_path_share": round(from_path / n, 4),
         "kinds": len(kinds),
         "unknown_kind": kinds.get("unknown", 0),
@@ -104,10 +111,14 @@ def write_readme(r: dict) -> None:
         table(r)
         + f"\n\n{r['items']:,} items; kind from the category path for {r['kind_from_category_path_share']:.1%} "
         f"({r['kinds']} kinds, {r['unknown_kind']} unknown). {r['items_whose_text_has_no_claim']:,} titles "
-        f"({r['items_whose_text_has_no_claim_share']:.1%}) carry no claim beyond the name and size ('eb5 Facial "
-        f"Cream (4 Ounces)'), and the policy takes the last claim of {r['items_left_without_claims_by_the_policy']:,} "
-        f"more: their ads say the name, brand, kind and neutral lines only. File: "
-        f"`benchmarks/results/catalog_facts.json`."
+        f"({r['items_whose_text_has_no_claim_share']:.1%}) carry no claim beyond the name, "
+        f"{r['items_whose_claims_are_only_sizes']:,} only a size ('eb5 Facial Cream (4 Ounces)'), and the policy "
+        f"takes the last claim of {r['items_left_without_claims_by_the_policy']:,} more: their ads say the name, "
+        f"brand, kind and size. {r['items_with_a_benefit']:,} titles carry a benefit. Statements by type "
+        f"(`prompts/claim_types.json`): "
+        + ", ".join(f"{k} {v:,}" for k, v in r["claims_by_type"].items())
+        + " (warnings and legal notices are fine print, never a selling line). File: "
+        "`benchmarks/results/catalog_facts.json`."
     )
     replace_block("catalog_facts", "catalog_facts.py", body)
 
