@@ -38,6 +38,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from readme_tables import replace_block
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
@@ -181,7 +182,16 @@ def main() -> None:
     ap.add_argument("--pid-kp", type=float, default=4.0, help="the loop's PID gains for every λ (per unit of "
                     "mean shortfall, per round)")  # fmt: skip
     ap.add_argument("--pid-ki", type=float, default=4.0)
-    ap.add_argument("--skip-retrain", action="store_true", help="leave out the two GRM retrainings (part 6)")
+    ap.add_argument(
+        "--panels",
+        type=int,
+        default=3,
+        help="panels of simulated viewers (seeds seed+1, seed+2, …): "
+        "every A/B and the GDPO rounds run on each; intervals over panels beside those over viewers",
+    )
+    ap.add_argument(
+        "--skip-retrain", action="store_true", help="leave out the two GRM retrainings (part 6; first panel only)"
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--work", type=Path, help="keep the GRMs, renders' measurements and runs here (default: a "
@@ -201,6 +211,8 @@ def main() -> None:
     a.out.write_text(json.dumps(result, indent=1) + "\n")
     plot(result, a.out.with_suffix(".png"))
     report(result, console)
+    if a.out == OUT:
+        console.print(replace_block("closed_loop", "closed_loop.py", readme_table(result)))
 
 
 def run(a, s: Settings, console) -> dict:
@@ -228,23 +240,16 @@ def run(a, s: Settings, console) -> dict:
     histories = {u: rec.item_of_entry[rec.history(u)] for u in users}
     needed = [(i, codes[st]) for i in items for st in STYLES] + [(p["item"], p["creative"]) for p in prop.values()]
     looks = {k: inv.get(*k)["look"] for k in needed}  # this run's videos only, not all that --reuse kept
-    reference = [look.measures for look in looks.values() if look]
-    panel = build_panel(histories, simulator, system.n_items, sorted(with_text), reference, seed=a.seed + 1)
-    ab_viewers, train_viewers = panel.viewers[: a.viewers], panel.viewers[a.viewers :]
-    content_of = {i: space.content_codes(space.catalog.get(str(i)))[0] for i in items}
-    n_content = len(space.content_rq.codebooks[0])
-    policy = CreativePolicy(n_content, STYLES)
-    start_policy = copy.deepcopy(policy)
-    ab = ab_tables(a, rec, prop, panel, ab_viewers, inv, codes, policy, content_of)
-    shutil.rmtree(a.work / "feedback", ignore_errors=True)  # each run logs its own events
-    store = FeedbackStore(a.work / "feedback")
-    constraints = copy.deepcopy(load_constraints(None, s.cache_dir))  # the loop's own λ state
-    constraints.retune(a.pid_kp, a.pid_ki)
-    rounds = gdpo_rounds(a, policy, start_policy, prop, panel, train_viewers, ab_viewers, inv, codes, content_of,
-                         scorer, store, constraints, rec)  # fmt: skip
-    ab_after = ab_tables(a, rec, prop, panel, ab_viewers, inv, codes, policy, content_of)
-    retrained = None if a.skip_retrain else grm_from_feedback(a, s, console, store, ab_viewers, with_text, panel, inv)
+    world = {"rec": rec, "prop": prop, "inv": inv, "codes": codes, "histories": histories, "simulator": simulator,
+             "system": system, "with_text": with_text, "reference": [look.measures for look in looks.values() if look],
+             "content_of": {i: space.content_codes(space.catalog.get(str(i)))[0] for i in items},
+             "n_content": len(space.content_rq.codebooks[0]), "scorer": scorer}  # fmt: skip
+    panels = []
+    for j in range(a.panels):
+        console.print(f"panel {j + 1} of {a.panels} (seed {a.seed + 1 + j})")
+        panels.append(panel_run(a, s, console, world, a.seed + 1 + j, retrain=j == 0 and not a.skip_retrain))
     inv.save()
+    first = panels[0]
     return {
         **provenance(),
         "settings": {
@@ -258,22 +263,114 @@ def run(a, s: Settings, console) -> dict:
             "impressions": a.impressions,
             "rounds": a.rounds,
             "group": a.group,
+            "panels": a.panels,
             "pid": {"kp": a.pid_kp, "ki": a.pid_ki},
         },  # fmt: skip
         "grm_seconds": round(grm_seconds, 1),
         "proposed_items": len(items),
+        "proposed_dsids": len({(p["item"], p["creative"]) for p in prop.values()}),
         "videos_rendered": len(inv.videos),
-        "panel": {"look_mean": panel.look_mean.round(4).tolist(), "look_scale": panel.look_scale.round(4).tolist()},
-        "ab_before_gdpo": ab,
-        "gdpo": rounds,
-        "ab_after_gdpo": ab_after,
-        "grm_retrained_with_clicks": retrained,
+        # the first panel in full (plot, GDPO rounds); every panel's A/B tables under "panels"
+        "panel": first["panel"],
+        "ab_before_gdpo": first["ab_before_gdpo"],
+        "gdpo": first["gdpo"],
+        "ab_after_gdpo": first["ab_after_gdpo"],
+        "grm_retrained_with_clicks": first["grm_retrained_with_clicks"],
+        "panels": [{k: v for k, v in p.items() if k != "gdpo"} for p in panels],
+        "across_panels": across_panels(panels),
         "synthetic": "viewers' creative taste, click/watch/like/purchase behaviour, feed positions, and the GRM's "
         "training creatives (synthetic exposures); histories, GRM, agents, renders and measurements are real",
     }
 
 
-def ab_tables(a, rec, prop, panel, viewers, inv, codes, policy, content_of) -> dict:
+def panel_run(a, s: Settings, console, w: dict, seed: int, retrain: bool) -> dict:
+    """One panel of simulated viewers (its own tastes, seed): the A/B before feedback, GDPO rounds on its
+    training viewers' logged events, the A/B after, with the per-product best style from the same events."""
+    panel = build_panel(w["histories"], w["simulator"], w["system"].n_items, sorted(w["with_text"]), w["reference"],
+                        seed=seed)  # fmt: skip
+    ab_viewers, train_viewers = panel.viewers[: a.viewers], panel.viewers[a.viewers :]
+    rec, prop, inv, codes, content_of = w["rec"], w["prop"], w["inv"], w["codes"], w["content_of"]
+    policy = CreativePolicy(w["n_content"], STYLES)
+    start_policy = copy.deepcopy(policy)
+    ab = ab_tables(a, rec, prop, panel, ab_viewers, inv, codes, policy, content_of)
+    shutil.rmtree(a.work / f"feedback-{seed}", ignore_errors=True)  # each panel logs its own events
+    store = FeedbackStore(a.work / f"feedback-{seed}")
+    scorer = copy.deepcopy(w["scorer"])  # its creative side is learned from this panel's events only
+    constraints = copy.deepcopy(load_constraints(None, s.cache_dir))  # the loop's own λ state
+    constraints.retune(a.pid_kp, a.pid_ki)
+    rounds = gdpo_rounds(a, policy, start_policy, prop, panel, train_viewers, ab_viewers, inv, codes, content_of,
+                         scorer, store, constraints, rec)  # fmt: skip
+    best = best_style_per_product(store, codes, content_of)
+    ab_after = ab_tables(a, rec, prop, panel, ab_viewers, inv, codes, policy, content_of, best)
+    retrained = grm_from_feedback(a, s, console, store, ab_viewers, w["with_text"], panel, inv) if retrain else None
+    return {
+        "seed": seed,
+        "panel": {"look_mean": panel.look_mean.round(4).tolist(), "look_scale": panel.look_scale.round(4).tolist()},
+        "events": len(store.events()),
+        "best_style": {str(i): st for i, st in best.items()},
+        "ab_before_gdpo": ab,
+        "gdpo": rounds,
+        "ab_after_gdpo": ab_after,
+        "grm_retrained_with_clicks": retrained,
+    }
+
+
+def best_style_per_product(store: FeedbackStore, codes: dict, content_of: dict) -> dict[int, str]:
+    """The baseline a team without generation would run: per product, the style whose videos got the most
+    clicks per impression in the logged events (the same events GDPO learned from); a product never shown
+    gets the style with the best click rate over all products."""
+    style_of = {"s" + ".".join(map(str, c)): st for st, c in codes.items()}
+    shown: dict[tuple[int, str], list[int]] = {}
+    for e in store.events():
+        style = style_of.get(e.dsid.split("/", 1)[1])
+        if style is None or e.item is None or e.kind not in ("impression", "click"):
+            continue
+        tally = shown.setdefault((e.item, style), [0, 0])
+        tally[e.kind == "click"] += 1
+
+    def rate(pairs) -> float:
+        imps, clicks = sum(p[0] for p in pairs), sum(p[1] for p in pairs)
+        return (clicks + 1) / (imps + 2)  # a style shown twice and clicked once is not above one shown 200 times
+
+    overall = max(STYLES, key=lambda st: rate([v for (_, s2), v in shown.items() if s2 == st]))
+    out = {}
+    for item in content_of:
+        seen = {st: rate([shown[(item, st)]]) for st in STYLES if (item, st) in shown}
+        out[item] = max(seen, key=seen.get) if seen else overall
+    return out
+
+
+def across_panels(panels: list[dict]) -> dict:
+    """Each arm against retrieval from a full pool (8 of 8 styles) and against the GRM's own D-SID: the
+    lift in click probability per panel, its mean over panels and a t interval over the panels (viewers'
+    intervals are inside each panel's tables)."""
+    from scipy import stats
+
+    out = {}
+    for table in ("ab_before_gdpo", "ab_after_gdpo"):
+        for k in POOL_SIZES:
+            for arm in panels[0][table][f"pool_{k}"]:
+                lifts = [p[table][f"pool_{k}"][arm]["click_probability"]["lift"] for p in panels]
+                out[f"{table}/pool_{k}/{arm}"] = _interval(lifts, stats)
+    for arm in ("rag_policy", "best_style"):
+        lifts = [p["ab_after_gdpo"]["vs_rag"][arm]["click_probability"]["lift"] for p in panels]
+        out[f"ab_after_gdpo/vs_rag/{arm}"] = _interval(lifts, stats)
+    lifts = [p["ab_after_gdpo"]["policy_vs_best_style"]["click_probability"]["lift"] for p in panels]
+    out["ab_after_gdpo/policy_vs_best_style"] = _interval(lifts, stats)
+    return out
+
+
+def _interval(values: list[float], stats) -> dict:
+    v = np.asarray(values, dtype=float)
+    mean = float(v.mean())
+    if len(v) < 2:
+        return {"per_panel": v.round(5).tolist(), "mean": round(mean, 5), "ci": None}
+    half = float(stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v)))
+    ci = [round(mean - half, 5), round(mean + half, 5)]
+    return {"per_panel": v.round(5).tolist(), "mean": round(mean, 5), "ci": ci}
+
+
+def ab_tables(a, rec, prop, panel, viewers, inv, codes, policy, content_of, best: dict | None = None) -> dict:
     def rag(v):
         return prop[v.user]["item"], prop[v.user]["creative"]
 
@@ -286,6 +383,15 @@ def ab_tables(a, rec, prop, panel, viewers, inv, codes, policy, content_of) -> d
     out = {}
     arms_b = {"rag": expose(panel, viewers, rag, inv, a.impressions, a.seed),
               "rag_policy": expose(panel, viewers, policy_arm, inv, a.impressions, a.seed)}  # fmt: skip
+    if best is not None:
+
+        def best_arm(v):
+            item = prop[v.user]["item"]
+            return item, codes[best[item]]
+
+        arms_b["best_style"] = expose(panel, viewers, best_arm, inv, a.impressions, a.seed)
+        out["vs_rag"] = {name: _compare(arms_b["rag"], arms_b[name]) for name in ("rag_policy", "best_style")}
+        out["policy_vs_best_style"] = _compare(arms_b["best_style"], arms_b["rag_policy"])
     for k in POOL_SIZES:
 
         def retrieval(v, k=k):
@@ -294,15 +400,17 @@ def ab_tables(a, rec, prop, panel, viewers, inv, codes, policy, content_of) -> d
             return p["item"], pool_choice(rec, v.user, p["item"], p["grm_content"], pool)
 
         arm_a = expose(panel, viewers, retrieval, inv, a.impressions, a.seed)
-        out[f"pool_{k}"] = {
-            name: {
-                "click": paired_bootstrap(arm_a[:, 0], b[:, 0]),
-                "watch": paired_bootstrap(arm_a[:, 1], b[:, 1]),
-                "click_probability": paired_bootstrap(arm_a[:, 2], b[:, 2]),
-            }
-            for name, b in arms_b.items()
-        }
+        out[f"pool_{k}"] = {name: _compare(arm_a, b) for name, b in arms_b.items()}
     return out
+
+
+def _compare(a: np.ndarray, b: np.ndarray) -> dict:
+    """Arm b against arm a, paired over the same viewers: clicks, watch share and click probability."""
+    return {
+        "click": paired_bootstrap(a[:, 0], b[:, 0]),
+        "watch": paired_bootstrap(a[:, 1], b[:, 1]),
+        "click_probability": paired_bootstrap(a[:, 2], b[:, 2]),
+    }
 
 
 def grm_from_feedback(a, s: Settings, console, store: FeedbackStore, viewers, with_text, panel, inv) -> dict:
@@ -454,6 +562,39 @@ def plot(result: dict, path: Path) -> None:
     axes[1].legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
+
+
+def readme_table(result: dict) -> str:
+    """Each arm's lift in click probability: the mean over panels with its t interval over panels, then
+    each panel's own figure (whose viewer intervals are in the JSON)."""
+    ap = result["across_panels"]
+    rounds = result["settings"]["rounds"]
+
+    def cell(key: str) -> str:
+        r = ap[key]
+        ci = f" [{r['ci'][0]:+.1%}, {r['ci'][1]:+.1%}]" if r["ci"] else ""
+        return f"{r['mean']:+.1%}{ci} ({', '.join(f'{x:+.1%}' for x in r['per_panel'])})"
+
+    rows = [
+        "| arm | against | lift in click probability: mean over panels [95 % t interval over panels] (each panel) |",
+        "|---|---|---|",
+        f"| RaG, the GRM's own D-SID | retrieval, full pool (8 of 8 styles) | {cell('ab_before_gdpo/pool_8/rag')} |",
+        f"| RaG, the GRM's own D-SID | retrieval, 1 style per product | {cell('ab_before_gdpo/pool_1/rag')} |",
+        f"| most-clicked style per product (same events) | retrieval, full pool | "
+        f"{cell('ab_after_gdpo/pool_8/best_style')} |",
+        f"| RaG, style from the creative policy after {rounds} GDPO rounds | retrieval, full pool | "
+        f"{cell('ab_after_gdpo/pool_8/rag_policy')} |",
+        f"| RaG, style from the creative policy | most-clicked style per product | "
+        f"{cell('ab_after_gdpo/policy_vs_best_style')} |",
+        f"| most-clicked style per product | RaG, the GRM's own D-SID | {cell('ab_after_gdpo/vs_rag/best_style')} |",
+    ]
+    n = result["settings"]["panels"]
+    head = (
+        f"{n} panels of {result['settings']['viewers']} held-out viewers; the GRM proposed "
+        f"{result['proposed_items']} distinct products ({result.get('proposed_dsids', '?')} D-SIDs); "
+        f"{result['videos_rendered']} videos rendered; {result['seconds']:.0f} s."
+    )
+    return head + "\n\n" + "\n".join(rows)
 
 
 def report(result: dict, console) -> None:
