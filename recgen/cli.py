@@ -99,6 +99,11 @@ def _run(verbose: bool, **kwargs) -> None:
         err.print(f"paused; continue with: recgen generate --resume {result.run_id}")
         print(result.run_dir)
     else:
+        if result.status == "flagged":
+            from recgen.generate import open_checks
+
+            checks = ", ".join(open_checks(result.state))
+            err.print(f"[yellow]finished with failed checks[/yellow] ({checks}): the video is written, not clean")
         print(result.final_path)
 
 

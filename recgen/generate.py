@@ -46,7 +46,7 @@ class RunResult:
     run_dir: Path
     final_path: Path | None
     state: VideoState
-    status: str = "done"  # done | paused | review (waiting for a creative's approval)
+    status: str = "done"  # done | flagged (final, with failed checks) | paused | review (waiting for approval)
 
     @property
     def reports(self) -> list[CriticReport]:
@@ -310,14 +310,27 @@ def _finish(folder: RunFolder, snapshot, stop_after: str | None) -> RunResult:
     if not state.final_path:
         folder.update_record(status="paused", paused_after=stop_after)
         return RunResult(rid, folder.path, None, state, status="paused")
+    failed = open_checks(state)
+    status = "flagged" if failed else "done"  # a video with a failed check is not called done
     folder.update_record(
         notes=state.notes,
-        status="done",
+        status=status,
+        open_checks=failed,
         finished=time.time(),
         final=state.final_path,
         reports=[r.model_dump(mode="json") for r in state.reports],
     )
-    return RunResult(rid, folder.path, state.final_path, state)
+    return RunResult(rid, folder.path, state.final_path, state, status=status)
+
+
+def open_checks(state: VideoState) -> list[str]:
+    """The failed checks of the draft that became final (the best-ranked one), e.g. ['loudness']."""
+    from recgen.agents.critic import ranking
+
+    if not state.reports:
+        return []
+    best = max(state.reports, key=ranking)
+    return list(dict.fromkeys(v.code for v in best.violations))
 
 
 def _stream(graph, inputs, start, thread, config: RunConfig, folder: RunFolder, request, policy: Policy):

@@ -146,3 +146,32 @@ def test_a_long_list_of_violations_still_makes_a_valid_decision():
     many = tuple(Violation(code=f"c{i}", agent="audio", message="x" * 120, fix="y" * 60) for i in range(12))
     d = builtin_critique(many)
     assert d.verdict == "revise" and d.revise_agent == "audio" and len(d.instruction) <= 600
+
+
+class Stubborn(BuiltinPolicy):
+    """An instruction model that ignores the critic: the same false claim in every brief."""
+
+    def instruct(self, ctx):
+        brief = super().instruct(ctx)
+        shots = tuple(
+            s.model_copy(update={"message": "Clears every rash overnight."}) if s.role == "benefit" else s
+            for s in brief.shots
+        )
+        return brief.model_copy(update={"shots": shots})
+
+
+def test_a_revision_that_changes_nothing_stops_at_once_and_the_run_is_not_called_done(small):
+    """The critic sends the false claim back; the agent writes it again, the draft comes out byte for byte
+    the same, and the critic stops there (not a third identical round), saying why; the run's status says
+    its checks failed (run record, result) instead of 'done'."""
+    import json
+
+    mist = {"id": "m", "title": "Hydrating Rose Face Mist, Alcohol-Free, 4 fl oz"}
+    r = generate_video(
+        mist, "fresh-botanical", settings=small.model_copy(update={"max_revisions": 2}), policy=Stubborn()
+    )
+    assert [rep.verdict for rep in r.state.reports] == ["revise", "stop"]
+    assert "changed nothing" in r.state.reports[-1].instruction
+    assert r.status == "flagged" and r.final_path.is_file()
+    record = json.loads((r.run_dir / "run.json").read_text())
+    assert record["status"] == "flagged" and "unsupported_claim" in record["open_checks"]

@@ -83,6 +83,29 @@ def _soft_revision(state: VideoState, rc: RunContext, dr, round_: int) -> Violat
     return dr.soft
 
 
+def _digest(path) -> str:
+    import hashlib
+
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha1").hexdigest()
+
+
+def _unchanged_revision(state: VideoState) -> str | None:
+    """Why another round would be wasted: the last revision left the rendered video byte for byte as it
+    was, so sending the same faults back can only render it again."""
+    if len(state.drafts) < 2 or not state.reports or state.reports[-1].verdict != "revise":
+        return None
+    last, before = state.drafts[-1], state.drafts[-2]
+    try:
+        same = _digest(last.path) == _digest(before.path)
+    except OSError:
+        return None
+    if not same:
+        return None
+    agent = state.reports[-1].revise_agent
+    return f"the revision of {agent} changed nothing in the video (round {last.round} is identical to {before.round})"
+
+
 def critic_node(state: VideoState, rc: RunContext) -> dict:
     s = rc.settings
     draft = state.drafts[-1]
@@ -93,7 +116,10 @@ def critic_node(state: VideoState, rc: RunContext) -> dict:
     dr = reward_draft(rc.space, state, p, rb, parts, s)
     round_ = draft.round
     ctx = rc.agent_context("critic", state)
-    if round_ >= s.max_revisions and violations:
+    unchanged = _unchanged_revision(state)
+    if unchanged is not None and violations:
+        verdict, agent, instruction = "stop", None, f"{unchanged}; stopped with {len(violations)} open violation(s)"
+    elif round_ >= s.max_revisions and violations:
         verdict, agent, instruction = "stop", None, f"revision budget spent with {len(violations)} open violation(s)"
     elif round_ >= s.max_revisions:
         verdict, agent, instruction = "accept", None, "all constraints hold"

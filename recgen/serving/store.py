@@ -22,6 +22,7 @@ from recgen.trace import read_events
 STATUS_LABELS = {
     "running": "running",
     "done": "done",
+    "flagged": "done, checks failed",
     "failed": "failed",
     "interrupted": "interrupted (resume it)",
     "paused": "paused",
@@ -90,7 +91,7 @@ class RunView:
     @property
     def progress(self) -> float:
         """Share of the pipeline's stages this run has passed (1.0 when finished)."""
-        if self.summary.status == "done":
+        if self.summary.status in ("done", "flagged"):
             return 1.0
         return progress({e["node"] for e in self.events})
 

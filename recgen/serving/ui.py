@@ -31,7 +31,7 @@ from recgen.sid.semantics import load_sid_space
 from recgen.trace import read_events
 
 _HERE = resources.files("recgen.serving")
-FINISHED = {"done", "failed", "interrupted", "paused", "review"}
+FINISHED = {"done", "flagged", "failed", "interrupted", "paused", "review"}
 
 
 def waveform_svg(peaks, width: int = 960, height: int = 120) -> str:
