@@ -109,7 +109,8 @@ def test_two_resumes_at_once_one_runs_the_other_is_refused(reference, tmp_path):
     refused = next(err for p, (_, err) in zip(procs, outs, strict=True) if p.returncode == 2)
     assert "being written by another process" in refused
     folder = RunFolder.of(s.runs_dir, "twice")
-    assert folder.record()["status"] == "done" and folder.final_path.is_file()
+    # finished: 'flagged' when the final draft still fails a check (a 4 s ad cannot show its CTA for 1.5 s)
+    assert folder.record()["status"] in ("done", "flagged") and folder.final_path.is_file()
     assert not [p for p in folder.path.rglob("*") if {".tmp", ".partial"} & set(p.suffixes)]
 
 

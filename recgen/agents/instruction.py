@@ -55,8 +55,8 @@ def _sentence(text: str) -> str:
 
 class _Copy:
     """The product's own selling claims (warnings and notices never), each said once, strongest first: the
-    hook takes the strongest benefit or feature, the later shots the rest; when the text runs out, lines
-    name the product's brand and kind before any line that says nothing of it."""
+    hook takes the strongest benefit, the later shots the rest; when the text runs out, lines name the
+    product's brand, kind or the product itself before any line that says nothing of it."""
 
     def __init__(self, facts: FactSheet, windows: dict[str, float] | None = None, rate: float = 1.0) -> None:
         # every line is spoken, and the voices are English: a claim in another script is shown, not said
@@ -67,9 +67,7 @@ class _Copy:
         self.attributes = [a.text for a in facts.attributes if not foreign_words(a.text)]
         self.used: set[str] = {facts.name.lower()}
         self.kind = facts.kind if facts.kind != "unknown" and not is_generic_kind(facts.kind) else ""
-        self.brand = facts.brand
         self.neutral = list(VOCAB.copy_.neutral)
-        self.fillers = 0
         self.windows, self.rate = windows or {}, rate  # seconds each role's shot has for its line
 
     def fits(self, text: str, role: str = "benefit") -> bool:
@@ -112,8 +110,8 @@ class _Copy:
         return f"{_sentence(claim)}."
 
     def about(self, fill: dict) -> str:
-        """A line of this product when its text has no claim left: who makes it, what kind it is; a line that
-        says nothing of it only after those (and counted)."""
+        """A line of this product when its text has no claim left: who makes it, what kind it is, the product
+        close up; a line that says nothing of it only after those."""
         copy = VOCAB.copy_
         for line in (
             copy.brand_line.format(**fill) if fill["brand"] else None,  # a brand the voice can say
@@ -123,7 +121,6 @@ class _Copy:
             if line and line.lower() not in self.used:
                 self.used.add(line.lower())
                 return line
-        self.fillers += 1
         return self.neutral.pop(0) if self.neutral else "Take a look."
 
 
