@@ -280,32 +280,18 @@ def grounding(d: DraftView) -> Result:
     measures = {"unsupported_claims": float(len(bad)), "policy_breaches": float(len(breaches)),
                 "repeated_lines": float(len(repeated)), "warnings_as_claims": float(len(fine))}  # fmt: skip
     r = Result(measures, claims=claims)
-    for agent in dict.fromkeys(c.agent for c in fine):
-        own = [c for c in fine if c.agent == agent]
-        r.fail(
-            "warning_as_claim",
-            agent,
-            f"{len(own)} line(s) sell with a warning or notice: "
-            + "; ".join(f"'{c.text}' ({c.reason})" for c in own[:3]),
-            "sell with the fact sheet's claims (benefits, features, ingredients, uses); warnings only as small print",
-        )
-    for agent in dict.fromkeys(c.agent for c in breaches):
-        own = [c for c in breaches if c.agent == agent]
-        r.fail(
-            "policy_breach",
-            agent,
-            f"{len(own)} line(s) break ad policy: " + "; ".join(f"'{c.text}' ({c.reason})" for c in own[:3]),
-            "drop the line or say it without the flagged words; use the fact sheet's allowed claims only",
-        )
-    for agent in dict.fromkeys(c.agent for c in bad):
-        own = [c for c in bad if c.agent == agent]
-        r.fail(
-            "unsupported_claim",
-            agent,
-            f"{len(own)} line(s) say what the product's text does not: "
-            + "; ".join(f"'{c.text}' ({c.reason})" for c in own[:3]),
-            "say only what the product's own text says (its claims and attributes), or use a neutral line",
-        )
+    for code, lines, says, fix in (
+        ("policy_breach", breaches, "break ad policy",
+         "drop the line or say it without the flagged words; use the fact sheet's allowed claims only"),
+        ("unsupported_claim", bad, "say what the product's text does not",
+         "say only what the product's own text says (its claims and attributes), or use a neutral line"),
+        ("warning_as_claim", fine, "sell with a warning or notice",
+         "sell with the fact sheet's claims (benefits, features, ingredients, uses); warnings only as small print"),
+    ):  # fmt: skip
+        for agent in dict.fromkeys(c.agent for c in lines):
+            own = [c for c in lines if c.agent == agent]
+            quoted = "; ".join(f"'{c.text}' ({c.reason})" for c in own[:3])
+            r.fail(code, agent, f"{len(own)} line(s) {says}: {quoted}", fix)
     for c in [c for c in claims if MARKUP.search(c.text)][:1]:
         r.fail("markup_shown", c.agent, f"markup in a {c.where}: {c.text[:40]!r}", "write the text without markup")
     if repeated:
