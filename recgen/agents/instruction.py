@@ -29,8 +29,8 @@ def shot_count(sem: Semantics, duration: float, lo: int, hi: int) -> int:
 
 
 SHORT_CLAIM_WORDS = 6
-SECONDS_PER_SYLLABLE = 0.2  # the packaged voice at rate 1.0, about, plus its lead and trailing silence:
-SPEECH_PAD_S = 0.3  # measured on the lines of tests/test_listening.py (estimates within ±0.15 s)
+SECONDS_PER_SYLLABLE = 0.2  # the packaged voice at rate 1.0, about, plus its lead and trailing silence;
+SPEECH_PAD_S = 0.3  # checked on four lines only (estimates 0.03–0.23 s off the Piper voice's own lengths)
 SHOT_MARGIN_S = 0.37  # the audio agent's lead-in and tail
 
 
