@@ -144,6 +144,14 @@ class Claim(_Frozen):
     type: ClaimType = "feature"
 
 
+class ProductColour(_Frozen):
+    """The colour a product's title names (sid/colour_words.py): drawn on the product, checked on screen."""
+
+    phrase: str  # as the title writes it, modifiers included: "Deep Blue"
+    name: str  # the colour word it was read as: "blue"
+    rgb: tuple[int, int, int]  # sRGB, modifiers applied
+
+
 class DroppedClaim(_Frozen):
     """A claim of the product's own text that ad policy does not allow (prompts/ad_policy.json)."""
 
@@ -180,6 +188,7 @@ class FactSheet(_Frozen):
     fine_print: tuple[Claim, ...] = ()  # the text's warnings and legal notices: small print at most
     dropped: tuple[DroppedClaim, ...] = ()  # supported by the text, dropped by ad policy
     warnings: tuple[str, ...] = ()  # what could not be used as given (e.g. a brand that is not a brand)
+    colour: ProductColour | None = None  # the colour its title names for the product or its contents
 
 
 class ClaimCheck(_Frozen):

@@ -191,7 +191,7 @@ def test_label_text_never_runs_off_the_packshot_label(size):
     import numpy as np
     from PIL import Image, ImageDraw
 
-    from recgen.tools.packshot import _label
+    from recgen.tools.label import draw_label as _label
 
     bw, bh = size
     names = [

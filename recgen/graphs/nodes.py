@@ -62,6 +62,7 @@ def render_shot_node(task: RenderTask, rc: RunContext) -> dict:
         palette=state.visual.palette,
         product_kind=state.semantics.content.product_type,
         label=(state.semantics.content.facts.brand, state.semantics.content.facts.name),
+        colour=colour.rgb if (colour := state.semantics.content.facts.colour) else None,
         typeface=state.semantics.creative.typeface,
         text_color=state.visual.palette[3],
         seed=state.request.seed,

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from recgen.schemas import Attribute, Claim, DroppedClaim, FactSheet, Product, SourceSpan
 from recgen.sid.ad_policy import breach, strip_policy_words
 from recgen.sid.claim_types import claim_type, is_selling, split_size
+from recgen.sid.colour_words import colour_of
 
 KIND_MIN_SIMILARITY = 0.52  # below this the nearest kind is not trusted: the product is "unknown"
 MAX_CLAIM_WORDS = 14  # longer description sentences are cut at their first clause, or left out
@@ -358,6 +359,7 @@ def fact_sheet(product: Product, encode: Callable[[list[str]], np.ndarray] | Non
         fine_print=fine,
         dropped=dropped,
         warnings=tuple(warnings),
+        colour=None if placeholder else colour_of(title, brand, kind.name if kind else "", kind.family if kind else ""),
     )
 
 

@@ -49,9 +49,9 @@ class ProceduralRenderer:
         from recgen.tools.video_gen import RenderContext, render_procedural_shot
 
         s = self.settings
-        ctx = RenderContext(s.width, s.height, s.fps, args.typeface, args.text_color)
+        ctx = RenderContext(s.width, s.height, s.fps, args.typeface, args.text_color, s.cache_dir / "packshots")
         return render_procedural_shot(
-            args.shot, args.product, args.palette, args.product_kind, ctx, out_dir, args.seed, args.label
+            args.shot, args.product, args.palette, args.product_kind, ctx, out_dir, args.seed, args.label, args.colour
         )
 
 

@@ -103,6 +103,7 @@ class Timeline:
         r.bg = grade_plate(r.bg, grade, vignette=True)
         if r.product is not None:
             r.product = grade_plate(r.product, grade, vignette=False)
+        r.turn = [grade_plate(p, grade, vignette=False) for p in r.turn]
         if r.card is not None:
             r.card = grade_plate(r.card, grade, vignette=False)
         return r

@@ -24,6 +24,7 @@ class RenderArgs(_Args):
     palette: tuple[str, ...]
     product_kind: str  # the packshot shape (tools/packshot.py; "box" is the neutral one)
     label: tuple[str | None, str] = (None, "")  # (brand, name) printed on the packshot, from the fact sheet
+    colour: tuple[int, int, int] | None = None  # the colour the title names for the product (fact sheet)
     typeface: Typeface
     text_color: str
     seed: int = 0

@@ -147,6 +147,35 @@ class RenderContext:
     fps: int
     typeface: str
     text_color: str
+    packshots: Path | None = None  # where product renders are kept between runs (none: memory only)
+
+
+TURN = (-14.0, -7.0, 0.0, 7.0, 14.0)  # camera angles round the product in a moving shot, degrees
+PLATE_HEIGHT = 0.42  # product renders are drawn once at this share of the frame height, scaled per layout
+MAX_PRODUCT_WIDTH = 0.86  # of the frame: wide products (combs, palettes) are drawn smaller to fit
+
+
+def product_plates(
+    kind: str, label: tuple[str | None, str], colour: tuple[int, int, int] | None, ctx: RenderContext, turn: bool
+) -> list[np.ndarray]:
+    """The product at each camera angle of `TURN` (only the front one for a still shot), padded to one width
+    so the frames can blend from one angle to the next."""
+    yaws = TURN if turn else (0.0,)
+    h = int(ctx.height * PLATE_HEIGHT)
+    plates = [draw_packshot(kind, label[0], label[1], h, colour, yaw, ctx.packshots) for yaw in yaws]
+    w = max(p.shape[1] for p in plates)
+    out = []
+    for p in plates:
+        pad = w - p.shape[1]
+        out.append(np.pad(p, ((0, 0), (pad // 2, pad - pad // 2), (0, 0))))
+    return out
+
+
+def _fit(plate: np.ndarray, height: int, width: int) -> np.ndarray:
+    """A product plate scaled to `height`, or smaller so it is at most `width` wide."""
+    k = min(height / plate.shape[0], width / plate.shape[1])
+    size = (max(2, int(plate.shape[1] * k)), max(2, int(plate.shape[0] * k)))
+    return cv2.resize(plate, size, interpolation=cv2.INTER_AREA)
 
 
 def render_procedural_shot(
@@ -158,9 +187,11 @@ def render_procedural_shot(
     out_dir: Path,
     seed: int,
     label: tuple[str | None, str] = (None, ""),
+    colour: tuple[int, int, int] | None = None,
 ) -> ShotClip:
     """Draw a shot's plates and scene spec, and a keyframe PNG; return the clip record. `label` is the
-    (brand, name) printed on the packshot; the product's raw title when no name is given."""
+    (brand, name) printed on the packshot (the product's raw title when no name is given), `colour` the one
+    its title names. A moving shot gets the product at several angles: the camera turns round it."""
     out_dir.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed * 1009 + shot.index)
     W, H = ctx.width, ctx.height
@@ -168,16 +199,21 @@ def render_procedural_shot(
     stem = f"shot_{shot.index:02d}"
     Image.fromarray(_background(shot.background, palette, bw, bh, rng)).save(out_dir / f"{stem}_bg.png")
     cx, cy, ph, head_y = LAYOUTS[shot.composition]
-    prod_path = None
+    prod_path, turn_paths = None, []
     if shot.asset != "none":
         height = int(H * ph)
         if shot.asset == "user_image" and product.image_path:
-            sprite = load_user_image(product.image_path, int(height * 0.85))
+            sprites = [load_user_image(product.image_path, int(height * 0.85))]
         else:
-            brand, name = label if label[1] else (product.brand, _label_name(product))
-            sprite = draw_packshot(product_kind, brand, name, height)
+            name = label if label[1] else (product.brand, _label_name(product))
+            plates = product_plates(product_kind, name, colour, ctx, turn=shot.camera != "static")
+            sprites = [_fit(p, height, int(W * MAX_PRODUCT_WIDTH)) for p in plates]
         prod_path = out_dir / f"{stem}_product.png"
-        Image.fromarray(sprite).save(prod_path)
+        Image.fromarray(sprites[len(sprites) // 2]).save(prod_path)
+        if len(sprites) > 1:
+            turn_paths = [out_dir / f"{stem}_product_{k}.png" for k in range(len(sprites))]
+            for path, sprite in zip(turn_paths, sprites, strict=True):
+                Image.fromarray(sprite).save(path)
     head_path = None
     if shot.headline:
         size = int(H * 0.046)
@@ -210,6 +246,7 @@ def render_procedural_shot(
         "plates": {
             "bg": f"{stem}_bg.png",
             "product": prod_path and prod_path.name,
+            "turn": [p.name for p in turn_paths],
             "headline": head_path and head_path.name,
             "card": card_path and card_path.name,
         },
@@ -239,6 +276,7 @@ class ShotRenderer:
         plates = scene["plates"]
         self.bg = np.asarray(Image.open(folder / plates["bg"]).convert("RGB"))
         self.product = np.asarray(Image.open(folder / plates["product"])) if plates["product"] else None
+        self.turn = [np.asarray(Image.open(folder / name)) for name in plates.get("turn", [])]
         self.headline = np.asarray(Image.open(folder / plates["headline"])) if plates["headline"] else None
         self.card = np.asarray(Image.open(folder / plates["card"])) if plates.get("card") else None
         self._scaled: dict[tuple[int, int], np.ndarray] = {}
@@ -272,6 +310,15 @@ class ShotRenderer:
             "tilt_down": (1.04, 0.0, 0.9 * m * (e - 0.5)),
         }[cam]
 
+    def _turned(self, p: float, size: tuple[int, int]) -> np.ndarray:
+        """The product as the camera turns round it: the two nearest angles blended, eased over the shot."""
+        at = ease(p) * (len(self.turn) - 1)
+        i = min(int(at), len(self.turn) - 2)
+        w = np.float32(at - i)
+        a, b = self.turn[i], self.turn[i + 1]
+        mixed = (a.astype(np.float32) * (1 - w) + b.astype(np.float32) * w).astype(np.uint8) if w > 0.01 else a
+        return cv2.resize(mixed, size, interpolation=cv2.INTER_LINEAR)
+
     def frame(self, t: float) -> np.ndarray:
         dur = self.s["duration"]
         p = min(max(t / dur, 0.0), 1.0)
@@ -292,13 +339,13 @@ class ShotRenderer:
             bob = math.sin(t * 2.2) * H * 0.006 * self.s["motion"]
             appear = ease(p * 4) if self.s["composition"] != "closeup" else 1.0
             size = (max(1, int(pw * pz) // 2 * 2), max(1, int(ph * pz) // 2 * 2))
-            sprite = self._scaled.get(size)
+            sprite = self._turned(p, size) if self.turn else self._scaled.get(size)
             if sprite is None:  # sizes repeat (pans hold a zoom, pushes move in 2-px steps): resize once each
                 sprite = self._scaled[size] = cv2.resize(self.product, size, interpolation=cv2.INTER_LINEAR)
             sh, sw = sprite.shape[:2]
             x = int(W * cx - sw / 2 - dx * mx * 1.4)
             y = int(H * cy - sh / 2 - dy * my * 1.4 + bob + (1 - appear) * H * 0.05)
-            blend(frame, sprite, x, y, opacity=appear)
+            blend(frame, sprite, x, y, opacity=appear, static=not self.turn)
         if self.p_pos.size:
             pos = (self.p_pos + self.p_vel * t) % 1.0
             for (px, py), r in zip(pos, self.p_size, strict=True):
