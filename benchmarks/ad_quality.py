@@ -23,6 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from craft_measures import contact_sheet, craft_measures
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
@@ -30,6 +31,7 @@ from video_args import add_video_args, provenance
 
 from recgen import Settings, generate_video
 from recgen.agents.critic import ranking
+from recgen.tools import product_render
 from recgen.tools.asr import listen, spoken_wer
 from recgen.tools.probes import probe
 
@@ -66,11 +68,14 @@ def catalog_briefs(n: int, seed: int, min_per_category: int, data_dir: Path, cac
     return out
 
 
-def run_brief(brief: dict, settings: Settings) -> dict:
+def run_brief(brief: dict, settings: Settings, sheet: Path | None = None) -> dict:
     t0 = time.perf_counter()
     offer = {k: brief[k] for k in ("price", "discount_pct") if k in brief}
+    drawn_before = product_render.STATS["seconds"]
     r = generate_video(brief["product"], brief["creative"], settings=settings, **offer)
     seconds = time.perf_counter() - t0
+    if sheet is not None:
+        contact_sheet(r.final_path, settings, sheet)
     final = max(r.state.reports, key=ranking)  # the report of the draft the critic chose
     m = final.measures
     labels = [c.label for c in final.claims if c.where != "seen"]
@@ -98,6 +103,7 @@ def run_brief(brief: dict, settings: Settings) -> dict:
         "seconds": round(seconds, 2),
         "readback_share": round(readback_s / seconds, 3),
         "notes": r.state.notes,
+        **craft_measures(r, m, seconds, product_render.STATS["seconds"] - drawn_before),
     }
 
 
@@ -189,6 +195,8 @@ def main() -> None:
     ap.add_argument("--min-per-category", type=int, default=10)
     ap.add_argument("--no-briefs", action="store_true", help="catalog items only")
     ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--sheets", type=int, default=0, help="contact sheets (PNG) of the first N catalog items")
+    ap.add_argument("--sheets-dir", type=Path, default=HERE / "results" / "craft")
     ap.add_argument("--markdown", action="store_true", help="print the README table from the results file and stop")
     a = ap.parse_args()
     if a.markdown:
@@ -200,17 +208,24 @@ def main() -> None:
     env = Settings()
     if a.catalog:
         briefs += catalog_briefs(a.catalog, a.seed, a.min_per_category, env.data_dir, env.cache_dir)
-    rows = []
+    rows: list[dict] = []
+    sheets = [b for b in briefs if b.get("category")][: a.sheets]
     with tempfile.TemporaryDirectory() as tmp, Progress() as bar:
         s = env.model_copy(
             update={"runs_dir": Path(tmp), "width": a.width, "height": a.height, "fps": a.fps, "duration_s": a.duration}
         )
         task = bar.add_task("ads", total=len(briefs))
         for b in briefs:
-            rows.append(run_brief(b, s))
+            sheet = a.sheets_dir / f"{b['product']}-{b['creative']}.png" if b in sheets else None
+            rows.append(run_brief(b, s, sheet))
+            _write(a, rows, partial=True)  # a long run interrupted keeps what it measured
             bar.advance(task)
+    print_table(rows, totals(rows))
+    _write(a, rows, partial=False)
+
+
+def _write(a: argparse.Namespace, rows: list[dict], partial: bool) -> None:
     tot = totals(rows)
-    print_table(rows, tot)
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(
         json.dumps(
@@ -220,6 +235,7 @@ def main() -> None:
                 "catalog_draw": {"items": a.catalog, "seed": a.seed, "min_per_category": a.min_per_category},
                 "targets": TARGETS,
                 "totals": tot,
+                "partial": partial,
                 "rows": rows,
             },
             indent=1,

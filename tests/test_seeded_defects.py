@@ -1,4 +1,4 @@
-"""Seeded defects: thirteen kinds of fault put into an otherwise good, really rendered draft. The good draft
+"""Seeded defects: fourteen kinds of fault put into an otherwise good, really rendered draft. The good draft
 passes every check; each fault is caught and sent to the agent that owns it."""
 
 from __future__ import annotations
@@ -70,6 +70,20 @@ def _first(view: DraftView, kind: str) -> TextBox:
 def test_the_good_draft_passes(good):
     view, _, _ = good
     assert evaluate(view).violations == []
+
+
+def test_a_title_colour_the_product_shows_passes_the_colour_check(good):
+    """The colour check on the same file: the product's own body colour named in the title passes."""
+    from recgen.schemas import ProductColour
+    from recgen.tools.packshot import look_for
+
+    view, st, _ = good
+    facts = st.semantics.content.facts
+    body = look_for(facts.packshot, facts.brand, facts.name).body
+    named = replace(view, facts=facts.model_copy(update={"colour": ProductColour(phrase="x", name="x", rgb=body)}))
+    result = evaluate(named)
+    assert result.measures["colour_agreement"] == 1.0
+    assert not any(v.code == "colour_mismatch" for v in result.violations)
 
 
 def false_claim(v):
@@ -156,6 +170,20 @@ def silent_hook(v):
     return quiet, ("silent_hook", "visual")
 
 
+def wrong_colour(v):
+    """The title names a colour the drawn product does not show (the first of four it shows least)."""
+    from recgen.rewards.appearance import shows_colour
+    from recgen.schemas import ProductColour
+
+    views = v.readback.products
+    rgb = min(
+        [(40, 160, 60), (38, 84, 196), (196, 30, 42), (240, 120, 30)],
+        key=lambda c: max(shows_colour(x.inside, x.ring, c)[1] for x in views),
+    )
+    named = ProductColour(phrase="Signal Colour", name="signal", rgb=rgb)
+    return replace(v, facts=v.facts.model_copy(update={"colour": named})), ("colour_mismatch", "visual")
+
+
 DEFECTS = [
     false_claim,
     negated_attribute,
@@ -170,6 +198,7 @@ DEFECTS = [
     late_subtitles,
     missing_cta,
     silent_hook,
+    wrong_colour,
 ]
 GOOD_CLIPS: list = []
 GOOD_SETTINGS: list = []

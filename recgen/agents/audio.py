@@ -22,7 +22,8 @@ _LEAD_INS = ("made for ", "get ", "for ", "meet ", "this is ", "only ")
 
 
 def shorten(text: str) -> str:
-    """A shorter line that still reads: drop the last clause, else the lead-in ('Made for …'). Anything
+    """A shorter line that still reads: drop the last clause, else the lead-in ('Made for …'), else a
+    trailing purpose ('Sunscreen for your routine' → 'Sunscreen'). Anything
     else would cut mid-phrase, so the line comes back unchanged and the caller decides."""
     body = text.rstrip(".!? ")
     for sep in (". ", ", ", " — ", " - ", " & "):
@@ -33,6 +34,8 @@ def shorten(text: str) -> str:
         if low.startswith(lead) and len(body) > len(lead) + 3:
             rest = body[len(lead) :]
             return rest[:1].upper() + rest[1:] + "."
+    if " for your " in low and len(low.split(" for your ")[0].split()) >= 1:  # a trailing purpose clause
+        return body[: low.rindex(" for your ")] + "."
     return text
 
 

@@ -109,6 +109,9 @@ class _Copy:
             return VOCAB.copy_.one_word.format(**{**fill, "Benefit": _sentence(claim), "kind": self.kind})
         return f"{_sentence(claim)}."
 
+    def _said(self, words: str) -> bool:
+        return any(words.lower() in line for line in self.used)
+
     def about(self, fill: dict) -> str:
         """A line of this product when its text has no claim left: who makes it, what kind it is, the product
         close up; a line that says nothing of it only after those."""
@@ -116,7 +119,7 @@ class _Copy:
         for line in (
             copy.brand_line.format(**fill) if fill["brand"] else None,  # a brand the voice can say
             copy.kind_line.format(**{**fill, "Kind": _sentence(self.kind)}) if self.kind else None,
-            copy.name_line.format(**fill) if fill["name"] else None,
+            copy.name_line.format(**fill) if fill["name"] and not self._said(fill["name"]) else None,
         ):
             if line and line.lower() not in self.used:
                 self.used.add(line.lower())
@@ -125,10 +128,10 @@ class _Copy:
 
 
 def _things_to_say(facts: FactSheet) -> int:
-    """Lines of this product's own the middle shots can carry: its selling claims, attributes, brand, kind
-    and name shown close."""
-    kind = facts.kind != "unknown" and not is_generic_kind(facts.kind)
-    return len(facts.claims) + len(facts.attributes) + bool(facts.brand) + kind + bool(facts.name)
+    """Lines of this product's own the middle shots can carry: its selling claims, attributes, brand and
+    kind (the name is the product shot's; the kind is the hook's when no claim leads it)."""
+    kind = facts.kind != "unknown" and not is_generic_kind(facts.kind) and bool(facts.claims)
+    return len(facts.claims) + len(facts.attributes) + bool(facts.brand) + kind
 
 
 def _message(role: str, ctx: AgentContext, fill: dict, lines: _Copy, offer: str | None) -> tuple[str, str]:
@@ -143,6 +146,10 @@ def _message(role: str, ctx: AgentContext, fill: dict, lines: _Copy, offer: str 
             text = hook.format(**{**fill, "Claim": _sentence(claim), "claim": claim.lower()})
             text = text if lines.fits(text, "hook") else f"{_sentence(claim)}."  # the claim alone, if that fits
             return text, f"opener: the {kind} with '{claim}' in type"
+        if lines.kind:  # no benefit to lead with: the hook says what it is (the kind line is then spent)
+            text = copy.kind_line.format(**{**fill, "Kind": _sentence(lines.kind)})
+            lines.used.add(text.lower())
+            return text, f"opener: the {kind} revealed"
         return copy.kind_hook.format(**fill), f"opener: the {kind} revealed"
     if role == "product":
         if not fill["name"]:

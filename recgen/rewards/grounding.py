@@ -174,6 +174,36 @@ def check_plan(
     return out
 
 
+def carries_product(text: str, facts: FactSheet, offer: str | None = None) -> bool:
+    """Whether a line says something of this product: a word of its name, brand, kind, colour, claims,
+    attributes or offer (stopwords aside). "Take a good look" carries nothing; "Russian Navy Suede." does."""
+    own = [facts.name, facts.brand or "", facts.kind if facts.kind != "unknown" else "", offer or ""]
+    own += [c.text for c in facts.claims] + [a.text for a in facts.attributes]
+    own += [facts.colour.phrase] if facts.colour else []
+    words = set(words_of(" ".join(own))) - _FUNCTION
+    return bool(words & set(words_of(text)))
+
+
+def filler_lines(
+    claims: list[ClaimCheck], facts: FactSheet, offer: str | None = None, ctas: tuple[str, ...] = ()
+) -> list[str]:
+    """The distinct lines a viewer sees or hears that carry nothing of the product (the call to action
+    aside, shown or spoken: it may be the one line that only sells)."""
+    cta_words = [set(words_of(c)) for c in ctas if c]
+    texts = dict.fromkeys(" ".join(c.text.split()) for c in claims if c.where != "cta" and c.text.strip())
+    return [
+        t for t in texts if not carries_product(t, facts, offer) and not any(set(words_of(t)) <= w for w in cta_words)
+    ]
+
+
+def unsaid_facts(claims: list[ClaimCheck], facts: FactSheet) -> list[str]:
+    """The product's selling claims, attributes and brand that no line of the ad says (its words all in one
+    line): what a line that says nothing could have said instead."""
+    said = [set(words_of(c.text)) for c in claims]
+    own = [c.text for c in facts.claims] + [a.text for a in facts.attributes] + [facts.brand or ""]
+    return [t for t in own if t and words_of(t) and not any(set(words_of(t)) <= s for s in said)]
+
+
 def repeated_lines(voice: list[str], cta_texts: list[str]) -> list[str]:
     """Voice lines said more than once (the call to action may be)."""
     seen, out = set(), []

@@ -13,7 +13,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from recgen.layout import SAFE_BOTTOM, SAFE_TOP
-from recgen.rewards.grounding import author, check_plan, label_line, repeated_lines, words_of
+from recgen.rewards.appearance import shows_colour
+from recgen.rewards.grounding import (
+    author,
+    check_plan,
+    filler_lines,
+    label_line,
+    repeated_lines,
+    unsaid_facts,
+    words_of,
+)
 from recgen.rewards.layout import collisions, in_ui_zones, owner
 from recgen.rewards.perception import (
     MARKUP,
@@ -51,6 +60,7 @@ MIN_CTA_SECONDS = 1.5
 BLACK_LUMA = 12.0
 FROZEN_SECONDS = 1.5
 BEAT_TOL = 0.12  # mean distance of the cuts from the nearest beat
+MAX_FILLER = 1  # lines that carry nothing of the product, besides the call to action
 
 
 @dataclass(frozen=True)
@@ -277,8 +287,11 @@ def grounding(d: DraftView) -> Result:
     breaches = [c for c in claims if c.policy is not None]  # reviewed or not: no platform runs them
     fine = [c for c in claims if c.fine_print and not c.reviewed]
     repeated = repeated_lines(voice, [d.brief.cta])
+    ctas = (d.brief.cta, *(s.message for s in d.brief.shots if s.role == "cta"))
+    filler = filler_lines(claims, d.facts, d.brief.offer, ctas)
     measures = {"unsupported_claims": float(len(bad)), "policy_breaches": float(len(breaches)),
-                "repeated_lines": float(len(repeated)), "warnings_as_claims": float(len(fine))}  # fmt: skip
+                "repeated_lines": float(len(repeated)), "warnings_as_claims": float(len(fine)),
+                "filler_lines": float(len(filler))}  # fmt: skip
     r = Result(measures, claims=claims)
     for code, lines, says, fix in (
         ("policy_breach", breaches, "break ad policy",
@@ -294,6 +307,20 @@ def grounding(d: DraftView) -> Result:
             r.fail(code, agent, f"{len(own)} line(s) {says}: {quoted}", fix)
     for c in [c for c in claims if MARKUP.search(c.text)][:1]:
         r.fail("markup_shown", c.agent, f"markup in a {c.where}: {c.text[:40]!r}", "write the text without markup")
+    unsaid = [u for u in unsaid_facts(claims, d.facts) if not foreign_words(u)]  # what the voice could say
+    if len(filler) > MAX_FILLER and not unsaid:
+        r.notes.append(
+            f"critic: {len(filler)} lines say nothing of the product, but every fact of its text is already said: "
+            "the ad is longer than its title has things to say"
+        )
+    elif len(filler) > MAX_FILLER:
+        r.fail(
+            "filler",
+            author(filler[0], [d.brief.headline, *(s.message for s in d.brief.shots)], "audio"),
+            f"{len(filler)} lines say nothing of the product ({', '.join(repr(f) for f in filler[:3])}) while its "
+            f"text has more to say: {', '.join(repr(u) for u in unsaid[:3])}",
+            "give each line a fact of the product (a claim, its kind, name, brand or size); only the CTA may just sell",
+        )
     if repeated:
         r.fail(
             "repeated_line",
@@ -389,6 +416,31 @@ def perceived(d: DraftView) -> Result:
     return r
 
 
+def product_colour(d: DraftView) -> Result:
+    """The product shows the colour its title names ("Deep Blue" polish is blue on screen), measured at each
+    product shot's keyframe in the rendered file; a user's own photo is the product as it is, not judged."""
+    rb, colour = d.readback, d.facts.colour if d.facts else None
+    if rb is None or colour is None or not rb.products:
+        return Result()
+    if any(s.asset == "user_image" for s in d.visual.shots):
+        return Result(notes=["critic: the product is the user's photo; its colour is not checked"])
+    seen = [shows_colour(v.inside, v.ring, colour.rgb) for v in rb.products]
+    judged = [ok for ok, _ in seen if ok is not None]
+    if not judged:
+        return Result(notes=[f"critic: the product stands on a background of its own colour ({colour.phrase}); "
+                             "its colour was not judged"])  # fmt: skip
+    r = Result({"colour_agreement": sum(judged) / len(judged), "colour_share": float(np.median([x for _, x in seen]))})
+    if r.measures["colour_agreement"] < 0.5:
+        r.fail(
+            "colour_mismatch",
+            "visual",
+            f"the title names the colour {colour.phrase!r}; the product on screen shows it in "
+            f"{sum(judged)} of {len(judged)} product shots",
+            f"draw the product in {colour.phrase.lower()}",
+        )
+    return r
+
+
 CHECKS: tuple[Check, ...] = (
     streams,
     voice_overrun,
@@ -403,6 +455,7 @@ CHECKS: tuple[Check, ...] = (
     grounding,
     layout,
     perceived,
+    product_colour,
 )
 
 

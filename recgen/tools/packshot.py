@@ -40,6 +40,8 @@ def look_for(family: str, brand: str | None, name: str, colour: tuple[int, int, 
             contents = colour
         else:
             body = colour
+        if family == "hair_box":  # a hair colour's carton is printed in its shade
+            body = colour
     lum = sum(body) / 3
     cap = (24, 23, 26) if lum > 90 else (226, 224, 220)
     ink = tuple(int(v * 0.25) for v in brand_colors(brand, name)[0])

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import tempfile
 import threading
+import time
 from collections import OrderedDict
 from pathlib import Path
 
@@ -297,9 +298,22 @@ def _shadow(scene: _Scene, cam: _Camera, origins: np.ndarray, miss: np.ndarray) 
     return alpha
 
 
+STATS = {"renders": 0, "seconds": 0.0}  # what drawing products has cost in this process (benchmarks read it)
+
+
 def render(model: Model, look: Look, label: tuple[str, str], height_px: int, yaw: float = 0.0) -> np.ndarray:
     """RGBA array (`height_px` tall, width from the model's shape) of the product on a transparent ground
     with its contact shadow."""
+    t0 = time.perf_counter()
+    try:
+        return _render(model, look, label, height_px, yaw)
+    finally:
+        with _LOCK:
+            STATS["renders"] += 1
+            STATS["seconds"] += time.perf_counter() - t0
+
+
+def _render(model: Model, look: Look, label: tuple[str, str], height_px: int, yaw: float) -> np.ndarray:
     scene = _Scene(model)
     lo, hi = _bounds(scene)
     cam = _Camera(lo, hi, model.elevation, yaw, height_px)

@@ -20,12 +20,23 @@ MAX_FRAMES = 40
 OPENING = (0.5, 1.0)  # always read: is anything on screen in the first second?
 
 
+@dataclass(frozen=True)
+class ProductView:
+    """The product as the file shows it at a shot's keyframe: the pixels of its box and of a ring round it
+    (the background it stands on), for checks of what the product looks like."""
+
+    time: float
+    inside: np.ndarray  # RGB pixels of the product's box
+    ring: np.ndarray  # RGB pixels of the band round it
+
+
 @dataclass
 class ReadBack:
     frames: dict[float, list[Seen]] = field(default_factory=dict)  # sample time → what was read there
     heard: list[Heard] | None = None  # None: could not listen
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    products: list[ProductView] = field(default_factory=list)  # the product at each product shot's keyframe
 
 
 def sample_times(boxes: tuple[TextBox, ...], duration: float) -> list[float]:
@@ -61,21 +72,48 @@ def _read_frame(reader, frame: np.ndarray, t: float, boxes: tuple[TextBox, ...],
     return seen
 
 
+def product_times(boxes: tuple[TextBox, ...], duration: float) -> list[float]:
+    """The keyframe of each shot that shows the product (where the compositor measured its box)."""
+    return [round(b.start + 0.6 * (b.end - b.start), 3) for b in boxes if b.kind == "product" and b.start < duration]
+
+
+def product_view(frame: np.ndarray, box: tuple[int, int, int, int], t: float, size: tuple[int, int]) -> ProductView:
+    """The product's box and the band round it (a fifth of its size on each side), from a frame decoded at
+    any width."""
+    k = frame.shape[1] / size[0]
+    x0, y0, x1, y1 = (int(v * k) for v in box)
+    mx, my = max(2, (x1 - x0) // 5), max(2, (y1 - y0) // 5)
+    X0, Y0 = max(0, x0 - mx), max(0, y0 - my)
+    X1, Y1 = min(frame.shape[1], x1 + mx), min(frame.shape[0], y1 + my)
+    outer = frame[Y0:Y1, X0:X1]
+    mask = np.ones(outer.shape[:2], dtype=bool)
+    mask[y0 - Y0 : y1 - Y0, x0 - X0 : x1 - X0] = False
+    return ProductView(t, frame[y0:y1, x0:x1].reshape(-1, 3).copy(), outer[mask].reshape(-1, 3).copy())
+
+
 def read_back(path: Path, boxes: tuple[TextBox, ...], duration: float, audio: np.ndarray, rate: int,
               settings: Settings, knows: str | None = None, run_dir: Path | None = None) -> ReadBack:  # fmt: skip
     """`knows`: the words a viewer knows before the ad speaks (the product's title), given to the recogniser
     so product names are not heard as common words; never the script."""
     t0 = time.perf_counter()
     out = ReadBack()
-    if settings.ocr_backend != "none":
+    size = (settings.width, settings.height)
+    products = [b for b in boxes if b.kind == "product" and b.start < duration]
+    times = sample_times(boxes, duration) if settings.ocr_backend != "none" else []
+    keyframes = product_times(boxes, duration)
+    decoded = dict(zip(
+        all_times := sorted({*times, *keyframes}),
+        frames_at(path, all_times, settings.fps, size, READ_WIDTH) if all_times else [],
+        strict=True,
+    ))  # fmt: skip
+    out.products = [product_view(decoded[t], b.box, t, size) for b, t in zip(products, keyframes, strict=True)]
+    if times:
         try:
             from recgen.tools.ocr import get_ocr
 
             reader = get_ocr(settings.render_threads)
-            times = sample_times(boxes, duration)
-            size = (settings.width, settings.height)
-            for t, frame in zip(times, frames_at(path, times, settings.fps, size, READ_WIDTH), strict=True):
-                out.frames[t] = _read_frame(reader, frame, t, boxes, size)
+            for t in times:
+                out.frames[t] = _read_frame(reader, decoded[t], t, boxes, size)
         except BackendUnavailableError as e:
             out.notes.append(f"critic: could not read the frames ({e})")
     if settings.asr_backend != "none":

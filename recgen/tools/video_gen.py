@@ -22,7 +22,7 @@ from recgen.color import hex_rgb
 from recgen.errors import BackendUnavailableError, MediaError
 from recgen.layout import headline_top, text_width
 from recgen.schemas import Product, ShotClip, ShotPlan
-from recgen.tools.packshot import draw_packshot, load_user_image
+from recgen.tools.packshot import draw_packshot, load_user_image, look_for
 from recgen.tools.typography import text_sprite
 
 OVERSCAN = 1.18  # background plate is larger than the frame so the camera can move over it
@@ -93,18 +93,25 @@ def crop_to_alpha(sprite: np.ndarray) -> tuple[np.ndarray, int, int]:
 # ----------------------------------------------------------------------------------------------------------
 
 
-def _background(kind: str, palette: tuple[str, ...], w: int, h: int, rng: np.random.Generator) -> np.ndarray:
+def _background(
+    kind: str, palette: tuple[str, ...], w: int, h: int, rng: np.random.Generator, tint: tuple[int, int, int]
+) -> np.ndarray:
+    """The shot's backdrop from the style's palette and the product's own colour (`tint`): a glow of it behind
+    the product, shapes and stripes partly in it, so two products never share a background."""
     bg, sec, acc = (np.array(hex_rgb(c), dtype=np.float32) for c in palette[:3])
+    own = np.array(tint, dtype=np.float32)
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     yy /= h
     xx /= w
     if kind == "spotlight":
         r = np.sqrt((xx - 0.5) ** 2 + ((yy - 0.45) * 1.4) ** 2)
         t = np.clip(r / 0.75, 0, 1)[..., None]
-        img = sec * 1.25 * (1 - t) + bg * 0.45 * t
+        img = (sec * 0.85 + own * 0.4) * (1 - t) + bg * 0.45 * t
     else:
         t = (0.65 * yy + 0.35 * xx)[..., None]
         img = bg * (1 - t) + sec * t
+        glow = np.exp(-(((xx - 0.5) / 0.42) ** 2 + ((yy - 0.42) / 0.3) ** 2))[..., None] * 0.22
+        img = img * (1 - glow) + own * glow
     img = np.clip(img, 0, 255)
     canvas = Image.fromarray(img.astype(np.uint8)).convert("RGBA")
     overlay = Image.new("RGBA", (w, h), (0, 0, 0, 0))
@@ -114,7 +121,8 @@ def _background(kind: str, palette: tuple[str, ...], w: int, h: int, rng: np.ran
     if kind == "shapes":
         for _ in range(7):
             cx, cy, r = rng.uniform(0, w), rng.uniform(0, h), rng.uniform(0.08, 0.3) * w
-            col = (*[int(v) for v in (acc if rng.random() < 0.4 else sec * 1.15).clip(0, 255)], 70)
+            pick = rng.random()
+            col = (*[int(v) for v in (acc if pick < 0.3 else own if pick < 0.6 else sec * 1.15).clip(0, 255)], 70)
             if rng.random() < 0.5:
                 d.ellipse((cx - r, cy - r, cx + r, cy + r), fill=col)
             else:
@@ -124,7 +132,8 @@ def _background(kind: str, palette: tuple[str, ...], w: int, h: int, rng: np.ran
         for k in range(-h // step, (w + h) // step + 1):
             x = k * step
             d.polygon(
-                [(x, 0), (x + step // 2, 0), (x + step // 2 - h, h), (x - h, h)], fill=(*[int(v) for v in acc], 36)
+                [(x, 0), (x + step // 2, 0), (x + step // 2 - h, h), (x - h, h)],
+                fill=(*[int(v) for v in (acc if k % 2 else own)], 36),
             )
     elif kind == "gradient":
         d.ellipse((w * 0.1, h * 0.25, w * 0.9, h * 0.75), fill=(255, 255, 255, 26))
@@ -193,11 +202,14 @@ def render_procedural_shot(
     (brand, name) printed on the packshot (the product's raw title when no name is given), `colour` the one
     its title names. A moving shot gets the product at several angles: the camera turns round it."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed * 1009 + shot.index)
+    own = int(hashlib.sha1(f"{product.id}|{product.title}".encode()).hexdigest()[:8], 16)  # the product's seed
+    rng = np.random.default_rng([seed, own, shot.index])
+    brand, name = label if label[1] else (product.brand, _label_name(product))
+    tint = colour or look_for(product_kind, brand, name).body
     W, H = ctx.width, ctx.height
     bw, bh = int(W * OVERSCAN) // 2 * 2, int(H * OVERSCAN) // 2 * 2
     stem = f"shot_{shot.index:02d}"
-    Image.fromarray(_background(shot.background, palette, bw, bh, rng)).save(out_dir / f"{stem}_bg.png")
+    Image.fromarray(_background(shot.background, palette, bw, bh, rng, tint)).save(out_dir / f"{stem}_bg.png")
     cx, cy, ph, head_y = LAYOUTS[shot.composition]
     prod_path, turn_paths = None, []
     if shot.asset != "none":
@@ -205,8 +217,7 @@ def render_procedural_shot(
         if shot.asset == "user_image" and product.image_path:
             sprites = [load_user_image(product.image_path, int(height * 0.85))]
         else:
-            name = label if label[1] else (product.brand, _label_name(product))
-            plates = product_plates(product_kind, name, colour, ctx, turn=shot.camera != "static")
+            plates = product_plates(product_kind, (brand, name), colour, ctx, turn=shot.camera != "static")
             sprites = [_fit(p, height, int(W * MAX_PRODUCT_WIDTH)) for p in plates]
         prod_path = out_dir / f"{stem}_product.png"
         Image.fromarray(sprites[len(sprites) // 2]).save(prod_path)
@@ -242,7 +253,7 @@ def render_procedural_shot(
         "height": H,
         "accent": palette[2],
         "particles": shot.background == "particles" or shot.motion > 0.75,
-        "seed": seed * 1009 + shot.index,
+        "seed": (seed * 1009 + shot.index + own) % 2**31,
         "plates": {
             "bg": f"{stem}_bg.png",
             "product": prod_path and prod_path.name,

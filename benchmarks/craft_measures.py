@@ -1,0 +1,76 @@
+"""What `ad_quality.py` measures of each ad's craft (issue 38), and the contact sheets a reviewer looks at:
+filler lines, warnings sold as claims, the title's colour on screen, truncated text, revisions that changed
+nothing, background plates (to find any shared between products), the product's model family, and what
+drawing products cost. `craft.py` turns the rows into the craft table."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from recgen import Settings
+from recgen.tools.probes import frames_at
+
+SHEET_FRAMES = 8
+SHEET_WIDTH = 160
+_PAIRS = (("(", ")"), ("[", "]"), ("{", "}"))
+
+
+def truncated(text: str) -> bool:
+    """Text cut or left unbalanced: an ellipsis, a bracket or a double quote without its mate, a dangling
+    joiner at the end ("… with", "… and")."""
+    t = text.strip()
+    if "…" in t or "..." in t or t.count('"') % 2:
+        return True
+    if any(t.count(a) != t.count(b) for a, b in _PAIRS):
+        return True
+    return bool(re.search(r"\b(?:and|with|for|of|the|a|&|-)\s*[.!]?$", t, re.I))
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha1(path.read_bytes()).hexdigest()[:12]
+
+
+def craft_measures(r, m: dict, seconds: float, render_s: float) -> dict:
+    """The craft figures of one run (`r`: generate_video's result; `m`: its chosen report's measures)."""
+    st = r.state
+    facts = st.semantics.content.facts
+    shown = [b.text for b in st.drafts[-1].text_boxes if b.text] if st.drafts else []
+    drafts = [d.path for d in st.drafts if Path(d.path).is_file()]
+    digests = [_digest(Path(p)) for p in drafts]
+    plates = []
+    for clip in st.clips:
+        scene = Path(clip.scene_path)
+        if scene.suffix == ".json" and scene.is_file():
+            bg = json.loads(scene.read_text())["plates"]["bg"]
+            plates.append(_digest(scene.parent / bg))
+    return {
+        "family": facts.packshot,
+        "own_model": facts.packshot not in ("box", "device"),
+        "filler_lines": m.get("filler_lines"),
+        "warnings_as_claims": m.get("warnings_as_claims"),
+        "colour": facts.colour.phrase if facts.colour else None,
+        "colour_agreement": m.get("colour_agreement"),
+        "truncations": sorted({t for t in shown if truncated(t)}),
+        "noop_revisions": sum(a == b for a, b in zip(digests, digests[1:], strict=False)),
+        "bg_plates": sorted(set(plates)),
+        "video_seconds": st.visual.duration_s,
+        "product_render_s": round(render_s, 2),
+    }
+
+
+def contact_sheet(video: Path | None, settings: Settings, out: Path) -> None:
+    """A PNG grid of `SHEET_FRAMES` frames spread over the video, four to a row."""
+    if video is None:
+        return
+    d = settings.duration_s
+    times = [d * (k + 0.5) / SHEET_FRAMES for k in range(SHEET_FRAMES)]
+    frames = frames_at(video, times, settings.fps, (settings.width, settings.height), SHEET_WIDTH)
+    rows = [np.concatenate(frames[i : i + 4], axis=1) for i in range(0, len(frames), 4)]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.concatenate(rows, axis=0)).save(out, optimize=True)
