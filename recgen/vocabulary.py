@@ -29,7 +29,7 @@ STYLE_DIMS: tuple[str, ...] = (
     "voice",  # voice register: 0 deep and slow .. 1 bright and quick
 )
 ShotRole = Literal["hook", "product", "benefit", "proof", "cta"]
-Typeface = Literal["serif", "sans", "sans-bold", "mono"]
+Typeface = Literal["serif", "sans", "sans-bold", "mono", "rounded"]
 Composition = Literal["hero_center", "closeup", "split_text", "lifestyle_card", "grid", "cta_card"]
 Camera = Literal["static", "push_in", "pull_out", "pan_left", "pan_right", "tilt_up", "tilt_down"]
 Background = Literal["gradient", "shapes", "particles", "stripes", "spotlight"]

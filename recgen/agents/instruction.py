@@ -138,7 +138,8 @@ def _message(role: str, ctx: AgentContext, fill: dict, lines: _Copy, offer: str 
     """One shot's line and visual idea. The hook leads with the product's strongest claim; benefits and
     proofs say only what the product's own text says; only the CTA (or, for a product with no claim, the
     hook) may carry nothing of the product."""
-    copy, mood, kind = VOCAB.copy_, VOCAB.moods[ctx.semantics.creative.mood], ctx.semantics.content.product_type
+    copy, mood = VOCAB.copy_, VOCAB.moods[ctx.semantics.creative.mood]
+    kind = ctx.semantics.content.product_type.replace("_", " ")  # the model's family, in words: "hair brush"
     if role == "hook":
         claim = lines.hook_claim()
         if claim is not None:

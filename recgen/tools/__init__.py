@@ -46,7 +46,7 @@ def build_registry(settings: Settings, run_dir: Path) -> dict[str, ToolSpec]:
     def lines_needed(a: TypographyArgs) -> int:
         """How many lines `text` needs at `size` within `max_width` (what the effects agent lays out)."""
         clean, _ = typography.printable(a.text, a.typeface)
-        return len(typography.wrap(clean, typography.font(a.typeface, a.size, True), a.max_width))
+        return len(typography.wrap(clean, typography.font(a.typeface, a.size, True, clean), a.max_width))
 
     def transcribe(a: TranscribeArgs):
         from recgen.tools.asr import HEARD_DIR, listen

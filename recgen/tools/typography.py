@@ -1,13 +1,15 @@
 """Typography tools: fonts, word-wrapped text sprites, highlighted subtitles, stickers and CTA buttons.
 
 Every sprite is an RGBA numpy array rendered once and cached; the compositor only alpha-blends them.
-Fonts are the DejaVu faces matplotlib ships, so no system fonts are needed. Characters a face lacks
-(emoji, CJK) are dropped from the rendering and reported, never drawn as boxes.
+Fonts are packaged: each style's own face (OFL font packages: Source Serif Pro, Lato, Fjalla One, Fredoka
+One) and the DejaVu faces matplotlib ships as the fallback for scripts those lack; no system fonts needed.
+Characters no face has (emoji, CJK) are dropped from the rendering and reported, never drawn as boxes.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib.util
 import os
 import unicodedata
 from pathlib import Path
@@ -19,11 +21,20 @@ from recgen.color import hex_rgb
 from recgen.errors import BackendUnavailableError
 from recgen.schemas import Typeface
 
-_FACES: dict[str, tuple[str, str]] = {  # typeface: (regular, bold)
+_DEJAVU: dict[str, tuple[str, str]] = {  # typeface: (regular, bold): matplotlib's faces, wide script coverage
     "serif": ("DejaVuSerif.ttf", "DejaVuSerif-Bold.ttf"),
     "sans": ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf"),
     "sans-bold": ("DejaVuSans-Bold.ttf", "DejaVuSans-Bold.ttf"),
     "mono": ("DejaVuSansMono.ttf", "DejaVuSansMono-Bold.ttf"),
+    "rounded": ("DejaVuSans-Bold.ttf", "DejaVuSans-Bold.ttf"),
+}
+# the faces each style's type promises, packaged under the SIL Open Font License (see the README):
+# typeface: (package, regular, bold). Text one of them cannot draw falls back to the DejaVu face.
+_DESIGN: dict[str, tuple[str, str, str]] = {
+    "serif": ("font_source_serif_pro", "SourceSerifPro-Regular.ttf", "SourceSerifPro-Bold.ttf"),
+    "sans": ("font_lato", "Lato-Regular.ttf", "Lato-Bold.ttf"),
+    "sans-bold": ("font_fjallaone", "FjallaOne-Regular.ttf", "FjallaOne-Regular.ttf"),
+    "rounded": ("font_fredoka_one", "FredokaOne-Regular.ttf", "FredokaOne-Regular.ttf"),
 }
 
 
@@ -39,13 +50,34 @@ def _font_dir() -> Path:
     return d
 
 
-def font_path(typeface: Typeface, bold: bool = False) -> Path:
-    return _font_dir() / _FACES[typeface][1 if bold else 0]
+@functools.cache
+def _design_path(typeface: str, bold: bool) -> Path | None:
+    """The packaged face of a typeface, or None (no such face, or its package is not installed)."""
+    spec = _DESIGN.get(typeface)
+    if spec is None:
+        return None
+    spec_found = importlib.util.find_spec(spec[0])
+    if spec_found is None or spec_found.origin is None:
+        return None
+    path = Path(spec_found.origin).parent / "files" / spec[2 if bold else 1]
+    return path if path.is_file() else None
+
+
+def font_path(typeface: Typeface, bold: bool = False, text: str = "") -> Path:
+    """The style's own face when it can draw every character of `text`, else its DejaVu fallback."""
+    design = _design_path(typeface, bold)
+    if design is not None and all(ord(ch) in _cmap(design) for ch in text if not ch.isspace()):
+        return design
+    return _font_dir() / _DEJAVU[typeface][1 if bold else 0]
+
+
+def font(typeface: Typeface, size: int, bold: bool = False, text: str = "") -> ImageFont.FreeTypeFont:
+    return _truetype(font_path(typeface, bold, text), max(6, int(size)))
 
 
 @functools.cache
-def font(typeface: Typeface, size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(os.fspath(font_path(typeface, bold)), max(6, int(size)))
+def _truetype(path: Path, size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(os.fspath(path), size)
 
 
 @functools.cache
@@ -58,7 +90,7 @@ def _cmap(path: Path) -> frozenset[int]:
 
 def printable(text: str, typeface: Typeface = "sans") -> tuple[str, str]:
     """Split text into what the face can draw and the characters it had to drop."""
-    cmap = _cmap(font_path(typeface))
+    cmap = _cmap(font_path(typeface, False, text))
     kept, dropped = [], []
     for ch in text:
         (kept if ord(ch) in cmap or ch in " \n" else dropped).append(ch)
@@ -79,12 +111,12 @@ def wrap(text: str, fnt: ImageFont.FreeTypeFont, max_width: int) -> list[str]:
 def fit_font(text: str, typeface: Typeface, max_width: int, max_lines: int, size: int, bold: bool = True):
     """The largest size ≤ size at which text wraps into max_lines within max_width."""
     while size > 10:
-        f = font(typeface, size, bold)
+        f = font(typeface, size, bold, text)
         lines = wrap(text, f, max_width)
         if len(lines) <= max_lines and all(f.getlength(ln) <= max_width for ln in lines):
             return f, lines
         size = int(size * 0.9)
-    f = font(typeface, 10, bold)
+    f = font(typeface, 10, bold, text)
     return f, wrap(text, f, max_width)[:max_lines]
 
 
@@ -153,7 +185,7 @@ def button_sprite(text: str, typeface: Typeface, size: int, fill: str, text_colo
 def sticker_sprite(text: str, kind: str, typeface: Typeface, size: int, fill: str, text_color: str) -> np.ndarray:
     """A price tag, a starburst discount badge, or a pill badge."""
     clean, _ = printable(text, typeface)
-    f = font(typeface, size, True)
+    f = font(typeface, size, True, clean)
     tw = int(f.getlength(clean))
     ascent, descent = f.getmetrics()
     th = ascent + descent
