@@ -68,6 +68,19 @@ def catalog_briefs(n: int, seed: int, min_per_category: int, data_dir: Path, cac
     return out
 
 
+def spread(briefs: list[dict], n: int) -> list[dict]:
+    """`n` briefs taken in turn from each category (the draw is grouped by category): a sample across it."""
+    by_cat: dict[str, list[dict]] = {}
+    for b in briefs:
+        by_cat.setdefault(b["category"], []).append(b)
+    out: list[dict] = []
+    while len(out) < min(n, len(briefs)):
+        for group in by_cat.values():
+            if group and len(out) < n:
+                out.append(group.pop(0))
+    return out
+
+
 def run_brief(brief: dict, settings: Settings, sheet: Path | None = None) -> dict:
     t0 = time.perf_counter()
     offer = {k: brief[k] for k in ("price", "discount_pct") if k in brief}
@@ -209,7 +222,7 @@ def main() -> None:
     if a.catalog:
         briefs += catalog_briefs(a.catalog, a.seed, a.min_per_category, env.data_dir, env.cache_dir)
     rows: list[dict] = []
-    sheets = [b for b in briefs if b.get("category")][: a.sheets]
+    sheets = spread([b for b in briefs if b.get("category")], a.sheets)
     with tempfile.TemporaryDirectory() as tmp, Progress() as bar:
         s = env.model_copy(
             update={"runs_dir": Path(tmp), "width": a.width, "height": a.height, "fps": a.fps, "duration_s": a.duration}

@@ -82,7 +82,7 @@ def totals(rows: list[dict]) -> dict:
 
 
 def readme_table(result: dict) -> str:
-    t, c, src = result["totals"], result["catalog"], result["source"]
+    t, c, src, q = result["totals"], result["catalog"], result["source"], result["ad_quality"]
     agree = "–" if t["colour_agreement"] is None else f"{t['colour_agreement']:.0%}"
     rows = [
         ("filler lines per ad (target ≤ 1)",
@@ -95,6 +95,9 @@ def readme_table(result: dict) -> str:
         ("background plates shared between products (target 0)", str(t["shared_backgrounds"])),
         ("ads with truncated text (target 0)", str(t["truncated_ads"])),
         ("revisions that changed nothing (target 0)", str(t["noop_revisions"])),
+        ("unsupported claims / policy breaches in the final videos (target 0 / 0)",
+         f"{q['unsupported_claims']} / {q['policy_breaches']}; {q['items_with_claims_dropped_by_policy']} titles had "
+         "claims the ad policy removed"),
         ("drafts per ad", f"{t['drafts_per_ad']:.2f}"),
         ("seconds per video-second (all stages, read-back included)",
          f"{t['seconds_per_video_second']:.2f}; drawing products {t['product_render_share']:.1%} of it"),
@@ -130,6 +133,19 @@ def main() -> None:
         },
         "targets": TARGETS,
         "totals": totals(rows),
+        "ad_quality": {
+            k: src["totals"][k]
+            for k in (
+                "unsupported_claims",
+                "policy_breaches",
+                "items_with_claims_dropped_by_policy",
+                "ocr_readback_mean",
+                "wer_mean",
+                "rounds_mean",
+                "stopped",
+                "seconds_mean",
+            )
+        },
         "catalog": catalog_models(),
         "contact_sheets": sorted(p.name for p in SHEETS.glob("*.png")),
     }

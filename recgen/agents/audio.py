@@ -70,6 +70,9 @@ def builtin_audio_plan(ctx: AgentContext) -> AudioPlan:
         if text is None and i + 2 < len(shots) and shots[i + 1][0].role not in ("product", "cta"):
             window = shot.duration + shots[i + 1][1].duration - LEAD_IN - TAIL
             text, span = _fit(ctx, sb.message, rate, window), 2
+        said = {" ".join(text.lower().strip(".!? ").split()) for text in [ln.text for ln in lines]}
+        if text is not None and " ".join(text.lower().strip(".!? ").split()) in said and sb.role != "cta":
+            text = None  # shortened into a line already said ("This is X." and "X, up close." both "X."): shown only
         if text is not None:  # a line that cannot be shortened without cutting mid-phrase is left out
             lines.append(VoiceLinePlan(shot_index=shot.index, text=text, span=span))
             covered = shot.index + span - 1

@@ -90,20 +90,27 @@ def _digest(path) -> str:
         return hashlib.file_digest(f, "sha1").hexdigest()
 
 
-def _unchanged_revision(state: VideoState) -> str | None:
+def _unchanged_revision(state: VideoState, violations: tuple[Violation, ...] = ()) -> str | None:
     """Why another round would be wasted: the last revision left the rendered video byte for byte as it
-    was, so sending the same faults back can only render it again."""
+    was, or left every fault of the agent it was sent to exactly as it was (the same lines, the same
+    measurements): sending them back again can only get the same answer."""
     if len(state.drafts) < 2 or not state.reports or state.reports[-1].verdict != "revise":
         return None
     last, before = state.drafts[-1], state.drafts[-2]
+    agent = state.reports[-1].revise_agent
     try:
         same = _digest(last.path) == _digest(before.path)
     except OSError:
-        return None
-    if not same:
-        return None
-    agent = state.reports[-1].revise_agent
-    return f"the revision of {agent} changed nothing in the video (round {last.round} is identical to {before.round})"
+        same = False
+    if same:
+        return (
+            f"the revision of {agent} changed nothing in the video (round {last.round} is identical to {before.round})"
+        )
+    mine = {(v.code, v.message) for v in violations if v.agent == agent}
+    asked = {(v.code, v.message) for v in state.reports[-1].violations if v.agent == agent}
+    if mine and mine == asked:
+        return f"the revision of {agent} changed nothing it was asked to fix ({', '.join(sorted(c for c, _ in mine))})"
+    return None
 
 
 def critic_node(state: VideoState, rc: RunContext) -> dict:
@@ -116,7 +123,7 @@ def critic_node(state: VideoState, rc: RunContext) -> dict:
     dr = reward_draft(rc.space, state, p, rb, parts, s)
     round_ = draft.round
     ctx = rc.agent_context("critic", state)
-    unchanged = _unchanged_revision(state)
+    unchanged = _unchanged_revision(state, violations)
     if unchanged is not None and violations:
         verdict, agent, instruction = "stop", None, f"{unchanged}; stopped with {len(violations)} open violation(s)"
     elif round_ >= s.max_revisions and violations:

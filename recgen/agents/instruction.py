@@ -109,9 +109,6 @@ class _Copy:
             return VOCAB.copy_.one_word.format(**{**fill, "Benefit": _sentence(claim), "kind": self.kind})
         return f"{_sentence(claim)}."
 
-    def _said(self, words: str) -> bool:
-        return any(words.lower() in line for line in self.used)
-
     def about(self, fill: dict) -> str:
         """A line of this product when its text has no claim left: who makes it, what kind it is, the product
         close up; a line that says nothing of it only after those."""
@@ -119,7 +116,7 @@ class _Copy:
         for line in (
             copy.brand_line.format(**fill) if fill["brand"] else None,  # a brand the voice can say
             copy.kind_line.format(**{**fill, "Kind": _sentence(self.kind)}) if self.kind else None,
-            copy.name_line.format(**fill) if fill["name"] and not self._said(fill["name"]) else None,
+            copy.name_line.format(**fill) if fill["name"] else None,
         ):
             if line and line.lower() not in self.used:
                 self.used.add(line.lower())

@@ -77,6 +77,9 @@ def _dump(obj: Any) -> Any:
     return obj
 
 
+TIMINGS = frozenset({"readback_s"})  # what the critic's work cost: not the model's to judge, and never the same twice
+
+
 class Exchanges:
     """Record/replay of model exchanges as plain JSON files (one per call), reviewable in a diff."""
 
@@ -338,7 +341,7 @@ class LLMPolicy:
                 "visual": ctx.visual,
                 "audio": ctx.audio,
                 "effects": ctx.effects,
-                "measures": {k: round(float(v), 4) for k, v in measures.items()},
+                "measures": {k: round(float(v), 4) for k, v in measures.items() if k not in TIMINGS},
                 "violations": [v.model_dump() for v in violations] or None,
             },
             lambda d: check_decision(d, violations),

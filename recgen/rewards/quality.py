@@ -288,7 +288,7 @@ def grounding(d: DraftView) -> Result:
     fine = [c for c in claims if c.fine_print and not c.reviewed]
     repeated = repeated_lines(voice, [d.brief.cta])
     ctas = (d.brief.cta, *(s.message for s in d.brief.shots if s.role == "cta"))
-    filler = filler_lines(claims, d.facts, d.brief.offer, ctas)
+    filler = filler_lines([c for c in claims if not c.reviewed], d.facts, d.brief.offer, ctas)  # a creative's own aside
     measures = {"unsupported_claims": float(len(bad)), "policy_breaches": float(len(breaches)),
                 "repeated_lines": float(len(repeated)), "warnings_as_claims": float(len(fine)),
                 "filler_lines": float(len(filler))}  # fmt: skip

@@ -124,5 +124,7 @@ def read_back(path: Path, boxes: tuple[TextBox, ...], duration: float, audio: np
             out.heard = listen(audio, rate, settings.cache_dir, knows, store, settings.render_threads)
         except BackendUnavailableError as e:
             out.notes.append(f"critic: could not listen to the draft ({e})")
-    out.seconds = time.perf_counter() - t0
+    # the time spent reading and listening (the product views alone are a look, not a read-back: not timed)
+    reading = settings.ocr_backend != "none" or settings.asr_backend != "none"
+    out.seconds = time.perf_counter() - t0 if reading else 0.0
     return out
