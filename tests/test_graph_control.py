@@ -175,3 +175,21 @@ def test_a_revision_that_changes_nothing_stops_at_once_and_the_run_is_not_called
     assert r.status == "flagged" and r.final_path.is_file()
     record = json.loads((r.run_dir / "run.json").read_text())
     assert record["status"] == "flagged" and "unsupported_claim" in record["open_checks"]
+
+
+def test_a_fault_no_agent_can_fix_is_reported_at_once_not_sent_back(small, monkeypatch):
+    """The product's colour comes from its title, not from any agent's plan: a colour mismatch is reported
+    and the run ends flagged after one draft, instead of re-rendering the same product twice."""
+    from recgen.rewards import quality
+
+    def wrong_colour(d):
+        r = quality.Result({"colour_agreement": 0.0})
+        r.fail("colour_mismatch", "visual", "the title names 'Navy'; shown in 0 of 3 product shots", "draw it navy")
+        return r
+
+    checks = tuple(wrong_colour if c is quality.product_colour else c for c in quality.CHECKS)
+    monkeypatch.setattr(quality.evaluate, "__defaults__", (checks,))
+    r = generate_video("0", "calm-luxury", settings=small.model_copy(update={"max_revisions": 2}))
+    assert [rep.verdict for rep in r.state.reports] == ["stop"]
+    assert "not sent back" in r.state.reports[0].instruction
+    assert len(r.state.drafts) == 1 and r.status == "flagged"

@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 # upstream first: revising an agent re-runs everything after it, so the earliest fault is fixed first
 _ORDER = ("instruct", "visual", "audio", "effects")
 MAX_INSTRUCTION = CriticDecision.model_fields["instruction"].metadata[0].max_length
+# faults no agent's plan can change: the product model's colour is drawn from the title's, so a mismatch is
+# the renderer's or the grade's and is reported (the run ends flagged) rather than sent back to re-render
+REPORT_ONLY = frozenset({"colour_mismatch"})
 
 
 def builtin_critique(violations: tuple[Violation, ...]) -> CriticDecision:
@@ -124,14 +127,20 @@ def critic_node(state: VideoState, rc: RunContext) -> dict:
     round_ = draft.round
     ctx = rc.agent_context("critic", state)
     unchanged = _unchanged_revision(state, violations)
-    if unchanged is not None and violations:
+    fixable = tuple(v for v in violations if v.code not in REPORT_ONLY)
+    if violations and not fixable:
+        verdict, agent = "stop", None
+        instruction = "reported, not sent back (no agent's plan can change it): " + "; ".join(
+            v.message for v in violations
+        )
+    elif unchanged is not None and violations:
         verdict, agent, instruction = "stop", None, f"{unchanged}; stopped with {len(violations)} open violation(s)"
     elif round_ >= s.max_revisions and violations:
         verdict, agent, instruction = "stop", None, f"revision budget spent with {len(violations)} open violation(s)"
     elif round_ >= s.max_revisions:
         verdict, agent, instruction = "accept", None, "all constraints hold"
     else:
-        d = rc.policy.critique(ctx, measures, violations)
+        d = rc.policy.critique(ctx, measures, fixable)
         verdict, agent, instruction = d.verdict, d.revise_agent, d.instruction
     soft = _soft_revision(state, rc, dr, round_) if verdict == "accept" and not violations else None
     if soft is not None:
