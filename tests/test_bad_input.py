@@ -147,3 +147,16 @@ def test_every_length_in_range_plans_with_every_preset(small, duration):
         v = r.state.visual
         assert all(sh.duration > 0 for sh in v.shots), (preset, duration)
         assert abs(v.duration_s - duration) < 0.05 and r.state.tracks.voice_end_s <= duration + 0.05
+
+
+def test_a_title_longer_than_the_recognisers_prompt_still_runs_with_listening(tmp_path, cache_dir):
+    """A catalog title can run past the 400 characters the speech recogniser's prompt takes: the voice is
+    still heard (with the title's first words as the prompt), not refused mid-run."""
+    from .conftest import small_settings
+
+    s = small_settings(tmp_path, cache_dir, read_back=True).model_copy(update={"ocr_backend": "none"})
+    title = "Hydrating Face Serum with Hyaluronic Acid, " + ", ".join(f"Gentle Formula {i}" for i in range(40))
+    assert len(title) > 400
+    r = generate_video({"id": "long", "title": title}, "calm-luxury", settings=s)
+    assert r.final_path.is_file()
+    assert r.state.reports[-1].measures.get("voice_wer") is not None  # it listened

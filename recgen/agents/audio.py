@@ -9,6 +9,7 @@ from recgen.errors import BackendUnavailableError
 from recgen.schemas import AudioPlan, BgmSpec, VideoState, VoiceLinePlan
 from recgen.tools.asr import align_words
 from recgen.tools.mixer import mix_tracks, place_voice
+from recgen.tools.specs import TranscribeArgs
 from recgen.vocabulary import VOCAB
 
 if TYPE_CHECKING:
@@ -18,6 +19,7 @@ LEAD_IN = 0.12  # a line starts this long after its shot
 GAP = 0.08  # minimum silence between lines
 TAIL = 0.25  # the voice ends at least this long before its shot does
 
+PROMPT_CHARS = TranscribeArgs.model_fields["prompt"].metadata[0].max_length  # a long title's first words only
 _LEAD_INS = ("made for ", "get ", "for ", "meet ", "this is ", "only ")
 
 
@@ -112,7 +114,8 @@ def audio_node(state: VideoState, rc: RunContext) -> dict:
     if tracks.lines and rc.settings.asr_backend != "none":
         try:  # subtitles follow the words as heard in the mix every draft carries, not as estimated
             title = state.semantics.content.facts.title
-            heard = toolbox.call("transcribe", path=tracks.mix_aac_path, prompt=title)
+            known = " ".join(title[:PROMPT_CHARS].split(" ")[:-1]) if len(title) > PROMPT_CHARS else title
+            heard = toolbox.call("transcribe", path=tracks.mix_aac_path, prompt=known)
             tracks = tracks.model_copy(update={"lines": align_words(tracks.lines, heard), "word_timing": "heard"})
         except BackendUnavailableError as e:
             ctx.notes.append(f"audio: word timings estimated, not heard ({e})")
