@@ -47,8 +47,7 @@ def look_for(family: str, brand: str | None, name: str, colour: tuple[int, int, 
     if colour is not None and on == "body":
         cap = colour  # a "Jet Black" mascara is black cap and all
     ink = tuple(int(v * 0.25) for v in brand_colors(brand, name)[0])
-    return Look(body=body, contents=contents, cap=cap, label=label, ink=ink,  # type: ignore[arg-type]
-                named=None if colour is None else "named", colour_on=on)  # fmt: skip
+    return Look(body=body, contents=contents, cap=cap, label=label, ink=ink)  # type: ignore[arg-type]
 
 
 def draw_packshot(

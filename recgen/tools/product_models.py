@@ -11,12 +11,12 @@ neutral carton for a kind no model fits.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
-from recgen.tools.sdf import Sdf, box, cone, cut, cylinder, ellipsoid, repeated_x
+from recgen.tools.sdf import Sdf, box, cone, cut, cylinder, ellipsoid, repeated_x, rotation
 
 Material = Literal["gloss", "matte", "glass", "metal", "gold", "rubber", "powder", "bristle", "paper"]
 Role = Literal["body", "contents", "cap", "metal", "dark", "label", "natural"]
@@ -45,16 +45,7 @@ class Part:
 
     def local(self, p: np.ndarray) -> np.ndarray:
         q = p - np.asarray(self.offset)
-        if self.rotation:
-            a = np.radians(self.rotation[1])
-            c, s = np.cos(a), np.sin(a)
-            rot = {
-                "x": np.array([[1, 0, 0], [0, c, -s], [0, s, c]]),
-                "y": np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]]),
-                "z": np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]]),
-            }[self.rotation[0]]
-            q = q @ rot
-        return q
+        return q @ rotation(*self.rotation) if self.rotation else q
 
 
 @dataclass(frozen=True)
@@ -71,17 +62,14 @@ class Model:
 
 @dataclass(frozen=True)
 class Look:
-    """The colours of one product: body, contents, cap, label paper and ink (sRGB 0–255). `named` is the
-    colour word its title gives, if any, and `colour_on` says which role carries it."""
+    """The colours of one product: body, contents, cap, label paper and ink (sRGB 0–255); which of them
+    carries the colour a title names is `packshot.look_for`'s choice."""
 
     body: tuple[int, int, int]
     contents: tuple[int, int, int]
     cap: tuple[int, int, int]
     label: tuple[int, int, int]
     ink: tuple[int, int, int]
-    named: str | None = None
-    colour_on: Role = "body"
-    extra: dict[str, tuple[int, int, int]] = field(default_factory=dict)
 
     def rgb(self, role: Role) -> tuple[int, int, int]:
         return {

@@ -2,7 +2,7 @@
 
 Each function takes points `p` of shape (N, 3) and returns their signed distance (N,) to the shape:
 negative inside. Shapes are centred on the origin and upright along y unless told otherwise; a model
-moves them with `at` (translation) and `turned` (rotation), and combines them with min/max.
+places them (product_models.Part: an offset and a `rotation`).
 Formulas are the standard exact or bounded ones (cylinders, cones, boxes, ellipsoids), vectorised.
 """
 
@@ -76,25 +76,15 @@ def ellipsoid(rx: float, ry: float, rz: float) -> Sdf:
     return f
 
 
-def at(sdf: Sdf, x: float = 0.0, y: float = 0.0, z: float = 0.0) -> Sdf:
-    offset = np.array([x, y, z])
-    return lambda p: sdf(p - offset)
-
-
-def turned(sdf: Sdf, about: str, degrees: float) -> Sdf:
-    """The shape rotated by `degrees` about the x, y or z axis through the origin."""
+def rotation(about: str, degrees: float) -> np.ndarray:
+    """The 3×3 rotation by `degrees` about the x, y or z axis."""
     a = np.radians(degrees)
     c, s = np.cos(a), np.sin(a)
-    rot = {
+    return {
         "x": np.array([[1, 0, 0], [0, c, -s], [0, s, c]]),
         "y": np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]]),
         "z": np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]]),
     }[about]
-    return lambda p: sdf(p @ rot)  # p @ R == R^T p: the inverse rotation of the point
-
-
-def union(*parts: Sdf) -> Sdf:
-    return lambda p: np.minimum.reduce([f(p) for f in parts])
 
 
 def cut(sdf: Sdf, normal: tuple[float, float, float], offset: float) -> Sdf:
