@@ -38,7 +38,8 @@ def rows(result: dict) -> list[str]:
         ):
             v = " / ".join(f"{valid[k]:.4f}" for k in KEYS if k in valid)
             t = " / ".join(f"{test[k]:.4f}" for k in KEYS)
-            out.append(f"| {codes_of(row)} | {label} | {v} | {t} | {row.get('train_seconds') or 0:.0f} |")
+            secs = f"{row['train_seconds']:.0f}" if row.get("train_seconds") else "not recorded"
+            out.append(f"| {codes_of(row)} | {label} | {v} | {t} | {secs} |")
     return out
 
 
@@ -48,7 +49,8 @@ def main() -> None:
         "| codes | ranking | validation R@5 / R@10 / N@5 / N@10 | test R@5 / R@10 / N@5 / N@10 | training s |\n"
         "|---|---|---|---|---|"
     )
-    args = result["rows"][0].get("train_args") or {}
+    # a checkpoint whose training log was not kept beside it has no args: the settings were the same for both
+    args = next((r["train_args"] for r in result["rows"] if r.get("train_args")), {})
     scope = f"the first {args['users']:,} users" if args.get("users") else "all 22,363 users"
     where = (
         f"{scope}, at most {args.get('epochs')} epochs, seed {args.get('seed')}, same settings for both; validation "

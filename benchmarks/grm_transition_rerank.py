@@ -107,6 +107,16 @@ def measure(
     }
 
 
+def kept_rows(out: Path, result: dict) -> dict[str, dict]:
+    """Rows of an earlier, interrupted run measured under the same settings, by checkpoint path."""
+    if not out.is_file():
+        return {}
+    old = json.loads(out.read_text())
+    if any(old.get(k) != result[k] for k in ("order", "beam", "candidates")):
+        raise SystemExit(f"{out} was measured with other settings; --resume keeps only like-for-like rows")
+    return {r["checkpoint"]: r for r in old.get("rows", []) if "reranked" in r}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("checkpoints", type=Path, nargs="+")
@@ -119,6 +129,8 @@ def main() -> None:
     ap.add_argument("--latency-users", type=int, default=200, help="test users timed one by one")
     ap.add_argument("--latency-only", action="store_true", help="time the ranking only (a quiet machine)")
     ap.add_argument("--out", type=Path, default=Path("bench_out") / "grm_transition_rerank.json")
+    ap.add_argument("--resume", action="store_true", help="keep the rows --out already holds for these checkpoints "
+                    "(same order, beam and candidates) and measure only the others")  # fmt: skip
     ap.add_argument("--device", choices=DEVICES, default="cpu", help="where β is fitted and the "
                     "test ranked (the latency figures are measured there too: CPU for the README)")  # fmt: skip
     a = ap.parse_args()
@@ -131,7 +143,12 @@ def main() -> None:
         data = data.head(a.users)
     split = leave_one_out(data)
     result = {**provenance(), "order": a.order, "beam": a.beam, "candidates": a.candidates, "rows": []}
+    done = kept_rows(a.out, result) if a.resume else {}
     for ckpt in a.checkpoints:
+        if str(ckpt) in done:
+            result["rows"].append(done[str(ckpt)])
+            print(ckpt, "kept from", a.out, flush=True)
+            continue
         row = measure(ckpt, split, data.n_items, a.beam, a.candidates, a.latency_users, a.latency_only, a.device)
         result["rows"].append(row)
         for k in ("beam_alone", "reranked") if not a.latency_only else ():
