@@ -74,6 +74,7 @@ def totals(rows: list[dict]) -> dict:
         "truncated_ads": sum(bool(r["truncations"]) for r in rows),
         "truncation_examples": sorted({t for r in rows for t in r["truncations"]})[:8],
         "noop_revisions": sum(r["noop_revisions"] for r in rows),
+        "revisions_skipped": sum(r.get("revisions_skipped", 0) for r in rows),
         "drafts_per_ad": round(sum(r["rounds"] for r in rows) / max(1, n), 3),
         "seconds_per_video_second": round(wall_s / max(1e-9, video_s), 3),
         "product_render_share": round(sum(r["product_render_s"] for r in rows) / max(1e-9, wall_s), 4),
@@ -94,7 +95,8 @@ def readme_table(result: dict) -> str:
          f"{t['own_model_share_in_sample']:.0%} of the sample"),
         ("background plates shared between products (target 0)", str(t["shared_backgrounds"])),
         ("ads with truncated text (target 0)", str(t["truncated_ads"])),
-        ("revisions that changed nothing (target 0)", str(t["noop_revisions"])),
+        ("revisions rendered that changed nothing (target 0)",
+         f"{t['noop_revisions']}; {t.get('revisions_skipped', 0)} seen to change nothing before rendering, stopped"),
         ("unsupported claims / policy breaches in the final videos (target 0 / 0)",
          f"{q['unsupported_claims']} / {q['policy_breaches']}; {q['items_with_claims_dropped_by_policy']} titles had "
          "claims the ad policy removed"),

@@ -41,7 +41,7 @@ def craft_measures(r, m: dict, seconds: float, render_s: float) -> dict:
     st = r.state
     facts = st.semantics.content.facts
     shown = [b.text for b in st.drafts[-1].text_boxes if b.text] if st.drafts else []
-    drafts = [d.path for d in st.drafts if Path(d.path).is_file()]
+    drafts = [d.path for d in st.drafts if Path(d.path).is_file() and d.unchanged_from is None]
     digests = [_digest(Path(p)) for p in drafts]
     plates = []
     for clip in st.clips:
@@ -57,7 +57,8 @@ def craft_measures(r, m: dict, seconds: float, render_s: float) -> dict:
         "colour": facts.colour.phrase if facts.colour else None,
         "colour_agreement": m.get("colour_agreement"),
         "truncations": sorted({t for t in shown if truncated(t)}),
-        "noop_revisions": sum(a == b for a, b in zip(digests, digests[1:], strict=False)),
+        "noop_revisions": sum(a == b for a, b in zip(digests, digests[1:], strict=False)),  # rendered anyway
+        "revisions_skipped": sum(d.unchanged_from is not None for d in st.drafts),  # seen as no-ops before render
         "bg_plates": sorted(set(plates)),
         "video_seconds": st.visual.duration_s,
         "product_render_s": round(render_s, 2),

@@ -5,6 +5,8 @@ same numbers (all fractions of the frame)."""
 
 from __future__ import annotations
 
+import re
+
 SAFE_TOP, SAFE_BOTTOM = 0.08, 0.82  # platform UI covers the top and the bottom bands
 HEADLINE_TOP = 0.09  # a shot's headline never starts above this
 HEADLINE_BOTTOM = 0.59  # … nor ends below this (the subtitle band starts under it)
@@ -58,3 +60,45 @@ def intersection(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> 
 
 def area(a: tuple[int, int, int, int]) -> int:
     return max(0, a[2] - a[0]) * max(0, a[3] - a[1])
+
+
+MIN_ECHO_WORDS = 3  # a shorter run of words shared by two texts (a name, "shop now" inside a line) is no echo
+ECHO_SHARE = 0.6  # … nor is a run that is a small part of both
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9%$']+", text.lower().replace("’", "'"))
+
+
+def says_same(a: str, b: str) -> bool:
+    """Two texts a viewer would read as the same words twice: equal word for word, one (of two words or
+    more) wholly inside the other ('Face serum.' under the headline 'Face serum for your routine.'), or
+    sharing a run of three or more words in order that is most of the shorter one ('This is Organics Oh
+    What' under 'Organics Oh What a Night Cream')."""
+    wa, wb = _words(a), _words(b)
+    if not wa or not wb:
+        return False
+    if wa == wb:
+        return True
+    run, short = _longest_run(wa, wb), min(len(wa), len(wb))
+    if run == short >= 2:  # a text of two words or more wholly inside the other
+        return True
+    return run >= MIN_ECHO_WORDS and run >= ECHO_SHARE * short
+
+
+def _longest_run(a: list[str], b: list[str]) -> int:
+    best, prev = 0, [0] * (len(b) + 1)
+    for x in a:
+        cur = [0] * (len(b) + 1)
+        for j, y in enumerate(b):
+            if x == y:
+                cur[j + 1] = prev[j] + 1
+                best = max(best, cur[j + 1])
+        prev = cur
+    return best
+
+
+def echoed(text: str, start: float, end: float, shown: list[tuple[str, float, float]]) -> bool:
+    """`text`, on screen from `start` to `end`, says what another text shown at the same time already says
+    (`shown`: text, start, end)."""
+    return any(min(end, e) - max(start, s) >= 0.1 and says_same(text, t) for t, s, e in shown)

@@ -435,6 +435,8 @@ class Draft(_Frozen):
     duration: float
     text_boxes: tuple[TextBox, ...]
     render_seconds: float
+    plan_digest: str = ""  # of every plan and clip the draft was composed from: equal digests, equal videos
+    unchanged_from: int | None = None  # a revision whose plans equal this round's: not composed, not measured
 
 
 class Violation(_Frozen):

@@ -11,7 +11,7 @@ from recgen.rewards.grounding import check_plan, fine_print_sold, words_of
 from recgen.schemas import Brief, Product, ShotBrief
 from recgen.sid.catalog import load_catalog
 from recgen.sid.claim_types import claim_type, split_size
-from recgen.sid.facts import _JOINERS, fact_sheet
+from recgen.sid.facts import JOINERS, fact_sheet, without_brand
 
 from .conftest import DATA_DIR
 
@@ -75,6 +75,8 @@ TITLES = [
     ("1311", "Total Moisture",
      {("Body Lotion", "feature"), ("Pure Oat Extract", "ingredient")}, {"Packaging May Vary"}),
     ("839", "Effortless Beauty Wide Stretch Basic Neutral Headwraps", set(), {"Colors may vary"}),
+    # the brand "Its a 10" opens the title as "It's A 10": taken off all the same, not left as the name "It's"
+    ("9457", "Miracle Five Minute Hair Repair Conditioner", {("for Blondes", "use"), ("5 Ounce", "size")}, set()),
 ]  # fmt: skip
 
 
@@ -100,11 +102,27 @@ def test_names_are_parsed_not_cut(catalog):
         if not words:
             bad.append((p.id, name, "empty"))
             continue
-        if words[-1].strip(".,") in _JOINERS or words[0] in _JOINERS - {"the", "a"}:
+        if words[-1].strip(".,") in JOINERS or words[0] in JOINERS - {"the", "a"}:
             bad.append((p.id, name, "joiner"))
         if name.count('"') % 2 or name.count("(") != name.count(")") or name.count("[") != name.count("]"):
             bad.append((p.id, name, "open quote or bracket"))
     assert not bad, bad[:10]
+
+
+@pytest.mark.parametrize(
+    ("title", "brand", "rest"),
+    [
+        ("It's A 10 Miracle Leave-In", "Its a 10", "Miracle Leave-In"),
+        ("L'Oreal Paris Revitalift Cream", "L'Oreal Paris", "Revitalift Cream"),
+        ("LOREAL Paris Revitalift Cream", "L'Oréal Paris", "Revitalift Cream"),  # accents folded
+        ("Burt's Bees Lip Balm", "Burts Bees", "Lip Balm"),
+        ("Bees Lip Balm", "Burts Bees", "Bees Lip Balm"),
+        ("Dove Body Wash", None, "Dove Body Wash"),
+        ("Dove", "Dove", ""),
+    ],
+)
+def test_the_brand_opening_a_title_is_matched_without_case_or_punctuation(title, brand, rest):
+    assert without_brand(title, brand) == rest
 
 
 def test_a_warning_sold_as_a_benefit_is_caught():
@@ -147,3 +165,24 @@ def test_builtin_copy_sells_with_the_facts(small, catalog):
         if benefits and not any(b.lower() in shots[0].message.lower() for b in benefits):
             problems.append((p.id, "hook without the benefit", shots[0].message, benefits))
     assert not problems, problems[:5]
+
+
+@pytest.mark.parametrize(
+    ("line", "per_chunk", "chunks"),
+    [
+        ("By Its a 10.", 3, ["By Its a 10."]),  # no lone '10.' after a chunk ending on 'a'
+        ("Nature's Gate Organics Oh What a Night Cream.", 4, ["Nature's Gate Organics Oh", "What a Night Cream."]),
+        ("Made for dry skin. Try it today with a friend", 4, ["Made for dry skin.", "Try it today", "with a friend"]),
+        ("Conditioner for Blondes, 5 Ounce.", 3, ["Conditioner for Blondes,", "5 Ounce."]),
+    ],
+)
+def test_subtitles_break_between_phrases(line, per_chunk, chunks):
+    from recgen.agents.effects import chunk_end
+
+    words, i, out = line.split(), 0, []
+    while i < len(words):
+        n = chunk_end(words, i, per_chunk)
+        out.append(" ".join(words[i:n]))
+        i = n
+    assert out == chunks
+    assert not any(c.split()[-1].lower().strip(".,") in JOINERS for c in out)

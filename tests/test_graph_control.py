@@ -160,10 +160,10 @@ class Stubborn(BuiltinPolicy):
         return brief.model_copy(update={"shots": shots})
 
 
-def test_a_revision_that_changes_nothing_stops_at_once_and_the_run_is_not_called_done(small):
-    """The critic sends the false claim back; the agent writes it again, the draft comes out byte for byte
-    the same, and the critic stops there (not a third identical round), saying why; the run's status says
-    its checks failed (run record, result) instead of 'done'."""
+def test_a_revision_that_changes_nothing_stops_before_rendering_and_the_run_is_not_called_done(small):
+    """The critic sends the false claim back; the agent writes the same brief again, so every plan is as it
+    was: the draft is not composed or measured again, the critic stops there saying why, and the run's
+    status says its checks failed (run record, result) instead of 'done'."""
     import json
 
     mist = {"id": "m", "title": "Hydrating Rose Face Mist, Alcohol-Free, 4 fl oz"}
@@ -171,10 +171,33 @@ def test_a_revision_that_changes_nothing_stops_at_once_and_the_run_is_not_called
         mist, "fresh-botanical", settings=small.model_copy(update={"max_revisions": 2}), policy=Stubborn()
     )
     assert [rep.verdict for rep in r.state.reports] == ["revise", "stop"]
-    assert "changed nothing" in r.state.reports[-1].instruction
+    assert "would change nothing" in r.state.reports[-1].instruction
+    assert r.state.drafts[-1].unchanged_from == 0 and r.state.drafts[-1].path == r.state.drafts[0].path
+    assert sorted(p.name for p in r.run_dir.rglob("draft*.mp4")) == [r.state.drafts[0].path.name]
     assert r.status == "flagged" and r.final_path.is_file()
     record = json.loads((r.run_dir / "run.json").read_text())
     assert record["status"] == "flagged" and "unsupported_claim" in record["open_checks"]
+
+
+class StubbornButBusy(Stubborn):
+    """Changes something it was not asked to (the call to action) and keeps the false claim it was."""
+
+    def instruct(self, ctx):
+        brief = super().instruct(ctx)
+        return brief.model_copy(update={"cta": "Shop the mist."}) if ctx.fixes else brief
+
+
+def test_a_revision_that_leaves_its_faults_as_they_were_stops_after_one_render(small):
+    r = generate_video(
+        {"id": "m", "title": "Hydrating Rose Face Mist, Alcohol-Free, 4 fl oz"},
+        "fresh-botanical",
+        settings=small.model_copy(update={"max_revisions": 2}),
+        policy=StubbornButBusy(),
+    )
+    assert [rep.verdict for rep in r.state.reports] == ["revise", "stop"]
+    assert r.state.drafts[-1].unchanged_from is None and r.state.drafts[-1].path != r.state.drafts[0].path
+    assert "changed nothing it was asked to fix (unsupported_claim)" in r.state.reports[-1].instruction
+    assert r.status == "flagged"
 
 
 def test_a_fault_no_agent_can_fix_is_reported_at_once_not_sent_back(small, monkeypatch):

@@ -42,7 +42,13 @@ def test_cuts_off_the_beat_go_to_the_visual_agent(good):
 
 
 def test_late_subtitles_and_a_missing_cta_go_to_the_effects_agent(good):
-    late = tuple(s.model_copy(update={"start": s.start + 0.5, "end": s.end + 0.5}) for s in good.effects.subtitles)
+    from recgen.schemas import Subtitle
+
+    # a caption for every voice line (the plan leaves out those a headline already shows), each 0.5 s late
+    late = tuple(
+        Subtitle(text=ln.text, start=ln.start + 0.5, end=ln.end + 0.5, words=(), highlight=())
+        for ln in good.tracks.lines
+    )
     view = DraftView(**{**good.__dict__, "effects": good.effects.model_copy(update={"subtitles": late})})
     assert ("subtitle_sync", "effects") in _codes(view)
     no_cta = good.draft.model_copy(update={"text_boxes": tuple(b for b in good.draft.text_boxes if b.kind != "cta")})
@@ -67,3 +73,35 @@ def test_total_is_the_mean_score_less_a_penalty_per_violation(good):
     late = evaluate(DraftView(**{**good.__dict__, "tracks": good.tracks.model_copy(update={"voice_end_s": 99.0})}))
     assert total(sc, []) == pytest.approx(sum(sc.values()) / 3, abs=1e-4)
     assert total(sc, late.violations) == pytest.approx(total(sc, []) - VIOLATION_PENALTY * len(late.violations))
+
+
+def test_text_shown_twice_at_once_goes_to_the_agent_that_drew_the_second(good):
+    """A subtitle repeating the headline above it is caught; the good draft has none."""
+    head = next(b for b in good.draft.text_boxes if b.kind == "headline")
+    echo = head.model_copy(update={"kind": "subtitle", "text": f"This is {head.text}.", "box": (0, 0, 1, 1)})
+    twice = good.draft.model_copy(update={"text_boxes": (*good.draft.text_boxes, echo)})
+    result = evaluate(DraftView(**{**good.__dict__, "draft": twice}))
+    assert ("text_twice", "effects") in {(v.code, v.agent) for v in result.violations}
+    assert result.measures["text_shown_twice"] == 1
+    assert evaluate(good).measures["text_shown_twice"] == 0
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        ("Get the deal.", "GET THE DEAL", True),
+        ("This is Vitamin C Serum.", "Vitamin C Serum", True),
+        ("This is Organics Oh What", "Organics Oh What a Night Cream", True),
+        ("This is Cream Blush.", "Cream Blush", True),
+        ("Shop now", "Get it now", False),
+        ("Face serum.", "Face serum for your skin-care routine.", True),
+        ("Gives skin a radiant glow all day long, every day", "radiant glow", True),
+        ("Gives skin a radiant glow all day long, every day", "a glow", False),  # two words, not in order
+        ("Here it is.", "It is here", False),
+        ("", "", False),
+    ],
+)
+def test_what_counts_as_saying_the_same(a, b, same):
+    from recgen.layout import says_same
+
+    assert says_same(a, b) is same and says_same(b, a) is same

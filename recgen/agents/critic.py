@@ -116,9 +116,41 @@ def _unchanged_revision(state: VideoState, violations: tuple[Violation, ...] = (
     return None
 
 
+def _stop_unchanged(state: VideoState, rc: RunContext) -> dict:
+    """The revision changed no plan, so the video would be the last one again: no render, no measuring; the
+    last round's findings stand and the run ends with them (flagged if any check failed)."""
+    draft, before = state.drafts[-1], state.reports[-1]
+    agent = state.revision.agent if state.revision else before.revise_agent
+    why = f"the revision of {agent} would change nothing (its plans equal round {draft.unchanged_from}'s); not rendered"
+    n = len(before.violations)
+    report = before.model_copy(
+        update={
+            "round": draft.round,
+            "verdict": "stop" if n else "accept",  # a clean draft a wish was not acted on still stands
+            "revise_agent": None,
+            "instruction": why + (f"; stopped with {n} open violation(s)" if n else "; the clean draft stands"),
+        }
+    )
+    rc.folder.write_critic(draft.round, report)
+    rc.emit("critic", f"round {draft.round}: {report.verdict} ({why})")
+    return {"reports": [report], "notes": [f"critic: {why}"], "revision": None, **_finish(state, report, rc)}
+
+
+def _finish(state: VideoState, report: CriticReport, rc: RunContext) -> dict:
+    """The best-scoring draft becomes the run's final video."""
+    best = max(zip(state.reports + [report], state.drafts, strict=True), key=lambda rd: ranking(rd[0]))[1]
+    final = rc.folder.final_path
+    tmp = final.with_name("final.partial.mp4")
+    shutil.copyfile(best.path, tmp)
+    tmp.replace(final)
+    return {"final_path": final}
+
+
 def critic_node(state: VideoState, rc: RunContext) -> dict:
     s = rc.settings
     draft = state.drafts[-1]
+    if draft.unchanged_from is not None and state.reports:
+        return _stop_unchanged(state, rc)
     p, rb, result = _measure(state, rc)
     measures, violations = result.measures, tuple(result.violations)
     parts = components(measures, s.target_lufs)
@@ -171,10 +203,5 @@ def critic_node(state: VideoState, rc: RunContext) -> dict:
         update["revision"] = Revision(round=round_ + 1, agent=agent, violations=sent)
     else:
         update["revision"] = None
-        best = max(zip(state.reports + [report], state.drafts, strict=True), key=lambda rd: ranking(rd[0]))[1]
-        final = rc.folder.final_path
-        tmp = final.with_name("final.partial.mp4")
-        shutil.copyfile(best.path, tmp)
-        tmp.replace(final)
-        update["final_path"] = final
+        update.update(_finish(state, report, rc))
     return update

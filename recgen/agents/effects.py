@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from recgen.agents.context import AgentContext
 from recgen.color import best_ink, contrast_ratio, hex_rgb, subtitle_backdrop
-from recgen.layout import subtitle_size, subtitle_width
+from recgen.layout import echoed, subtitle_size, subtitle_width
 from recgen.schemas import (
     CallToAction,
     ColorGrade,
@@ -18,7 +18,9 @@ from recgen.schemas import (
     Subtitle,
     Transition,
     VideoState,
+    VisualPlan,
 )
+from recgen.sid.facts import JOINERS
 from recgen.tools.typography import drawing_warnings
 from recgen.vocabulary import VOCAB
 
@@ -37,6 +39,27 @@ def highlight_words(text: str, keys: set[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))[:2]
 
 
+def chunk_end(words: list[str], i: int, per_chunk: int, take_orphan: bool = True) -> int:
+    """Where the subtitle chunk starting at word `i` ends (exclusive): `per_chunk` words, but never on a
+    joiner ('… What a' | 'Night Cream') and never leaving one word alone for the next chunk ('By Its a' |
+    '10.'); a chunk ends early after a sentence's last word."""
+    n = min(i + per_chunk, len(words))
+    stops = [k + 1 for k in range(i + 1, n - 1) if words[k].endswith((".", "!", "?"))]
+    if stops:
+        n = stops[0]
+    if take_orphan and len(words) - n == 1:
+        n = len(words)
+    while n - i > 1 and words[n - 1].lower().strip(".,!?") in JOINERS and not words[n - 1].endswith((".", "!", "?")):
+        n -= 1
+    return n
+
+
+def on_screen(visual: VisualPlan, cta: str | None, duration: float) -> list[tuple[str, float, float]]:
+    """The texts the plan puts on screen besides the subtitles, with their times: headlines and the CTA."""
+    shown = [(s.headline, s.start, s.start + s.duration) for s in visual.shots if s.headline]
+    return shown + ([(cta, max(visual.shots[-1].start, duration - CTA_SECONDS), duration)] if cta else [])
+
+
 def _subtitles(ctx: AgentContext, margin: float) -> list[Subtitle]:
     """Word-timed chunks of each voice line that fit two lines, one on screen at a time."""
     brief, visual, tracks, c = ctx.brief, ctx.visual, ctx.tracks, ctx.semantics.creative
@@ -48,15 +71,21 @@ def _subtitles(ctx: AgentContext, margin: float) -> list[Subtitle]:
     size = subtitle_size(ctx.settings.height)
     subtitles = []
     for line in tracks.lines:
+        if echoed(line.text, line.start, line.end, on_screen(visual, brief.cta, duration)):
+            continue  # the headline (or the button) shows these words already: a caption would say them twice
         words = list(line.words)
         i = 0
+        said = [w.word for w in words]
         while i < len(words):
-            chunk = words[i : i + per_chunk]
+            n = chunk_end(said, i, per_chunk)
+            chunk = words[i:n]
             text = " ".join(w.word for w in chunk)
             lines = ctx.tools.call("typography", text=text, typeface=c.typeface, size=size, max_width=width)
-            if lines > 2 and len(chunk) > 2:  # too wide for two lines: take fewer words
-                chunk = chunk[:-1]
+            while lines > 2 and len(chunk) > 2:  # too wide for two lines: take fewer words, not ending on a joiner
+                n = min(chunk_end(said, i, len(chunk) - 1, take_orphan=False), i + len(chunk) - 1)
+                chunk = words[i:n]
                 text = " ".join(w.word for w in chunk)
+                lines = ctx.tools.call("typography", text=text, typeface=c.typeface, size=size, max_width=width)
             end = min(chunk[-1].end + 0.15, duration)
             if chunk[0].start < duration:
                 subtitles.append(

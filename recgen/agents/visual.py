@@ -57,8 +57,8 @@ def builtin_visual_plan(ctx: AgentContext) -> VisualPlan:
             headline = brief.headline
         elif sb.role in ("benefit", "proof"):
             headline = sb.message.rstrip(".") if dense or sb.role == "benefit" else ""
-        else:
-            headline = brief.headline if c.style.text_density > 0.3 else ""
+        else:  # the end card: who makes it (the brand's moment, as in a logo end card), else what it is
+            headline = ctx.semantics.content.facts.brand or brief.headline
         if "safe_area" in fixes and len(headline.split()) > 4:
             headline = " ".join(headline.split(".")[0].split()[:4])
         prompt = (

@@ -3,6 +3,8 @@ out, render one shot, compose a draft; and `live`, which hands every node its ru
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 
 from langgraph.runtime import Runtime
@@ -71,9 +73,35 @@ def render_shot_node(task: RenderTask, rc: RunContext) -> dict:
     return {"clips": [clip.model_copy(update={"plan_hash": task.hash})], "tool_calls": toolbox.drain()}
 
 
+def plans_digest(state: VideoState) -> str:
+    """What a draft is made of: the visual, audio and effects plans, each shot's clip and the mixed sound.
+    Two rounds with the same digest compose the same video."""
+    h = hashlib.sha1()
+    for plan in (state.visual, state.effects):
+        h.update(plan.model_dump_json().encode())
+    for c in sorted(state.clips, key=lambda c: c.index):
+        h.update(f"{c.index}|{c.backend}|{c.plan_hash}".encode())
+    h.update(json.dumps([ln.model_dump(mode="json") for ln in state.tracks.lines]).encode())
+    try:
+        with open(state.tracks.mix_aac_path, "rb") as f:
+            h.update(hashlib.file_digest(f, "sha1").digest())
+    except OSError:
+        h.update(str(state.tracks.mix_aac_path).encode())
+    return h.hexdigest()
+
+
 def compose_node(state: VideoState, rc: RunContext) -> dict:
+    """Compose the draft; a revision that left every plan as it was is not composed again (the critic stops
+    on it and says why)."""
     round_ = len(state.drafts)
+    digest = plans_digest(state)
+    last = state.drafts[-1] if state.drafts else None
+    if state.revision is not None and last is not None and last.plan_digest == digest:
+        rc.emit("compose", f"draft {round_}: the revision of {state.revision.agent} changed no plan; not composed")
+        return {
+            "drafts": [last.model_copy(update={"round": round_, "unchanged_from": last.round, "render_seconds": 0.0})]
+        }
     out = rc.folder.draft_path(round_)
     draft = compose(state.visual, state.clips, state.effects, state.tracks, rc.settings, out, round_)
     rc.emit("compose", f"draft {round_} written in {draft.render_seconds:.1f}s")
-    return {"drafts": [draft]}
+    return {"drafts": [draft.model_copy(update={"plan_digest": digest})]}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from itertools import combinations
 
-from recgen.layout import PRODUCT_COVERED, TEXT_OVERLAP, UI_ZONES, area, intersection
+from recgen.layout import PRODUCT_COVERED, TEXT_OVERLAP, UI_ZONES, area, intersection, says_same
 from recgen.schemas import AgentName, TextBox
 
 MIN_SHARED_S = 0.1  # boxes collide only when they are on screen together this long
@@ -34,6 +34,19 @@ def collisions(boxes: tuple[TextBox, ...]) -> list[tuple[TextBox, TextBox]]:
             if shared >= PRODUCT_COVERED * area(product.box) and {a.kind, b.kind} != {"headline", "product"}:
                 out.append((a, b) if a.kind != "product" else (b, a))
         elif shared >= TEXT_OVERLAP * min(area(a.box), area(b.box)):
+            out.append((a, b))
+    return out
+
+
+def shown_twice(boxes: tuple[TextBox, ...]) -> list[tuple[TextBox, TextBox]]:
+    """Pairs of texts on screen together that say the same thing: the same words, or one's words (three or
+    more, in order) inside the other's — a subtitle echoing the headline above it, 'Get the deal.' over a
+    GET THE DEAL button."""
+    out = []
+    for a, b in combinations([b for b in boxes if b.kind != "product" and b.text.strip()], 2):
+        if not _together(a, b):
+            continue
+        if says_same(a.text, b.text):
             out.append((a, b))
     return out
 

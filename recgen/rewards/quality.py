@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from recgen.layout import SAFE_BOTTOM, SAFE_TOP
+from recgen.layout import SAFE_BOTTOM, SAFE_TOP, echoed
 from recgen.rewards.appearance import shows_colour
 from recgen.rewards.grounding import (
     author,
@@ -23,7 +23,7 @@ from recgen.rewards.grounding import (
     unsaid_facts,
     words_of,
 )
-from recgen.rewards.layout import collisions, in_ui_zones, owner
+from recgen.rewards.layout import collisions, in_ui_zones, owner, shown_twice
 from recgen.rewards.perception import (
     MARKUP,
     MAX_WER,
@@ -142,8 +142,13 @@ def loudness(d: DraftView) -> Result:
 
 def subtitle_sync(d: DraftView) -> Result:
     worst = 0.0
+    fx = d.effects
+    shown = [(s.headline, s.start, s.start + s.duration) for s in d.visual.shots if s.headline]
+    shown += [(fx.cta.text, fx.cta.start, fx.cta.end)] if fx.cta else []
     for line in d.tracks.lines:
         subs = [s for s in d.effects.subtitles if s.start < line.end and s.end > line.start]
+        if not subs and echoed(line.text, line.start, line.end, shown):
+            continue  # a headline or the button on screen shows the line: its caption is left out on purpose
         if not subs:
             worst = max(worst, line.end - line.start)
             continue
@@ -416,6 +421,21 @@ def perceived(d: DraftView) -> Result:
     return r
 
 
+def text_twice(d: DraftView) -> Result:
+    """No text shown twice at once: a viewer reads the same words in two places as a mistake, not emphasis."""
+    pairs = shown_twice(d.draft.text_boxes)
+    r = Result({"text_shown_twice": float(len(pairs))})
+    for agent in dict.fromkeys(owner(a, b) for a, b in pairs):
+        a, b = next((a, b) for a, b in pairs if owner(a, b) == agent)
+        r.fail(
+            "text_twice",
+            agent,
+            f"{a.kind} '{a.text[:30]}' and {b.kind} '{b.text[:30]}' say the same at {max(a.start, b.start):.1f}s",
+            "let each text on screen say its own thing: a different line, or one of the two left out",
+        )
+    return r
+
+
 def product_colour(d: DraftView) -> Result:
     """The product shows the colour its title names ("Deep Blue" polish is blue on screen), measured at each
     product shot's keyframe in the rendered file; a user's own photo is the product as it is, not judged."""
@@ -454,6 +474,7 @@ CHECKS: tuple[Check, ...] = (
     cuts_on_beat,
     grounding,
     layout,
+    text_twice,
     perceived,
     product_colour,
 )

@@ -147,15 +147,18 @@ def _kind_words() -> frozenset[str]:
 
 
 def _phrase_hit(text: str) -> tuple[_Kind, str] | None:
-    """The kind whose phrase the text names (the longest phrase wins: 'lip gloss' over 'gloss')."""
+    """The kind whose phrase the text names: the longest phrase wins ('lip gloss' over 'gloss'), and of two
+    as long the later one, the head of an English compound ('Cream Blush' is a blush)."""
     low = f" {text.lower()} "
-    best: tuple[int, _Kind, str] | None = None
+    best: tuple[tuple[int, int], _Kind, str] | None = None
     for k in kinds():
         if k.generic:
             continue
         for p in k.phrases:
-            if re.search(rf"(?<![a-z]){re.escape(p)}(?:e?s)?(?![a-z])", low) and (best is None or len(p) > best[0]):
-                best = (len(p), k, p)
+            found = list(re.finditer(rf"(?<![a-z]){re.escape(p)}(?:e?s)?(?![a-z])", low))
+            m = found[-1] if found else None  # its last mention
+            if m is not None and (best is None or (len(p), m.start()) > best[0]):
+                best = ((len(p), m.start()), k, p)
     return (best[1], best[2]) if best else None
 
 
@@ -258,7 +261,7 @@ def _attributes(fields: dict[str, str]) -> list[Attribute]:
 
 NAME_MAX_WORDS = 5  # an on-screen name longer than this is parsed down to its product noun, never cut mid-phrase
 NAME_MAX_WHOLE = 8  # a name with no product noun and no phrase boundary is kept whole up to this many words
-_JOINERS = {"for", "with", "and", "of", "in", "&", "-", "to", "by", "from", "on", "a", "the", "+", "or"}
+JOINERS = {"for", "with", "and", "of", "in", "&", "-", "to", "by", "from", "on", "a", "the", "+", "or"}
 _OPENERS = {'"': '"', "“": "”", "(": ")", "[": "]", "'": "'"}
 
 
@@ -277,24 +280,43 @@ def _balanced(words: list[str]) -> list[str]:
 _NEW_PLACES = {"york", "jersey", "zealand", "orleans", "england", "mexico", "hampshire", "delhi"}
 
 
+def _bare(text: str) -> str:
+    """Letters and digits only, accents folded: 'L'Oréal' and 'LOREAL' are the same brand."""
+    return re.sub(r"[^a-z0-9]", "", unicodedata.normalize("NFKD", text.lower()).encode("ascii", "ignore").decode())
+
+
+def without_brand(title: str, brand: str | None) -> str:
+    """The title with the brand that opens it taken off, matched without case or punctuation ("It's A 10
+    Miracle …" by "Its a 10" → "Miracle …"); the title as it is when it does not open with the brand."""
+    if not brand or not _bare(brand):
+        return title
+    want, words = _bare(brand), title.split()
+    for k in range(1, len(words) + 1):
+        got = _bare(" ".join(words[:k]))
+        if got == want:
+            return " ".join(words[k:])
+        if not want.startswith(got):
+            break
+    return title
+
+
 def short_name(title: str, brand: str | None, max_words: int = NAME_MAX_WORDS, kind_phrases: tuple = ()) -> str:
     """The on-screen name, parsed from the title's first segment: brand, sizes and seller wording set aside,
     then (when still long) the words up to the product noun the title names ('Mimi's Diva Dryer by Conair'
     → 'Mimi's Diva Dryer'); never ends on a joiner or leaves a quote or bracket open."""
     name = strip_symbols(title)
-    if brand and name.lower().startswith(brand.lower()):
-        name = name[len(brand) :]
+    name = without_brand(name, brand)
     name = strip_policy_words(re.split(r",| - | – | — |\(|\||:|;|\[", name.strip(" -–—,;:"))[0])
     name = re.sub(r"\b\d+(\.\d+)?[- ]?(oz|ounce|fluid ounce|fl oz|ml|g|pcs)\b\.?", "", name, flags=re.I)
     name = re.sub(r"\bmodel\s+(?:no\.?|number|#)?\s*[\w-]*\d[\w.-]*", "", name, flags=re.I)  # a model number
     words = _balanced(name.split())
     while words and words[0].lower() in {"new", "the"} and (len(words) < 2 or words[1].lower() not in _NEW_PLACES):
         words.pop(0)  # a leading "New" is a flag, "New York" a name
-    while len(words) > 1 and words[0].lower() in _JOINERS - {"the", "a"}:
+    while len(words) > 1 and words[0].lower() in JOINERS - {"the", "a"}:
         words.pop(0)  # 'Rogaine for Men Hair …' without its brand starts on a joiner
     if len(words) > max_words:
         words = _to_noun(words, max_words, kind_phrases)
-    while len(words) > 1 and words[-1].lower().strip(".,") in _JOINERS:
+    while len(words) > 1 and words[-1].lower().strip(".,") in JOINERS:
         words.pop()
     return " ".join(words).strip(" -,.")
 
@@ -309,10 +331,10 @@ def _to_noun(words: list[str], max_words: int, kind_phrases: tuple = ()) -> list
     modifiers = {p.split()[0] for k in kinds() for p in k.phrases if " " in p}
     for nouns in ({p.split()[-1] for p in kind_phrases}, {p.split()[-1] for k in kinds() for p in k.phrases}):
         ends = [i for i in range(reach) if low[i] in nouns or low[i].rstrip("s") in nouns]
-        ends = [i for i in ends if not (low[i] in modifiers and i + 1 < len(words) and low[i + 1] not in _JOINERS)]
+        ends = [i for i in ends if not (low[i] in modifiers and i + 1 < len(words) and low[i + 1] not in JOINERS)]
         if ends:
             return words[: ends[0] + 1] if ends[0] > 0 else words[:max_words]
-    joins = [i for i in range(1, min(reach, len(words))) if low[i] in _JOINERS]
+    joins = [i for i in range(1, min(reach, len(words))) if low[i] in JOINERS]
     if joins:
         return words[: joins[-1]]
     return words if len(words) <= NAME_MAX_WHOLE else words[:max_words]  # a phrase kept whole if it fits

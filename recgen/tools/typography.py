@@ -139,6 +139,22 @@ def text_sprite(
     align: str = "center",
 ) -> np.ndarray:
     """Word-wrapped text as an RGBA array; words in `highlight` get their own colour."""
+    return text_block(text, typeface, size, color, max_width, max_lines, highlight, backdrop, align)[0]
+
+
+def text_block(
+    text: str,
+    typeface: Typeface,
+    size: int,
+    color: str,
+    max_width: int,
+    max_lines: int = 3,
+    highlight: dict[str, str] | None = None,
+    backdrop: str | None = None,
+    align: str = "center",
+) -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
+    """`text_sprite`, and the part of it that belongs to each word (x0, y0, x1, y1), in reading order, so a
+    renderer can reveal the words one by one."""
     clean, _ = printable(text, typeface)
     f, lines = fit_font(clean, typeface, max_width, max_lines, size)
     ascent, descent = f.getmetrics()
@@ -152,16 +168,24 @@ def text_sprite(
         d.rounded_rectangle((0, 0, w - 1, h - 1), radius=pad, fill=(*hex_rgb(backdrop), 190))
     hl = {k.lower().strip(".,!?"): v for k, v in (highlight or {}).items()}
     space = f.getlength(" ")
+    boxes = []
     for i, ln in enumerate(lines):
         x = pad + ((max(widths) - widths[i]) / 2 if align == "center" else 0)
         y = pad + i * line_h
+        spans = []
         for word in ln.split(" "):
             col = hl.get(word.lower().strip(".,!?"), color)
             d.text((x, y), word, font=f, fill=(*hex_rgb(col), 255))
-            x += f.getlength(word) + space
+            spans.append((x, x + f.getlength(word)))
+            x = spans[-1][1] + space
+        # the words tile their line's band (cut mid-space) and the bands tile the sprite: shown all, the
+        # words are the sprite exactly
+        top, bottom = (0 if i == 0 else y), (h if i == len(lines) - 1 else y + line_h)
+        cuts = [0, *(int((a[1] + b[0]) / 2) for a, b in zip(spans, spans[1:], strict=False)), w]
+        boxes += [(cuts[k], top, cuts[k + 1], bottom) for k in range(len(spans))]
     if not backdrop:
         img = _shadow(img, max(2, size // 14))
-    return np.asarray(img)
+    return np.asarray(img), boxes
 
 
 def button_sprite(text: str, typeface: Typeface, size: int, fill: str, text_color: str, max_width: int) -> np.ndarray:

@@ -22,8 +22,9 @@ from recgen.color import hex_rgb
 from recgen.errors import BackendUnavailableError, MediaError
 from recgen.layout import headline_top, text_width
 from recgen.schemas import Product, ShotClip, ShotPlan
+from recgen.sid.facts import without_brand
 from recgen.tools.packshot import draw_packshot, load_user_image, look_for
-from recgen.tools.typography import text_sprite
+from recgen.tools.typography import text_block
 
 OVERSCAN = 1.18  # background plate is larger than the frame so the camera can move over it
 
@@ -103,14 +104,18 @@ def _background(
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     yy /= h
     xx /= w
+    # where the light falls and the gradient's direction come from the product's seed: one brand's two
+    # products in one style (same palette, same tint) still get different plates
+    gx, gy = 0.5 + rng.uniform(-0.12, 0.12), 0.42 + rng.uniform(-0.08, 0.08)
+    angle = rng.uniform(0.15, 0.85)
     if kind == "spotlight":
-        r = np.sqrt((xx - 0.5) ** 2 + ((yy - 0.45) * 1.4) ** 2)
-        t = np.clip(r / 0.75, 0, 1)[..., None]
+        r = np.sqrt((xx - gx) ** 2 + ((yy - gy) * 1.4) ** 2)
+        t = np.clip(r / rng.uniform(0.65, 0.85), 0, 1)[..., None]
         img = (sec * 0.85 + own * 0.4) * (1 - t) + bg * 0.45 * t
     else:
-        t = (0.65 * yy + 0.35 * xx)[..., None]
+        t = ((1 - angle) * yy + angle * xx)[..., None]
         img = bg * (1 - t) + sec * t
-        glow = np.exp(-(((xx - 0.5) / 0.42) ** 2 + ((yy - 0.42) / 0.3) ** 2))[..., None] * 0.22
+        glow = np.exp(-(((xx - gx) / 0.42) ** 2 + ((yy - gy) / 0.3) ** 2))[..., None] * 0.22
         img = img * (1 - glow) + own * glow
     img = np.clip(img, 0, 255)
     canvas = Image.fromarray(img.astype(np.uint8)).convert("RGBA")
@@ -136,7 +141,7 @@ def _background(
                 fill=(*[int(v) for v in (acc if k % 2 else own)], 36),
             )
     elif kind == "gradient":
-        d.ellipse((w * 0.1, h * 0.25, w * 0.9, h * 0.75), fill=(255, 255, 255, 26))
+        d.ellipse((w * (gx - 0.4), h * (gy - 0.17), w * (gx + 0.4), h * (gy + 0.33)), fill=(255, 255, 255, 26))
     canvas.alpha_composite(overlay)
     return np.asarray(canvas.convert("RGB"))
 
@@ -159,6 +164,11 @@ class RenderContext:
     packshots: Path | None = None  # where product renders are kept between runs (none: memory only)
 
 
+# kinetic type, snappy as in feed ads: every headline is whole by 0.5 s (the read-back's first look) and by
+# a quarter of its shot, long before the shot's keyframe
+WORD_START, WORD_RISE = 0.05, 0.2  # s: a headline's first word starts rising, and each word's rise
+WORD_STAGGER, WORD_SPREAD = 0.07, 0.25  # s between words' starts, and at most from the first to the last
+REVEAL_SHARE = 0.25  # of a shot's length: all its headline's words are up by then
 TURN = (-14.0, -7.0, 0.0, 7.0, 14.0)  # camera angles round the product in a moving shot, degrees
 PLATE_HEIGHT = 0.42  # product renders are drawn once at this share of the frame height, scaled per layout
 MAX_PRODUCT_WIDTH = 0.86  # of the frame: wide products (combs, palettes) are drawn smaller to fit
@@ -225,19 +235,7 @@ def render_procedural_shot(
             turn_paths = [out_dir / f"{stem}_product_{k}.png" for k in range(len(sprites))]
             for path, sprite in zip(turn_paths, sprites, strict=True):
                 Image.fromarray(sprite).save(path)
-    head_path = None
-    if shot.headline:
-        size = int(H * 0.046)
-        sprite = text_sprite(
-            shot.headline,
-            ctx.typeface,
-            size,
-            ctx.text_color,
-            text_width(W, head_y, 0.84),
-            max_lines=2 if head_y > 0.3 else 3,  # a mid-frame headline stays two lines (smaller type if need be)
-        )
-        head_path = out_dir / f"{stem}_headline.png"
-        Image.fromarray(sprite).save(head_path)
+    head_path, head_words = _headline_plate(shot, ctx, out_dir / f"{stem}_headline.png", head_y)
     card_path = None
     if shot.composition in ("lifestyle_card", "cta_card"):
         card_path = out_dir / f"{stem}_card.png"
@@ -259,6 +257,7 @@ def render_procedural_shot(
             "product": prod_path and prod_path.name,
             "turn": [p.name for p in turn_paths],
             "headline": head_path and head_path.name,
+            "headline_words": head_words,
             "card": card_path and card_path.name,
         },
     }
@@ -269,10 +268,29 @@ def render_procedural_shot(
     return ShotClip.of(shot, "procedural", scene_path, key)
 
 
+def _headline_plate(
+    shot: ShotPlan, ctx: RenderContext, path: Path, head_y: float
+) -> tuple[Path | None, list[tuple[int, int, int, int]]]:
+    """The shot's headline drawn once (the end card's the largest), and each word's part of it, so the
+    renderer can bring the words in one by one."""
+    if not shot.headline:
+        return None, []
+    W, H = ctx.width, ctx.height
+    size = int(H * (0.058 if shot.composition == "cta_card" else 0.046))
+    sprite, words = text_block(
+        shot.headline,
+        ctx.typeface,
+        size,
+        ctx.text_color,
+        text_width(W, head_y, 0.84),
+        max_lines=2 if head_y > 0.3 else 3,  # a mid-frame headline stays two lines (smaller type if need be)
+    )
+    Image.fromarray(sprite).save(path)
+    return path, words
+
+
 def _label_name(product: Product) -> str:
-    name = product.title
-    if product.brand and name.lower().startswith(product.brand.lower()):
-        name = name[len(product.brand) :].strip(" ,-")
+    name = without_brand(product.title, product.brand).strip(" ,-")
     for sep in (",", " - ", "(", "|", ":"):
         name = name.split(sep)[0]
     return " ".join(name.split()[:5])
@@ -289,6 +307,8 @@ class ShotRenderer:
         self.product = np.asarray(Image.open(folder / plates["product"])) if plates["product"] else None
         self.turn = [np.asarray(Image.open(folder / name)) for name in plates.get("turn", [])]
         self.headline = np.asarray(Image.open(folder / plates["headline"])) if plates["headline"] else None
+        self.words = [tuple(b) for b in plates.get("headline_words", [])] if self.headline is not None else []
+        self.word_pieces = [self.headline[y0:y1, x0:x1].copy() for x0, y0, x1, y1 in self.words]
         self.card = np.asarray(Image.open(folder / plates["card"])) if plates.get("card") else None
         self._scaled: dict[tuple[int, int], np.ndarray] = {}
         rng = np.random.default_rng(scene["seed"])
@@ -363,10 +383,33 @@ class ShotRenderer:
                 cv2.circle(frame, (int(px * W), int(py * H)), int(r * W / 720) + 1, self.accent, -1, cv2.LINE_AA)
         if self.headline is not None:
             hh, hw = self.headline.shape[:2]
-            k = ease((t - 0.1) / 0.45)
-            x = int((W - hw) / 2 + (1 - k) * W * 0.08)
-            blend(frame, self.headline, x, headline_top(head_y, hh, H), opacity=k)
+            if self.words:
+                self._reveal(frame, t, (W - hw) // 2, headline_top(head_y, hh, H))
+            else:  # a scene drawn before word boxes were kept: the headline slides in whole
+                k = ease((t - 0.1) / 0.45)
+                blend(frame, self.headline, int((W - hw) / 2 + (1 - k) * W * 0.08), headline_top(head_y, hh, H), k)
         return frame
+
+    def _reveal(self, frame: np.ndarray, t: float, x: int, y: int) -> None:
+        """Kinetic type: the headline's words rise one after another out of a mask at their line's baseline,
+        each eased in; once all are up, the headline is drawn whole."""
+        n = len(self.words)
+        stagger = min(WORD_STAGGER, WORD_SPREAD / max(1, n - 1))
+        # a short shot reveals faster: every word is up by REVEAL_SHARE of the shot (before its keyframe)
+        k_time = min(1.0, REVEAL_SHARE * self.s["duration"] / (WORD_START + (n - 1) * stagger + WORD_RISE))
+        start, stagger, rise = WORD_START * k_time, stagger * k_time, WORD_RISE * k_time
+        if t >= start + (n - 1) * stagger + rise:
+            blend(frame, self.headline, x, y)
+            return
+        for k, ((x0, y0, _, y1), piece) in enumerate(zip(self.words, self.word_pieces, strict=True)):
+            r = ease((t - start - k * stagger) / rise)
+            if r <= 0:
+                break
+            drop = int(round((1 - r) * (y1 - y0) * 0.8))
+            if drop == 0:
+                blend(frame, piece, x + x0, y + y0)
+            elif drop < y1 - y0:  # the word's top part, risen `drop` px short of its place, cut at the mask
+                blend(frame, piece[: y1 - y0 - drop], x + x0, y + y0 + drop, opacity=r, static=False)
 
 
 class FileShot:
