@@ -54,6 +54,7 @@ def craft_measures(r, m: dict, seconds: float, render_s: float) -> dict:
         "own_model": facts.packshot not in ("box", "device"),
         "filler_lines": m.get("filler_lines"),
         "warnings_as_claims": m.get("warnings_as_claims"),
+        "text_shown_twice": m.get("text_shown_twice"),
         "colour": facts.colour.phrase if facts.colour else None,
         "colour_agreement": m.get("colour_agreement"),
         "truncations": sorted({t for t in shown if truncated(t)}),
