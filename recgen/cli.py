@@ -455,6 +455,45 @@ def styles() -> None:
 
 
 @app.command()
+def critique(
+    run: Annotated[str, typer.Argument(help="The run id (a folder under the runs directory).")],
+    video: Annotated[
+        Path | None, typer.Option(help="An mp4 made from the run's plans (an edited export); default its final video.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    runs_dir: RunsDir = None,
+) -> None:
+    """Re-judge a run's video, or any mp4 made from its plans, with the critic's checks; no agent runs.
+    Prints each failed check with the agent that owns it and what to do; exits 1 when a check fails, 2 on
+    bad input. The report says which checks judged the file itself and which still read the plan."""
+    from rich.table import Table
+
+    from recgen.critique import critique as judge
+
+    try:
+        c = judge(run, _settings(runs_dir=runs_dir), video)
+    except RecgenError as e:
+        _fail(e)
+    if as_json:
+        print(json.dumps(c.as_json(), indent=1))
+    else:
+        out = Console()
+        out.print(f"[bold]{c.video}[/bold] against run {c.run_id}'s plans")
+        if c.passed:
+            out.print("[green]every check passes[/green]")
+        else:
+            table = Table("check", "agent", "what is wrong", "fix")
+            for v in c.violations:
+                table.add_row(v.code, v.agent, v.message, v.fix)
+            out.print(table)
+        for n in c.notes:
+            out.print(f"[dim]{n}[/dim]")
+        out.print(f"[dim]judged from the file: {', '.join(c.from_file)}; from the plan: {', '.join(c.from_plan)}[/dim]")
+    if not c.passed:
+        raise typer.Exit(1)
+
+
+@app.command()
 def doctor(runs_dir: RunsDir = None) -> None:
     """Check what a run needs (ffmpeg able to encode H.264/AAC, fonts, voice, text encoder, run folder and
     free space, the critic's OCR and speech recognition); each problem is one line saying what to do.

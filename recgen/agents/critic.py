@@ -15,7 +15,10 @@ from recgen.tools.probes import probe
 from recgen.tools.readback import read_back
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from recgen.runtime import RunContext
+    from recgen.settings import Settings
 
 # upstream first: revising an agent re-runs everything after it, so the earliest fault is fixed first
 _ORDER = ("instruct", "visual", "audio", "effects")
@@ -63,13 +66,14 @@ def ranking(r: CriticReport) -> float:
     return r.total if r.reward is None else r.reward - VIOLATION_PENALTY * len(r.violations)
 
 
-def _measure(state: VideoState, rc: RunContext):
-    """The draft as rendered: its probe, what a viewer reads and hears, and every check on it."""
-    s, draft = rc.settings, state.drafts[-1]
+def measure_draft(state: VideoState, s: Settings, workdir: Path):
+    """The last draft as rendered: its probe, what a viewer reads and hears, and every check on it (also
+    `recgen critique`, on any file made from the run's plans)."""
+    draft = state.drafts[-1]
     facts = state.semantics.content.facts
     p = probe(draft.path)
     rb = read_back(
-        draft.path, draft.text_boxes, state.visual.duration_s, p.audio, p.audio_rate, s, facts.title, rc.folder.path
+        draft.path, draft.text_boxes, state.visual.duration_s, p.audio, p.audio_rate, s, facts.title, workdir
     )
     view = DraftView(draft, p, state.visual, state.tracks, state.effects, s.width, s.height, s.target_lufs,
                      state.brief, facts, _reviewed(state), rb)  # fmt: skip
@@ -151,7 +155,7 @@ def critic_node(state: VideoState, rc: RunContext) -> dict:
     draft = state.drafts[-1]
     if draft.unchanged_from is not None and state.reports:
         return _stop_unchanged(state, rc)
-    p, rb, result = _measure(state, rc)
+    p, rb, result = measure_draft(state, s, rc.folder.path)
     measures, violations = result.measures, tuple(result.violations)
     parts = components(measures, s.target_lufs)
     sc = scores_of(parts)

@@ -7,6 +7,8 @@ import difflib
 import re
 import unicodedata
 
+import numpy as np
+
 from recgen.schemas import TextBox
 from recgen.tools.asr import norm_words, spoken_wer
 from recgen.tools.ocr import Seen
@@ -16,6 +18,8 @@ READ_WORDS = 0.8  # an element is read back when this share of its words is foun
 UNREADABLE = 0.5  # below this share it is a violation
 MAX_WER = 0.4  # a voice this garbled is a violation (short ads over music: one misheard word of eight is 0.125)
 SILENT_OPENING_S = 1.0
+MIN_VOICE_OVER_MUSIC_DB = 4.0  # the voice this much louder than the music between its words, at least
+MIN_GAP_S = 0.4  # judged only with this much time between words (a voice that never pauses is not judged)
 MARKUP = re.compile(r"</?\s*[a-z]+\s*/?>|&(?:amp|lt|gt|quot|nbsp|#\d+);", re.I)
 
 
@@ -65,3 +69,24 @@ def opening_s(rb: ReadBack, boxes: tuple[TextBox, ...], width: int, height: int)
     read = [b.start for b in boxes if (read_share(b, rb.frames, width, height) or 0) >= READ_WORDS]
     early = [t for t, seen in rb.frames.items() if seen and t <= SILENT_OPENING_S]
     return min(first_voice, min(read, default=float("inf")), min(early, default=float("inf")))
+
+
+def voice_over_music_db(audio: np.ndarray, rate: int, heard: list, duration: float) -> float | None:
+    """How much louder the sound is while words are heard than between them (dB), from the decoded file
+    and the recogniser's word times: a voice buried under its music scores near 0. None when the voice
+    leaves too little time between words to hear the music alone."""
+    mono = audio.mean(axis=1) if audio.ndim == 2 else audio
+    t = np.arange(len(mono)) / rate
+    words = np.zeros(len(mono), bool)
+    near = np.zeros(len(mono), bool)
+    for h in heard:
+        words |= (t >= h.start) & (t < h.end)
+        near |= (t >= h.start - 0.15) & (t < h.end + 0.15)
+    gaps = ~near & (t < duration)
+    if words.sum() < rate * 0.3 or gaps.sum() < rate * MIN_GAP_S:
+        return None
+
+    def db(x: np.ndarray) -> float:
+        return float(10 * np.log10(np.mean(np.square(x, dtype=np.float64)) + 1e-12))
+
+    return db(mono[words]) - db(mono[gaps])

@@ -27,6 +27,7 @@ from recgen.rewards.layout import collisions, in_ui_zones, owner, shown_twice
 from recgen.rewards.perception import (
     MARKUP,
     MAX_WER,
+    MIN_VOICE_OVER_MUSIC_DB,
     READ_WORDS,
     SILENT_OPENING_S,
     UNREADABLE,
@@ -34,6 +35,7 @@ from recgen.rewards.perception import (
     ocr_can_read,
     opening_s,
     read_share,
+    voice_over_music_db,
     voice_wer,
 )
 from recgen.schemas import (
@@ -410,6 +412,18 @@ def perceived(d: DraftView) -> Result:
                 f"{r.measures['voice_wer']:.0%} of the script's words are not heard as written",
                 "speak more slowly or duck the music further under the voice",
             )
+    if rb.heard:
+        ratio = voice_over_music_db(d.probe.audio, d.probe.audio_rate, rb.heard, d.visual.duration_s)
+        if ratio is not None:
+            r.measures["voice_over_music_db"] = round(ratio, 2)
+            if ratio < MIN_VOICE_OVER_MUSIC_DB:
+                r.fail(
+                    "music_over_voice",
+                    "audio",
+                    f"the voice is only {ratio:.1f} dB above the music between its words (at least "
+                    f"{MIN_VOICE_OVER_MUSIC_DB:g} dB)",
+                    "duck the music further under the voice, or lower the music",
+                )
     r.measures["opening_s"] = round(min(opening_s(rb, d.draft.text_boxes, d.width, d.height), d.visual.duration_s), 3)
     if r.measures["opening_s"] > SILENT_OPENING_S and (rb.frames or rb.heard is not None):
         r.fail(

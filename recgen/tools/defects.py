@@ -1,0 +1,92 @@
+"""Defects seeded into a rendered video file — the pixels and the sound, never the plan — so a critic can be
+tested (and benchmarked) on what a viewer would get: quieter or clipped sound, black or frozen stretches, the
+voice gone, the call to action painted over. Each kind is one ffmpeg edit of a copy of the file."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from recgen.errors import MediaError
+from recgen.schemas import TextBox
+from recgen.tools.probes import ffmpeg_exe
+
+
+@dataclass(frozen=True)
+class Seed:
+    """What a defect needs to know about the video it is seeded into."""
+
+    duration: float
+    fps: float
+    boxes: tuple[TextBox, ...] = ()
+    music: Path | None = None  # the run's music alone (for "voice_removed")
+
+
+def _video(vf: str) -> list[str]:
+    return ["-vf", vf, "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p", "-c:a", "copy"]
+
+
+def _audio(af: str) -> list[str]:
+    return ["-af", af, "-c:v", "copy", "-c:a", "aac", "-b:a", "160k"]
+
+
+def _black(s: Seed) -> list[str]:
+    a = round(s.duration * 0.4, 3)
+    return _video(f"drawbox=x=0:y=0:w=iw:h=ih:color=black:t=fill:enable='between(t,{a},{a + 1.0})'")
+
+
+def _frozen(s: Seed) -> list[str]:
+    start, hold = int(s.duration * 0.3 * s.fps), int(round(2.0 * s.fps))  # one frame held 2 s, the rest later
+    return [*_video(f"loop=loop={hold}:size=1:start={start},setpts=N/FRAME_RATE/TB"), "-t", f"{s.duration:.3f}"]
+
+
+def _cta_painted(s: Seed) -> list[str]:
+    cta = next((b for b in s.boxes if b.kind == "cta"), None)
+    if cta is None:
+        raise MediaError("the video has no call-to-action box to paint over")
+    x0, y0, x1, y1 = cta.box
+    pad = 6
+    return _video(
+        f"drawbox=x={max(0, x0 - pad)}:y={max(0, y0 - pad)}:w={x1 - x0 + 2 * pad}:h={y1 - y0 + 2 * pad}"
+        f":color=0x404040:t=fill:enable='gte(t,{cta.start})'"
+    )
+
+
+def _voice_removed(s: Seed) -> list[str]:
+    if s.music is None:
+        raise MediaError("removing the voice needs the run's music track")
+    return ["-i", str(s.music), "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac", "-t", f"{s.duration:.3f}"]
+
+
+def _music_loud(s: Seed) -> list[str]:
+    if s.music is None:
+        raise MediaError("raising the music needs the run's music track")
+    mix = "[1:a]volume=12dB[m];[0:a][m]amix=inputs=2:duration=first:normalize=0[a]"
+    return ["-i", str(s.music), "-filter_complex", mix, "-map", "0:v", "-map", "[a]", "-c:v", "copy", "-c:a", "aac"]
+
+
+# kind → (the ffmpeg arguments after the input, the check code a critic must raise, the agent it is routed to)
+DEFECTS: dict[str, tuple[Callable[[Seed], list[str]], str, str]] = {
+    "quiet": (lambda s: _audio("volume=-8dB"), "loudness", "audio"),
+    "clipping": (lambda s: _audio("volume=18dB"), "clipping", "audio"),
+    "black_frames": (_black, "black_frames", "visual"),
+    "frozen": (_frozen, "frozen", "visual"),
+    "voice_removed": (_voice_removed, "voice_unclear", "audio"),
+    "cta_painted_over": (_cta_painted, "text_unreadable", "effects"),
+    "music_loud": (_music_loud, "music_over_voice", "audio"),
+}
+
+
+def seed_defect(video: Path, kind: str, seed: Seed, out: Path) -> Path:
+    """A copy of `video` with the defect `kind` in its pixels or sound, written to `out`."""
+    if kind not in DEFECTS:
+        raise MediaError(f"unknown defect {kind!r}; one of {', '.join(DEFECTS)}")
+    args = DEFECTS[kind][0](seed)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-i", str(video), *args, str(out)]
+    done = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False)
+    if done.returncode != 0 or not out.is_file():
+        raise MediaError(f"ffmpeg could not seed {kind!r} into {video.name}: {done.stderr.strip()[-300:]}")
+    return out
