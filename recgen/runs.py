@@ -79,10 +79,23 @@ def write_record(folder: Path, **fields) -> None:
 
 
 def read_record(folder: Path) -> dict:
+    """The run's record; a damaged one (truncated, emptied, not UTF-8, not a JSON object) is refused with
+    what is wrong with it, never half read."""
     path = folder / RECORD_FILE
     if not path.is_file():
         raise RunStoreError(f"no run at {folder}; list runs with `ls {folder.parent}`")
-    return json.loads(path.read_text())
+    try:
+        rec = json.loads(path.read_bytes().decode("utf-8"))
+    except OSError as e:
+        raise RunStoreError(f"the record of run {folder.name} cannot be read: {e.strerror or e}") from e
+    except UnicodeDecodeError as e:
+        raise RunStoreError(f"the record of run {folder.name} is damaged: not UTF-8 text") from e
+    except json.JSONDecodeError as e:
+        what = "empty" if not path.read_bytes().strip(b"\x00 \n\t") else f"not JSON ({e.msg})"
+        raise RunStoreError(f"the record of run {folder.name} is damaged: {what}") from e
+    if not isinstance(rec, dict):
+        raise RunStoreError(f"the record of run {folder.name} is damaged: a JSON {type(rec).__name__}, not an object")
+    return rec
 
 
 def checkpointer(folder: Path):

@@ -36,7 +36,11 @@ def read_events(folder: Path, offset: int = 0) -> tuple[list[dict], int]:
     events = []
     for line in data[:end].splitlines():
         try:
-            events.append(json.loads(line))
-        except json.JSONDecodeError:
+            ev = json.loads(line.removeprefix(b"\xef\xbb\xbf"))  # a byte-order mark from an editor
+        except (json.JSONDecodeError, UnicodeDecodeError):
             continue  # a torn line from a crash: skip it, keep the rest
+        if isinstance(ev, dict) and isinstance(ev.get("node"), str):  # JSON, but not an event: skipped too
+            if not isinstance(ev.get("update"), dict):
+                ev["update"] = {}
+            events.append(ev)
     return events, offset + end

@@ -27,7 +27,10 @@ STATUS_LABELS = {
     "interrupted": "interrupted (resume it)",
     "paused": "paused",
     "review": "waiting for review",
+    "damaged": "damaged (see its reason)",
 }
+# what a viewer of a run may fetch from its folder; the checkpoint database, locks and partial files are not
+SERVED = frozenset({".mp4", ".png", ".jpg", ".jpeg", ".json", ".jsonl", ".wav", ".m4a", ".txt"})
 # nodes a run passes through once (render_shot counts once per shot; review only when asked); the progress bar
 PIPELINE = tuple(s for s in STAGES if s != "review")
 
@@ -114,10 +117,9 @@ class RunStore:
             if not rec_path.is_file():
                 continue
             try:
-                rec = json.loads(rec_path.read_text())
-            except (OSError, json.JSONDecodeError):
-                continue
-            s = self._summary(folder, rec)
+                s = self._summary(folder, read_record(folder))
+            except RunStoreError as e:  # one damaged run is listed as such; the rest of the list stands
+                s = _damaged(folder, str(e))
             if product and product.lower() not in f"{s.product_id} {s.product_title} user {s.user}".lower():
                 continue
             if creative and not _creative_match(creative, s):
@@ -127,26 +129,35 @@ class RunStore:
         return out
 
     def _summary(self, folder: Path, rec: dict) -> RunSummary:
-        req = rec.get("request") or {}
-        prod = req.get("product") or {}
-        dsid = req.get("dsid") or {}
-        reports = rec.get("reports") or []
+        """The list's row for a run; fields of the wrong type in its record read as unknown, not as a crash."""
+        req = _obj(rec.get("request"))
+        prod, dsid = _obj(req.get("product")), _obj(req.get("dsid"))
+        reports = (
+            [r for r in rec.get("reports") or [] if isinstance(r, dict)] if isinstance(rec.get("reports"), list) else []
+        )
         thumb = folder / "shots" / "shot_00_key.png"
+        try:
+            code = str(DSID.model_validate(dsid)) if dsid else ""
+        except ValueError:
+            code = ""
+        scores = [float(r["total"]) for r in reports if isinstance(r.get("total"), int | float)]
         return RunSummary(
-            run_id=rec.get("run_id", folder.name),
-            started=float(rec.get("started") or 0),
+            run_id=folder.name,
+            started=_number(rec.get("started")),
             status=live_status(folder, rec),
             product_id=str(prod.get("id", "")),
             product_title=str(prod.get("title", "")),
-            dsid=str(DSID.model_validate(dsid)) if dsid else "",
+            dsid=code,
             creative=str(rec.get("creative", "")),
-            score=max((r.get("total", 0.0) for r in reports), default=None),
+            score=max(scores, default=None),
             thumbnail="shots/shot_00_key.png" if thumb.is_file() else None,
-            user=(rec.get("grm") or {}).get("user"),
+            user=str(user) if (user := _obj(rec.get("grm")).get("user")) is not None else None,
         )
 
     # ---- one run ------------------------------------------------------------------------------------
     def folder(self, run_id: str) -> Path:
+        if "\x00" in run_id:
+            raise RunStoreError(f"no run {run_id!r} in {self.root}")
         folder = run_dir(self.root, run_id)
         if not (folder / "run.json").is_file():
             raise RunStoreError(f"no run {run_id!r} in {self.root}")
@@ -156,8 +167,13 @@ class RunStore:
         """A file inside one run's folder; anything that resolves outside it (.., absolute paths, links out)
         is refused."""
         folder = self.folder(run_id).resolve()
-        path = (folder / rel).resolve()
-        if not path.is_relative_to(folder) or not path.is_file():
+        try:
+            path = (folder / rel).resolve()
+        except (ValueError, OSError) as e:  # a NUL byte, a name too long
+            raise RunStoreError(f"no file {rel!r} in run {run_id}") from e
+        if not path.is_relative_to(folder) or not path.is_file() or path.suffix.lower() not in SERVED:
+            raise RunStoreError(f"no file {rel!r} in run {run_id}")
+        if {".partial", ".tmp"} & set(path.suffixes):
             raise RunStoreError(f"no file {rel!r} in run {run_id}")
         return path
 
@@ -181,23 +197,26 @@ class RunStore:
         clips: dict[int, dict] = {}
         review_payload = None
         for ev in events:
-            up = ev.get("update") or {}
+            up = _shaped(ev["update"])
             if ev["node"] == "review_wait":
                 review_payload = (up.get("payload") or [None])[0]
                 continue
             if ev["node"] == "review":
                 review_payload = None
             for key in ("semantics", "brief", "visual", "audio_plan", "tracks", "effects"):
-                if up.get(key) is not None:
+                if isinstance(up.get(key), dict):
                     latest[key] = up[key]
-            for c in up.get("clips") or []:
-                clips[c["index"]] = c
-            for call in up.get("tool_calls") or []:
-                tool_calls.setdefault(call.get("agent", "?"), []).append(call)
-            notes += up.get("notes") or []
-            for d in up.get("drafts") or []:
+            for c in up["clips"]:
+                if isinstance(c.get("index"), int):
+                    clips[c["index"]] = c
+            for call in up["tool_calls"]:
+                tool_calls.setdefault(str(call.get("agent", "?")), []).append(call)
+            notes += (
+                [n for n in up.get("notes") or [] if isinstance(n, str)] if isinstance(up.get("notes"), list) else []
+            )
+            for d in up["drafts"]:
                 draft = d
-            for r in up.get("reports") or []:
+            for r in up["reports"]:
                 plans = {k: latest.get(k) for k in ("brief", "visual", "audio_plan", "effects")}
                 before = rounds[-1].plans if rounds else None
                 changes = [] if before is None else field_changes(before, plans)
@@ -254,11 +273,43 @@ class RunStore:
         return np.abs(audio[: n * buckets]).reshape(buckets, n).max(axis=1)
 
 
+def _shaped(update: dict) -> dict:
+    """A trace event's update with its lists holding only objects (a hand-edited or damaged trace line
+    keeps the page up: what is not in the shape we write is left out)."""
+    out = dict(update)
+    for key in ("clips", "tool_calls", "drafts", "reports"):
+        got = update.get(key)
+        out[key] = [x for x in got if isinstance(x, dict)] if isinstance(got, list) else []
+    got = update.get("notes")
+    out["notes"] = [n for n in got if isinstance(n, str)] if isinstance(got, list) else []
+    return out
+
+
+def _obj(x: Any) -> dict:
+    return x if isinstance(x, dict) else {}
+
+
+def _number(x: Any) -> float:
+    """A record's time stamp; anything but a number (a date string, null) reads as unknown (0)."""
+    return float(x) if isinstance(x, int | float) and not isinstance(x, bool) and x == x and abs(x) < 1e11 else 0.0
+
+
+def _damaged(folder: Path, reason: str) -> RunSummary:
+    """The list's row for a run whose record cannot be read: there, with why, and nothing else claimed."""
+    try:
+        started = folder.stat().st_mtime
+    except OSError:
+        started = 0.0
+    return RunSummary(run_id=folder.name, started=started, status="damaged", product_id="", product_title=reason,
+                      dsid="", creative="", score=None, thumbnail=None)  # fmt: skip
+
+
 def _read_json(path: Path) -> dict | None:
     try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, ValueError):  # JSON and UTF-8 errors are ValueErrors
         return None
+    return data if isinstance(data, dict) else None
 
 
 def _creative_match(query: str, s: RunSummary) -> bool:
