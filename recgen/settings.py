@@ -47,6 +47,15 @@ class Settings(BaseSettings):
         "default: the calibration shipped with recgen.",
     )
     seed: int = 0
+    llm_decision_s: float = Field(
+        60.0, gt=0, le=3600,
+        description="Deadline for one agent's LLM decision (retries, tool calls and the repair turn included); "
+        "past it the built-in policy decides that step and the run says so.",
+    )  # fmt: skip
+    llm_run_s: float = Field(
+        600.0, gt=0, le=86400,
+        description="LLM time one run may spend in all; past it the built-in policy makes every further decision.",
+    )  # fmt: skip
 
     video_backend: str = Field("procedural", description="Shot renderer: procedural, diffusers (tools/backends.py).")
     diffusers_model_path: Path | None = Field(None, description="Local weights for the diffusers backend.")

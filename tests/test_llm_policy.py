@@ -275,3 +275,61 @@ def test_a_critic_naming_any_agent_still_ends_with_a_video(small, reference, age
         assert first.verdict == "revise" and first.revise_agent == agent and len(r.state.drafts) == 2
     else:  # not an agent: the answer is invalid, repaired once, then the built-in critic decides
         assert first.verdict == "accept" and any("critic: the LLM's answer was unusable" in n for n in r.state.notes)
+
+
+class HangingModel:
+    """A chat model whose server accepts the request and never answers (a real loopback socket)."""
+
+    def __init__(self, port: int) -> None:
+        self.url = f"http://127.0.0.1:{port}/v1/chat/completions"
+
+    def invoke(self, messages):
+        import urllib.request
+
+        urllib.request.urlopen(self.url, data=b"{}")  # no client timeout: only the policy's deadline ends it
+        raise AssertionError("the hanging server answered")
+
+
+@pytest.fixture()
+def hanging_server():
+    import socket
+    import threading
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(16)
+    held, stop = [], threading.Event()
+
+    def accept() -> None:
+        srv.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(srv.accept()[0])  # accepted, read from by no one, answered never
+            except OSError:
+                continue
+
+    t = threading.Thread(target=accept, daemon=True)
+    t.start()
+    yield srv.getsockname()[1]
+    stop.set()
+    t.join(2)
+    for c in held:
+        c.close()
+    srv.close()
+
+
+def test_a_model_server_that_never_answers_cannot_hold_a_run(small, hanging_server):
+    """Each decision has a deadline and the run a budget of LLM time; past them the built-in policy decides
+    and the run's notes say so. Without them this run waited on its first agent for as long as the socket
+    stayed open."""
+    import time
+
+    s = small.model_copy(update={"llm_decision_s": 1.0, "llm_run_s": 2.5})
+    t0 = time.monotonic()
+    r = generate_video("8", "fresh-botanical", settings=s, policy=LLMPolicy(HangingModel(hanging_server)))
+    took = time.monotonic() - t0
+    assert r.final_path.is_file() and r.status in ("done", "flagged")
+    waited = [n for n in r.state.notes if "no answer within" in n]
+    spent = [n for n in r.state.notes if "LLM time (2.5 s, settings.llm_run_s) is spent" in n]
+    assert 2 <= len(waited) <= 3 and spent, r.state.notes
+    assert took < 120, took  # the render itself is most of it; the model cost at most 2.5 s

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import queue
 import re
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -147,6 +149,7 @@ class LLMPolicy:
         self.fallback = fallback or BuiltinPolicy()
         self.exchanges = Exchanges(record_dir, replay_dir)
         self.retries, self.backoff = retries, backoff
+        self.spent_s = 0.0  # LLM wall time so far (a run builds its own policy; a reused one keeps counting)
 
     # -- plumbing -----------------------------------------------------------------------------------------
     def _model_for(self, role: str, ctx: AgentContext) -> Any:
@@ -159,33 +162,41 @@ class LLMPolicy:
         except NotImplementedError:
             return self.model
 
-    def _invoke(self, role: str, model: Any, messages: list[BaseMessage]) -> AIMessage:
+    def _invoke(self, role: str, model: Any, messages: list[BaseMessage], deadline: float) -> AIMessage:
         if self.exchanges.replay_dir is not None:
             answer = self.exchanges.replay(messages)
             if isinstance(answer, dict):
                 return AIMessage(content=answer.get("content", ""), tool_calls=answer.get("tool_calls") or [])
             return AIMessage(content=answer)
         attempt = 0
-        while True:  # timeouts and rate limits: retry with exponential backoff
+        while True:  # timeouts and rate limits: retry with exponential backoff, within the decision's deadline
+            t0 = time.monotonic()
             try:
-                answer = model.invoke(messages)
+                answer = within(lambda: model.invoke(messages), deadline - t0)
                 break
+            except LLMDeadlineError:
+                raise
             except Exception as e:
                 attempt += 1
-                if not _is_transient(e) or attempt >= self.retries:
+                wait = min(8.0, self.backoff * 2**attempt)
+                if not _is_transient(e) or attempt >= self.retries or time.monotonic() + wait >= deadline:
                     raise
-                time.sleep(min(8.0, self.backoff * 2**attempt))
+                time.sleep(wait)
+            finally:
+                self.spent_s += time.monotonic() - t0
         text = answer.content if isinstance(answer.content, str) else json.dumps(answer.content)
         calls = [{"name": c["name"], "args": c["args"], "id": c.get("id")} for c in getattr(answer, "tool_calls", [])]
         self.exchanges.record(role, messages, {"content": text, "tool_calls": calls} if calls else text)
         return AIMessage(content=text, tool_calls=calls)
 
-    def _call(self, role: str, messages: list[BaseMessage], ctx: AgentContext) -> tuple[str, list[BaseMessage]]:
+    def _call(
+        self, role: str, messages: list[BaseMessage], ctx: AgentContext, deadline: float
+    ) -> tuple[str, list[BaseMessage]]:
         """The model's final answer, after any tool calls it made (run through the agent's toolbox), and the
         conversation so far (a repair turn continues it)."""
         model = self._model_for(role, ctx)
         for _ in range(MAX_TOOL_ROUNDS + 1):
-            answer = self._invoke(role, model, messages)
+            answer = self._invoke(role, model, messages, deadline)
             if not answer.tool_calls:
                 return answer.content, messages
             replies = [run_tool_call(ctx.tools, call, ctx.notes) for call in answer.tool_calls]
@@ -216,10 +227,17 @@ class LLMPolicy:
                 json.dumps({k: _dump(v) for k, v in context.items() if v is not None}, ensure_ascii=False, indent=1)
             ),
         ]
+        s = ctx.settings
+        left = s.llm_run_s - self.spent_s
+        if left <= 0 and self.exchanges.replay_dir is None:
+            ctx.notes.append(f"{role}: the run's LLM time ({s.llm_run_s:g} s, settings.llm_run_s) is spent; "
+                             "the built-in policy decided")  # fmt: skip
+            return fallback()
+        deadline = time.monotonic() + min(s.llm_decision_s, left)
         error = ""
         for attempt in range(2):  # the answer, then one repair
             try:
-                text, messages = self._call(role, messages, ctx)
+                text, messages = self._call(role, messages, ctx, deadline)
             except ReplayMissError:
                 raise
             except Exception as e:  # the model failed outright (after retries): decide without it
@@ -353,6 +371,36 @@ def _message_json(m: BaseMessage) -> list:
     """What identifies a message in a recording: type and content, plus tool calls when there are any."""
     calls = [{"name": c["name"], "args": c["args"]} for c in getattr(m, "tool_calls", None) or []]
     return [m.type, m.content, calls] if calls else [m.type, m.content]
+
+
+class LLMDeadlineError(TimeoutError):
+    """The model did not answer before the decision's deadline."""
+
+
+def within(call: Callable[[], Any], seconds: float) -> Any:
+    """`call()`'s result, or LLMDeadlineError after `seconds`: a model server that accepts and never answers
+    cannot hold a run. The call goes on in a daemon thread until its own client gives up (its answer is
+    dropped); the run does not wait for it, and neither does the process's exit."""
+    if seconds <= 0:
+        raise LLMDeadlineError("no time was left for the model before the decision's deadline")
+    box: queue.Queue = queue.Queue(maxsize=1)
+
+    def run() -> None:
+        try:
+            box.put((True, call()))
+        except BaseException as e:  # noqa: BLE001 - handed to the caller's thread as it is
+            box.put((False, e))
+
+    threading.Thread(target=run, daemon=True, name="llm-call").start()
+    try:
+        ok, value = box.get(timeout=seconds)
+    except queue.Empty:
+        raise LLMDeadlineError(
+            f"no answer within {seconds:.1f} s (settings.llm_decision_s bounds one decision)"
+        ) from None
+    if not ok:
+        raise value
+    return value
 
 
 def _brief_error(e: ValidationError) -> str:
