@@ -895,20 +895,19 @@ def feedback_record(
     """Store events (impression, click, watch with watch_seconds, like, purchase) for (user, run, D-SID) in
     the runs folder's feedback store. An event id already stored is skipped; a bad event stores nothing.
 
-    Example event: {"event_id": "e1", "user": "42", "dsid": "c4.2/s7.3", "kind": "click", "run_id": "…"}"""
-    from recgen.feedback import FeedbackStore, parse_events, read_events_file
+    Example event: {"event_id": "e1", "user": "42", "dsid": "c163.210.88.0/s3.1", "kind": "click", "item": 8}.
+    Events about an item not in the catalog or codes outside its code spaces are refused."""
+    from recgen.feedback import FeedbackStore, check_events, parse_events, read_events_file
+    from recgen.sid.catalog import strict_json
+    from recgen.sid.semantics import load_sid_space
 
     s = _settings(runs_dir=runs_dir)
     try:
         if (file is None) == (event is None):
             raise RecgenError("give a file of events or one --event, not both")
-        if file is not None:
-            events = read_events_file(file)
-        else:
-            try:
-                events = parse_events(json.loads(event), "--event")
-            except json.JSONDecodeError as e:
-                raise RecgenError(f"--event is not JSON: {e.msg}") from None
+        given = read_events_file(file) if file is not None else None
+        events = given or parse_events(strict_json(event or "", "--event"), "--event")
+        check_events(events, load_sid_space(s.data_dir, s.cache_dir))
         done = FeedbackStore(s.runs_dir).record(events)
     except (RecgenError, OSError) as e:
         _fail(e)

@@ -9,18 +9,22 @@ is stored here (`creative_effects`).
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pydantic import ValidationError
 
-from recgen.errors import InputError, RunStoreError
+from recgen.errors import InputError, RunStoreError, SIDError
 from recgen.schemas import FeedbackEvent
+from recgen.sid.catalog import strict_json
+
+if TYPE_CHECKING:
+    from recgen.sid.semantics import SIDSpace
 
 FEEDBACK_DB = "feedback.sqlite"
 _SCHEMA = """
@@ -58,13 +62,33 @@ def parse_events(data: object, where: str = "feedback") -> list[FeedbackEvent]:
 
 
 def read_events_file(path: Path) -> list[FeedbackEvent]:
-    """A JSON list, or JSON lines (one event per line)."""
-    text = Path(path).read_text(encoding="utf-8").strip()
+    """A JSON list, or JSON lines (one event per line); a key given twice in an event is refused."""
     try:
-        data = json.loads(text) if text.startswith("[") else [json.loads(ln) for ln in text.splitlines() if ln.strip()]
-    except json.JSONDecodeError as e:
-        raise InputError(f"{path}: not JSON or JSON lines (line {e.lineno}): {e.msg}") from None
-    return parse_events(data, str(path))
+        text = Path(path).read_text(encoding="utf-8").strip()
+    except UnicodeDecodeError as e:
+        raise InputError(f"{path}: not UTF-8 text") from e
+    if text.startswith("["):
+        return parse_events(strict_json(text, f"{path} (not JSON or JSON lines)"), str(path))
+    lines = [(i, ln) for i, ln in enumerate(text.splitlines(), 1) if ln.strip()]
+    return parse_events([strict_json(ln, f"{path} (not JSON or JSON lines) line {i}") for i, ln in lines], str(path))
+
+
+def check_events(events: list[FeedbackEvent], space: SIDSpace) -> None:
+    """Events about things that exist: the item is in the catalog, the D-SID's content codes are of the
+    catalog's code space (or GRM codes, 'g…'), its creative codes of the creative space. What the feedback
+    model and the loop learn from is only what could have been shown."""
+    n = len(space.catalog)
+    for i, e in enumerate(events):
+        where = f"event {i} ({e.event_id})"
+        if e.item is not None and str(e.item) not in space.catalog:
+            raise InputError(f"{where}: item {e.item} is not in the catalog (ids 0–{n - 1})")
+        content, creative = e.dsid.split("/s")
+        try:
+            if content.startswith("c"):
+                space.check_content(tuple(int(x) for x in content[1:].split(".")))
+            space.creative_rq.check(np.asarray([e.creative]))
+        except SIDError as err:
+            raise InputError(f"{where}: D-SID {e.dsid} is outside {space.name}'s codes: {err}") from None
 
 
 @dataclass(frozen=True)

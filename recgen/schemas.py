@@ -583,7 +583,7 @@ class FeedbackEvent(_Frozen):
     user: str = Field(min_length=1, max_length=128)
     dsid: str  # the video's D-SID as text: c<content>/s<creative> (g<content>/... for GRM content codes)
     kind: FeedbackKind
-    run_id: str | None = Field(None, min_length=1, max_length=200)
+    run_id: str | None = Field(None, min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
     item: int | None = Field(None, ge=0)  # the catalog item the video advertised, when known
     watch_seconds: float | None = Field(None, ge=0, le=3600, allow_inf_nan=False)
     at: float | None = Field(None, ge=0, allow_inf_nan=False)  # unix time; the store stamps it when absent

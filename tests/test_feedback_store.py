@@ -96,14 +96,50 @@ def test_the_feedback_reward_reads_the_creative_effects(tmp_path):
     assert scorer.engagement(0, (1, 0)) > scorer.engagement(0, (2, 0))
 
 
-def test_the_cli_records_and_shows_feedback(tmp_path):
+@pytest.fixture(scope="module")
+def space(cache_dir):
+    from recgen.sid.semantics import load_sid_space
+
+    from .conftest import DATA_DIR
+
+    return load_sid_space(DATA_DIR, cache_dir)
+
+
+def _real(e: dict, space) -> dict:
+    """The event about catalog item 8, with its content codes in the catalog's space."""
+    content = ".".join(map(str, space.content_codes(space.catalog.get("8"))))
+    return {**e, "dsid": e["dsid"].replace("c4.2", f"c{content}"), "item": 8}
+
+
+def test_events_about_what_does_not_exist_are_refused(space, tmp_path):
+    from recgen.feedback import check_events
+
+    check_events(parse_events([_real(ev(1), space)]), space)  # a real one passes
+    for bad, says in (
+        ({**_real(ev(1), space), "item": 99_999}, "not in the catalog"),
+        (ev(1), "outside"),  # two content levels: not the catalog's code space
+        (_real(ev(1, creative="99.99"), space), "outside"),
+    ):
+        with pytest.raises(InputError, match=says):
+            check_events(parse_events([bad]), space)
+    with pytest.raises(InputError, match="run_id"):
+        parse_events([{**_real(ev(1), space), "run_id": "../../etc"}])
+    twice = tmp_path / "twice.jsonl"
+    twice.write_text('{"event_id": "e1", "user": "u1", "user": "u2", "dsid": "c1.2.3.0/s1.0", "kind": "click"}\n')
+    with pytest.raises(InputError, match="twice"):
+        read_events_file(twice)
+
+
+def test_the_cli_records_and_shows_feedback(tmp_path, space):
     env = {"RECGEN_RUNS_DIR": str(tmp_path / "runs")}
     f = tmp_path / "e.json"
-    f.write_text(json.dumps([ev(1), ev(2, "click"), ev(3, "watch", watch_seconds=6)]))
+    f.write_text(json.dumps([_real(e, space) for e in (ev(1), ev(2, "click"), ev(3, "watch", watch_seconds=6))]))
     r = CliRunner().invoke(app, ["feedback", "record", str(f)], env=env)
     assert r.exit_code == 0 and "3 event(s) stored" in r.output, r.output
-    r = CliRunner().invoke(app, ["feedback", "record", "--event", json.dumps(ev(1))], env=env)
+    r = CliRunner().invoke(app, ["feedback", "record", "--event", json.dumps(_real(ev(1), space))], env=env)
     assert r.exit_code == 0 and "0 event(s) stored, 1 already there" in r.output
+    r = CliRunner().invoke(app, ["feedback", "record", "--event", json.dumps(ev(8))], env=env)
+    assert r.exit_code == 2 and "outside" in r.output
     r = CliRunner().invoke(app, ["feedback", "record", "--event", json.dumps(ev(9, kind="share"))], env=env)
     assert r.exit_code == 2 and "kind" in r.output and "Traceback" not in r.output
     r = CliRunner().invoke(app, ["feedback", "show"], env=env)

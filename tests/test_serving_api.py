@@ -114,8 +114,12 @@ def test_full_queue_answers_503_with_retry_after(client, held):
     assert client.get("/v1/health").json()["queue"] == {"queued": 2, "running": 1}
 
 
-def test_feedback_is_recorded_once(client):
-    ev = {"event_id": "e1", "user": "0", "dsid": "c1.2/s3.4", "kind": "click"}
+def test_feedback_is_recorded_once(client, service):
+    codes = ".".join(map(str, service.space.content_codes(service.space.catalog.get("1"))))
+    ev = {"event_id": "e1", "user": "0", "dsid": f"c{codes}/s3.1", "kind": "click", "item": 1}
+    outside = client.post("/v1/feedback", json={**ev, "dsid": "c1.2/s3.1"})  # not the catalog's code space
+    assert outside.status_code == 400 and "outside" in outside.json()["error"]
+    assert client.post("/v1/feedback", json={**ev, "item": 99_999}).status_code == 400
     assert client.post("/v1/feedback", json=ev).json() == {"added": 1, "duplicates": 0}
     assert client.post("/v1/feedback", json=[ev]).json() == {"added": 0, "duplicates": 1}
     bad = client.post("/v1/feedback", json={**ev, "event_id": "e2", "kind": "watch"})

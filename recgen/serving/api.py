@@ -17,7 +17,7 @@ from fastapi import Body, FastAPI, Header, Request
 from fastapi.responses import FileResponse, JSONResponse
 
 from recgen.errors import CatalogError, RecgenError, SIDError
-from recgen.feedback import parse_events
+from recgen.feedback import check_events, parse_events
 from recgen.schemas import FeedbackReceipt, JobView, ServedVideo, VideoRef, VideoRequest
 from recgen.serving.cache import Entry
 from recgen.serving.guard import Guard, public_message
@@ -108,7 +108,9 @@ def create_api(service: VideoService, guard: Guard | None = None) -> FastAPI:
     @app.post("/v1/feedback", response_model=FeedbackReceipt)
     def feedback(events: dict | list = Body(...)) -> FeedbackReceipt:  # noqa: B008 (FastAPI's idiom)
         """One feedback event or a list (impression, click, watch, like, purchase); idempotent by event_id."""
-        r = service.feedback.record(parse_events(events))
+        parsed = parse_events(events)
+        check_events(parsed, service.space)
+        r = service.feedback.record(parsed)
         return FeedbackReceipt(added=r.added, duplicates=r.duplicates)
 
     @app.get("/v1/health")
