@@ -202,3 +202,25 @@ def test_queue_timeout_and_restart(tmp_path):
     failed = t.wait(job.id, 10)
     assert failed.status == "failed" and "time limit" in failed.error
     t.close()
+
+
+def test_a_requeued_job_resumes_its_own_run(service):
+    """A job's run is named after the job: after the server died mid-render (here: the run stopped after
+    its visual plan), the requeued job resumes that run from its checkpoint instead of starting over."""
+    from collections import Counter
+
+    from recgen import generate_video
+    from recgen.serving.queue import Job
+    from recgen.trace import read_events
+
+    product = service.space.catalog.get("2")
+    dsid = service.space.dsid_for(product, "calm-luxury")
+    rid = "job-requeued0001"
+    generate_video(product, dsid, settings=service.settings, run_id=rid, stop_after="visual")
+    job = Job("requeued0001", None, "video", {"product": "2", "creative": list(dsid.creative)}, "running", 0.0,
+              "restarted", None, None, time.time(), None, None)  # fmt: skip
+    notes: list[str] = []
+    out = service._render(job, lambda fraction, note: notes.append(note))
+    assert out["run_id"] == rid and notes[0] == f"resuming run {rid} from its checkpoint"
+    nodes = Counter(e["node"] for e in read_events(service.settings.runs_dir / rid)[0])
+    assert nodes["decode_sids"] == 1 and nodes["instruct"] == 1 and nodes["compose"] >= 1

@@ -24,6 +24,7 @@ from recgen.agents.critic import ranking
 from recgen.errors import CatalogError, InputError, RecgenError
 from recgen.feedback import FeedbackStore
 from recgen.generate import generate_video
+from recgen.runs import RECORD_FILE, RunFolder
 from recgen.schemas import DSID, CriticReport
 from recgen.serving.cache import Entry, VideoCache
 from recgen.serving.queue import Job, JobQueue
@@ -211,9 +212,14 @@ class VideoService:
             seen.add(node)
             report(min(progress(seen), 0.99), f"{node}: {message}")
 
-        report(0.0, f"starting ({len(PIPELINE)} stages)")
-        result = generate_video(product, dsid, settings=self.settings, viewer=p.get("viewer", ()),
-                                on_event=on_event)  # fmt: skip
+        rid = f"job-{job.id}"  # a job's run has a name of its own: a requeued job finds it and resumes it
+        if (RunFolder.of(self.settings.runs_dir, rid).path / RECORD_FILE).is_file():
+            report(0.0, f"resuming run {rid} from its checkpoint")
+            result = generate_video(resume=rid, settings=self.settings, on_event=on_event)
+        else:
+            report(0.0, f"starting ({len(PIPELINE)} stages)")
+            result = generate_video(product, dsid, settings=self.settings, viewer=p.get("viewer", ()),
+                                    on_event=on_event, run_id=rid)  # fmt: skip
         if result.final_path is None:
             raise CatalogError(f"run {result.run_id} ended without a video (status {result.status})")
         entry = cache_run(self.cache, product.id, dsid, result.final_path, result.run_id, result.reports)
