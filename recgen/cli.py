@@ -314,13 +314,16 @@ def serve(
     job_timeout: Annotated[float, typer.Option(min=1, help="Seconds a job may run before it is stopped.")] = 900,
     cache_gb: Annotated[float | None, typer.Option(help="Evict least recently used videos past this size.")] = None,
     cache_days: Annotated[float | None, typer.Option(help="Evict videos made longer ago than this.")] = None,
+    width: Annotated[int | None, typer.Option(help="Width of the videos made (default 720).")] = None,
+    height: Annotated[int | None, typer.Option(help="Height of the videos made (default 1280).")] = None,
+    duration: Annotated[float | None, typer.Option(help="Length of the videos made, seconds (default 15).")] = None,
 ) -> None:
     """Serve the HTTP API: POST /v1/users/{user}/video (the GRM's D-SID, answered from the video cache: hit,
     same product in another creative, or nearest product, with a job making the exact video), POST
     /v1/videos, GET /v1/jobs/{id}, GET /v1/videos/{id}, POST /v1/feedback. OpenAPI docs at /v1/docs. The
     cache, jobs and feedback live in the runs folder and survive restarts."""
     try:
-        settings = _settings(runs_dir=runs_dir)
+        settings = _settings(runs_dir=runs_dir, width=width, height=height, duration_s=duration)
         from recgen.serving.api import serve as serve_api
         from recgen.serving.guard import Guard, is_loopback
         from recgen.serving.service import VideoService

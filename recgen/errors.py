@@ -39,3 +39,17 @@ class RunBusyError(RunStoreError):
 
 class StorageError(RunStoreError):
     """A write failed for lack of room or permission (disk full, read-only, file-size limit); resumable."""
+
+
+def one_line(e: Exception) -> str:
+    """A pydantic validation error as one readable line ('price: Input should be greater than 0'), without
+    its links; any other error as its first line."""
+    errors = getattr(e, "errors", None)
+    if callable(errors):
+        try:
+            first = errors()[0]
+            field = ".".join(map(str, first.get("loc", ()))) or "value"
+            return f"{field}: {first['msg']}"
+        except (IndexError, KeyError, TypeError):
+            pass
+    return str(e).splitlines()[0] if str(e) else type(e).__name__

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from recgen.agents.builtin import BuiltinPolicy
 from recgen.agents.context import Policy
 from recgen.agents.review import check_edits
-from recgen.errors import InputError, RecgenError, RunStoreError
+from recgen.errors import InputError, RecgenError, RunStoreError, one_line
 from recgen.graphs.video import build_video_graph
 from recgen.preflight import preflight
 from recgen.runs import (
@@ -72,7 +72,7 @@ def with_offer(product: Product, price: float | None, discount_pct: int | None) 
     try:
         return Product(**{**product.model_dump(), **update})
     except ValueError as e:
-        raise InputError(f"invalid offer: {e}") from e
+        raise InputError(f"invalid offer: {one_line(e)}") from e
 
 
 def generate_video(

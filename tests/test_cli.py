@@ -245,3 +245,16 @@ def test_grm_creative_side_learns_from_logged_clicks(tmp_path, cache_dir):
         last = int(rec.history(user)[-1])
         assert int(rec.item_of_entry[last]) == item
         assert tuple(rec.tok.item_codes[last][-2:].tolist()) == creative
+
+
+def test_serve_takes_the_video_size_as_options(tmp_path, cache_dir, monkeypatch):
+    import recgen.serving.api as api
+
+    served = {}
+    monkeypatch.setattr(api, "serve", lambda service, guard, host, port: served.update(s=service.settings))
+    args = ["serve", "--width", "360", "--height", "640", "--duration", "8", "--port", "0"]
+    r = runner.invoke(app, args, env=_env(tmp_path, cache_dir))
+    assert r.exit_code == 0, r.output
+    assert (served["s"].width, served["s"].height, served["s"].duration_s) == (360, 640, 8.0)
+    bad = runner.invoke(app, ["serve", "--width", "10"], env=_env(tmp_path, cache_dir))
+    assert bad.exit_code == 2 and "width" in bad.output and "Traceback" not in bad.output
