@@ -224,3 +224,26 @@ def test_a_requeued_job_resumes_its_own_run(service):
     assert out["run_id"] == rid and notes[0] == f"resuming run {rid} from its checkpoint"
     nodes = Counter(e["node"] for e in read_events(service.settings.runs_dir / rid)[0])
     assert nodes["decode_sids"] == 1 and nodes["instruct"] == 1 and nodes["compose"] >= 1
+
+
+def test_large_bodies_are_refused_before_they_are_read_and_errors_never_echo_input(client):
+    import json as _json
+
+    huge = "x" * (3 * 1024 * 1024)
+    r = client.post("/v1/videos", content=_json.dumps({"product": "1", "creative": huge}),
+                    headers={"content-type": "application/json"})  # fmt: skip
+    assert r.status_code == 413 and len(r.content) < 500 and "bytes" in r.json()["error"]
+
+    def chunked():  # no Content-Length: counted as it is read
+        for _ in range(100):
+            yield b" " * 1024
+
+    r = client.post("/v1/videos", content=chunked(), headers={"content-type": "application/json"})
+    assert r.status_code == 413
+    long = "y" * 30_000  # under the body limit, over the field's
+    r = client.post("/v1/videos", json={"product": "1", "creative": long})
+    assert r.status_code == 422 and len(r.content) < 2000 and long[:200] not in r.text
+    assert r.json()["error"].startswith("creative:") and r.json()["detail"][0]["loc"][-1] == "creative"
+    many = [{"event_id": f"e{i}", "user": "0", "dsid": "c1.2.3.0/s1.0", "kind": "click"} for i in range(5001)]
+    r = client.post("/v1/feedback", json=many)
+    assert r.status_code == 400 and "at most 5,000" in r.json()["error"]

@@ -14,9 +14,10 @@ import time
 from contextlib import asynccontextmanager
 
 from fastapi import Body, FastAPI, Header, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 
-from recgen.errors import CatalogError, RecgenError, SIDError
+from recgen.errors import CatalogError, InputError, RecgenError, SIDError
 from recgen.feedback import check_events, parse_events
 from recgen.schemas import FeedbackReceipt, JobView, ServedVideo, VideoRef, VideoRequest
 from recgen.serving.cache import Entry
@@ -50,6 +51,33 @@ def _served(s: Served, service: VideoService) -> JSONResponse:
     return JSONResponse(body.model_dump(mode="json"), status_code=200 if s.entry is not None else 202)
 
 
+# request bodies past these sizes are refused before they are read (413); the feedback batch is larger
+MAX_BODY_BYTES = 64 * 1024
+MAX_BODY_BYTES_AT = {"/v1/feedback": 2 * 1024 * 1024}
+MAX_EVENTS = 5000  # events per feedback request
+
+
+async def _too_large(request: Request) -> JSONResponse | None:
+    """413 for a body over its endpoint's limit: by its declared length, or as it is read."""
+    if request.method not in ("POST", "PUT", "PATCH"):
+        return None
+    limit = MAX_BODY_BYTES_AT.get(request.url.path, MAX_BODY_BYTES)
+    too_big = JSONResponse(
+        {"error": f"the request body is over {limit:,} bytes, the most {request.url.path} accepts"}, status_code=413
+    )
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit():
+        return too_big if int(declared) > limit else None
+    chunks, size = [], 0  # no declared length (chunked): read it, up to the limit
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return too_big
+        chunks.append(chunk)
+    request._body = b"".join(chunks)  # Starlette hands a body read in a middleware on to the endpoint
+    return None
+
+
 def create_api(service: VideoService, guard: Guard | None = None) -> FastAPI:
     guard = guard or Guard.for_bind("127.0.0.1")
     runs_dir = service.settings.runs_dir
@@ -66,9 +94,18 @@ def create_api(service: VideoService, guard: Guard | None = None) -> FastAPI:
     @app.middleware("http")
     async def only_its_users(request: Request, call_next):
         t0 = time.perf_counter()
-        response = guard.check(request) or await call_next(request)
+        response = guard.check(request) or await _too_large(request) or await call_next(request)
         response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - t0) * 1000:.1f}"
         return response
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, e: RequestValidationError) -> JSONResponse:
+        """One readable line naming the field, and the machine-readable detail beside it — never the input
+        sent (a 20 MB body is not answered with 20 MB)."""
+        detail = [{k: v for k, v in d.items() if k in ("loc", "msg", "type")} for d in e.errors()[:20]]
+        first = detail[0] if detail else {"loc": (), "msg": "invalid request"}
+        where = ".".join(str(x) for x in first["loc"] if x != "body") or "body"
+        return JSONResponse({"error": f"{where}: {first['msg']}"[:300], "detail": detail}, status_code=422)
 
     def error(e: Exception) -> JSONResponse:
         code = {QueueFull: 503, NoGRM: 503, IdempotencyConflict: 409, CatalogError: 404, SIDError: 400}
@@ -108,6 +145,8 @@ def create_api(service: VideoService, guard: Guard | None = None) -> FastAPI:
     @app.post("/v1/feedback", response_model=FeedbackReceipt)
     def feedback(events: dict | list = Body(...)) -> FeedbackReceipt:  # noqa: B008 (FastAPI's idiom)
         """One feedback event or a list (impression, click, watch, like, purchase); idempotent by event_id."""
+        if isinstance(events, list) and len(events) > MAX_EVENTS:
+            raise InputError(f"{len(events):,} events in one request; send at most {MAX_EVENTS:,} at a time")
         parsed = parse_events(events)
         check_events(parsed, service.space)
         r = service.feedback.record(parsed)
