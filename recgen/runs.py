@@ -19,7 +19,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from recgen.errors import RunBusyError, RunStoreError, StorageError
+from recgen.errors import RecgenError, RunBusyError, RunStoreError, StorageError
 from recgen.trace import append_event
 
 try:
@@ -255,11 +255,24 @@ def lock_held(folder: Path) -> bool:
 
 
 def live_status(folder: Path, record: dict) -> str:
-    """The record's status, except that a run marked running whose writer is gone is 'interrupted'."""
+    """The record's status, except that a run marked running whose writer is gone is 'interrupted' — and
+    is marked so in its record by whoever sees it first (under the run's lock, so a writer that has just
+    started is never overwritten)."""
     status = str(record.get("status", "unknown"))
     if status == "running" and not lock_held(folder):
+        _settle_interrupted(folder)
         return "interrupted"
     return status
+
+
+def _settle_interrupted(folder: Path) -> None:
+    try:
+        with RunLock(folder):
+            if read_record(folder).get("status") == "running":
+                why = "its writer stopped mid-run (killed, or the machine went down); resume it"
+                write_record(folder, status="interrupted", error=why)
+    except (RecgenError, OSError):
+        pass  # a writer took the run meanwhile, or the folder is read-only: the status shown stays right
 
 
 def remove_partials(folder: Path) -> list[Path]:

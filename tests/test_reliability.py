@@ -74,6 +74,7 @@ def test_one_writer_per_run_and_a_dead_writer_shows_as_interrupted(small):
         folder.update_record(status="running")
         assert live_status(folder.path, folder.record()) == "running"
     assert live_status(folder.path, folder.record()) == "interrupted"  # nobody holds it: never "running"
+    assert folder.record()["status"] == "interrupted" and "resume" in folder.record()["error"]  # written down
     assert generate_video(resume=r.run_id, settings=small).final_path.is_file()
 
 
