@@ -16,6 +16,8 @@ SUBTITLE_FILL = 0.92  # share of the width between the side margins that a subti
 SUBTITLE_Y = 0.71  # centre of the subtitle band (0.64 while the CTA button is up)
 SUBTITLE_Y_WITH_CTA = 0.64
 CTA_Y = 0.76
+SUB_TAIL_S = 0.15  # a caption stays this long after its last word is said
+ECHO_MARGIN_S = 0.3  # a caption left out for an echo may be this far from the text that says the same
 
 
 def subtitle_size(height: int) -> int:

@@ -222,13 +222,16 @@ def test_grm_creative_side_learns_from_logged_clicks(tmp_path, cache_dir):
     """Clicks recorded with `recgen feedback record` become each viewer's latest interactions, paired with the
     creative codes of the video clicked (not a synthetic one); --feedback without --creative is refused."""
     from recgen.sid.recommender import load_recommender
+    from recgen.sid.semantics import load_sid_space
 
     env = _env(tmp_path, cache_dir)
-    events = [
-        {"event_id": "i1", "user": "3", "dsid": "c1.2/s6.1", "kind": "impression", "item": 7},
-        {"event_id": "c1", "user": "3", "dsid": "c1.2/s6.1", "kind": "click", "item": 7},
-        {"event_id": "c2", "user": "5", "dsid": "c0.1/s2.4", "kind": "click", "item": 11},
-        {"event_id": "c3", "user": "nobody", "dsid": "c0.1/s2.4", "kind": "click", "item": 11},
+    space = load_sid_space(DATA_DIR, cache_dir)
+    c7, c11 = (".".join(map(str, space.content_codes(space.catalog.get(i)))) for i in ("7", "11"))
+    events = [  # about real items, in the catalog's code spaces (the store refuses anything else)
+        {"event_id": "i1", "user": "3", "dsid": f"c{c7}/s6.1", "kind": "impression", "item": 7},
+        {"event_id": "c1", "user": "3", "dsid": f"c{c7}/s6.1", "kind": "click", "item": 7},
+        {"event_id": "c2", "user": "5", "dsid": f"c{c11}/s2.3", "kind": "click", "item": 11},
+        {"event_id": "c3", "user": "nobody", "dsid": f"c{c11}/s2.3", "kind": "click", "item": 11},
     ]
     f = tmp_path / "events.json"
     f.write_text(json.dumps(events))
@@ -241,7 +244,7 @@ def test_grm_creative_side_learns_from_logged_clicks(tmp_path, cache_dir):
     assert r.exit_code == 0 and "3 logged click(s)" in r.output, r.output
     rec = load_recommender(ckpt)
     assert rec.info["feedback_clicks"] == 3
-    for user, item, creative in (("3", 7, (6, 1)), ("5", 11, (2, 4))):
+    for user, item, creative in (("3", 7, (6, 1)), ("5", 11, (2, 3))):
         last = int(rec.history(user)[-1])
         assert int(rec.item_of_entry[last]) == item
         assert tuple(rec.tok.item_codes[last][-2:].tolist()) == creative

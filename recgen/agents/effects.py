@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from recgen.agents.context import AgentContext
 from recgen.color import best_ink, contrast_ratio, hex_rgb, subtitle_backdrop
-from recgen.layout import echoed, subtitle_size, subtitle_width
+from recgen.layout import ECHO_MARGIN_S, SUB_TAIL_S, echoed, subtitle_size, subtitle_width
 from recgen.schemas import (
     CallToAction,
     ColorGrade,
@@ -70,8 +70,11 @@ def _subtitles(ctx: AgentContext, margin: float) -> list[Subtitle]:
     width = subtitle_width(ctx.settings.width, margin)
     size = subtitle_size(ctx.settings.height)
     subtitles = []
+    shown = on_screen(visual, brief.cta, duration)
+    # sent back for a text shown twice: keep captions a further 0.3 s clear of what says the same
+    wide = ECHO_MARGIN_S if any(v.code == "text_twice" for v in ctx.fixes) else 0.0
     for line in tracks.lines:
-        if echoed(line.text, line.start, line.end, on_screen(visual, brief.cta, duration)):
+        if echoed(line.text, line.start - wide, min(line.end + SUB_TAIL_S + wide, duration), shown):
             continue  # the headline (or the button) shows these words already: a caption would say them twice
         words = list(line.words)
         i = 0
@@ -86,7 +89,7 @@ def _subtitles(ctx: AgentContext, margin: float) -> list[Subtitle]:
                 chunk = words[i:n]
                 text = " ".join(w.word for w in chunk)
                 lines = ctx.tools.call("typography", text=text, typeface=c.typeface, size=size, max_width=width)
-            end = min(chunk[-1].end + 0.15, duration)
+            end = min(chunk[-1].end + SUB_TAIL_S, duration)
             if chunk[0].start < duration:
                 subtitles.append(
                     Subtitle(

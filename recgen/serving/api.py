@@ -78,6 +78,15 @@ async def _too_large(request: Request) -> JSONResponse | None:
     return None
 
 
+async def _invalid(_: Request, e: RequestValidationError) -> JSONResponse:
+    """One readable line naming the field, and the machine-readable detail beside it — never the input sent
+    (a 20 MB body is not answered with 20 MB)."""
+    detail = [{k: v for k, v in d.items() if k in ("loc", "msg", "type")} for d in e.errors()[:20]]
+    first = detail[0] if detail else {"loc": (), "msg": "invalid request"}
+    where = ".".join(str(x) for x in first["loc"] if x != "body") or "body"
+    return JSONResponse({"error": f"{where}: {first['msg']}"[:300], "detail": detail}, status_code=422)
+
+
 def create_api(service: VideoService, guard: Guard | None = None) -> FastAPI:
     guard = guard or Guard.for_bind("127.0.0.1")
     runs_dir = service.settings.runs_dir
@@ -98,14 +107,7 @@ def create_api(service: VideoService, guard: Guard | None = None) -> FastAPI:
         response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - t0) * 1000:.1f}"
         return response
 
-    @app.exception_handler(RequestValidationError)
-    async def invalid(_: Request, e: RequestValidationError) -> JSONResponse:
-        """One readable line naming the field, and the machine-readable detail beside it — never the input
-        sent (a 20 MB body is not answered with 20 MB)."""
-        detail = [{k: v for k, v in d.items() if k in ("loc", "msg", "type")} for d in e.errors()[:20]]
-        first = detail[0] if detail else {"loc": (), "msg": "invalid request"}
-        where = ".".join(str(x) for x in first["loc"] if x != "body") or "body"
-        return JSONResponse({"error": f"{where}: {first['msg']}"[:300], "detail": detail}, status_code=422)
+    app.add_exception_handler(RequestValidationError, _invalid)
 
     def error(e: Exception) -> JSONResponse:
         code = {QueueFull: 503, NoGRM: 503, IdempotencyConflict: 409, CatalogError: 404, SIDError: 400}

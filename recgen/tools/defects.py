@@ -60,13 +60,6 @@ def _voice_removed(s: Seed) -> list[str]:
     return ["-i", str(s.music), "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac", "-t", f"{s.duration:.3f}"]
 
 
-def _music_loud(s: Seed) -> list[str]:
-    if s.music is None:
-        raise MediaError("raising the music needs the run's music track")
-    mix = "[1:a]volume=12dB[m];[0:a][m]amix=inputs=2:duration=first:normalize=0[a]"
-    return ["-i", str(s.music), "-filter_complex", mix, "-map", "0:v", "-map", "[a]", "-c:v", "copy", "-c:a", "aac"]
-
-
 # kind → (the ffmpeg arguments after the input, the check code a critic must raise, the agent it is routed to)
 DEFECTS: dict[str, tuple[Callable[[Seed], list[str]], str, str]] = {
     "quiet": (lambda s: _audio("volume=-8dB"), "loudness", "audio"),
@@ -75,7 +68,6 @@ DEFECTS: dict[str, tuple[Callable[[Seed], list[str]], str, str]] = {
     "frozen": (_frozen, "frozen", "visual"),
     "voice_removed": (_voice_removed, "voice_unclear", "audio"),
     "cta_painted_over": (_cta_painted, "text_unreadable", "effects"),
-    "music_loud": (_music_loud, "music_over_voice", "audio"),
 }
 
 
