@@ -276,14 +276,16 @@ def _headline_plate(
     if not shot.headline:
         return None, []
     W, H = ctx.width, ctx.height
-    size = int(H * (0.058 if shot.composition == "cta_card" else 0.046))
+    end_card = shot.composition == "cta_card"
     sprite, words = text_block(
         shot.headline,
         ctx.typeface,
-        size,
+        int(H * (0.058 if end_card else 0.046)),
         ctx.text_color,
         text_width(W, head_y, 0.84),
-        max_lines=2 if head_y > 0.3 else 3,  # a mid-frame headline stays two lines (smaller type if need be)
+        # a mid-frame headline stays two lines, and so does the end card's larger name (its type shrinks
+        # to fit rather than grow a third line over the product)
+        max_lines=2 if head_y > 0.3 or end_card else 3,
     )
     Image.fromarray(sprite).save(path)
     return path, words
