@@ -36,7 +36,7 @@ from recgen.schemas import (
     VisualPlan,
 )
 from recgen.settings import Settings
-from recgen.tools.typography import button_sprite, sticker_sprite, text_sprite
+from recgen.tools.typography import button_sprite, sticker_sprite, text_block
 from recgen.tools.video_gen import LAYOUTS, FileShot, ShotRenderer, blend, ease
 
 
@@ -126,7 +126,7 @@ class Timeline:
                 hl = {w: fx.accent_color for w in sub.highlight}
                 hl[words[i]] = fx.accent_color if words[i] not in sub.highlight else spoken
                 sprites.append(
-                    text_sprite(
+                    text_block(
                         sub.text,
                         fx.typeface,
                         size,
@@ -135,7 +135,7 @@ class Timeline:
                         max_lines=2,
                         highlight=hl if sub.words else None,
                         backdrop=backdrop,
-                    )
+                    )[0]
                 )
             sh, sw = sprites[0].shape[:2]
             cy = SUBTITLE_Y_WITH_CTA if sub.end > cta_start else SUBTITLE_Y

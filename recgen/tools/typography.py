@@ -127,21 +127,6 @@ def _shadow(img: Image.Image, radius: int) -> Image.Image:
     return Image.alpha_composite(sh, img)
 
 
-def text_sprite(
-    text: str,
-    typeface: Typeface,
-    size: int,
-    color: str,
-    max_width: int,
-    max_lines: int = 3,
-    highlight: dict[str, str] | None = None,
-    backdrop: str | None = None,
-    align: str = "center",
-) -> np.ndarray:
-    """Word-wrapped text as an RGBA array; words in `highlight` get their own colour."""
-    return text_block(text, typeface, size, color, max_width, max_lines, highlight, backdrop, align)[0]
-
-
 def text_block(
     text: str,
     typeface: Typeface,
@@ -153,8 +138,9 @@ def text_block(
     backdrop: str | None = None,
     align: str = "center",
 ) -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
-    """`text_sprite`, and the part of it that belongs to each word (x0, y0, x1, y1), in reading order, so a
-    renderer can reveal the words one by one."""
+    """Word-wrapped text as an RGBA array (words in `highlight` get their own colour), and the part of it
+    that belongs to each word (x0, y0, x1, y1), in reading order, so a renderer can reveal the words one by
+    one."""
     clean, _ = printable(text, typeface)
     f, lines = fit_font(clean, typeface, max_width, max_lines, size)
     ascent, descent = f.getmetrics()
