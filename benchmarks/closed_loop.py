@@ -9,7 +9,7 @@ measurements and its own data; the system sees only the feedback events of its t
 1. Data split by user: the system (GRM with creative codes, feedback model) trains on the first
    `--system-users` users; the simulator's content model (co-occurrence) counts the remaining users only.
 2. Viewers: `--viewers` held-out A/B viewers and `--train-viewers` others, all system users with ≥ 5 items.
-3. The GRM (generation mode, content limited to the catalog items with text) proposes each viewer's D-SID;
+3. The GRM (generation mode, over the whole catalog) proposes each viewer's D-SID;
    the inventory is every proposed item × every style preset, plus each proposed D-SID itself; every video
    is rendered once (cached by D-SID) and measured by the critic. The simulator's look space is fixed from
    the inventory's measurements now, before any comparison.
@@ -99,6 +99,8 @@ class Inventory:
             best = max(r.state.reports, key=ranking)
             look = VideoLook(best.reencoding.measures, self.s.duration_s) if best.reencoding else None
             self.videos[key] = {"look": look, "rewards": dict(best.rewards), "run": r.run_id}
+            if len(self.videos) % 25 == 0:
+                self.save()  # an interrupted run keeps what it measured (--reuse)
             if self.on_render:
                 self.on_render()
         return self.videos[key]

@@ -143,8 +143,9 @@ def demo(
         except RecgenError as e:
             _fail(e)
         g = json.loads((result.run_dir / "run.json").read_text())["grm"]
+        who = "GRM proposes" if g.get("basis") != "popular" else "no history yet, so the most popular"
         err.print(
-            f"user {user}: GRM proposes D-SID {DSID.model_validate(g['dsid'])} → item {g['item']}, "
+            f"user {user}: {who} D-SID {DSID.model_validate(g['dsid'])} → item {g['item']}, "
             f"video D-SID {result.state.request.dsid} "
             f"({'an existing video' if g['existing_video'] else 'a new pairing'})"
         )
@@ -610,6 +611,15 @@ def sid_fit(
     print(json.dumps(report, indent=2))
 
 
+InteractionsFile = Annotated[
+    Path | None,
+    typer.Option(
+        help="Another interactions file of Beauty's item ids ({user: [item, ...]}) instead of the data set's; a "
+        "user with an empty list is a new user, offered the most popular D-SIDs (cold start)."
+    ),
+]
+
+
 @grm_app.command("train")
 def grm_train(
     out: Annotated[Path, typer.Option(help="Where to save the checkpoint.")] = Path("runs/grm/grm.pt"),
@@ -669,6 +679,7 @@ def grm_train(
     ] = False,
     transitions: ChainRanking = True,
     device: TrainDevice = "auto",
+    interactions: InteractionsFile = None,
 ) -> None:
     """Train the GRM on Amazon Beauty (leave-one-out split) and save it with its config and item codes."""
     from recgen.sid.grm_train import TrainConfig
@@ -680,7 +691,7 @@ def grm_train(
     model = {"d_model": d_model, "n_layer": layers, "history": history, "seen_bias": seen_bias}
     if feedback and not creative:
         _fail(RecgenError("--feedback teaches the GRM's creative side; add --creative"))
-    rec, report = _train_with_progress(out, codes, users, model, config, creative, feedback, transitions)
+    rec, report = _train_with_progress(out, codes, users, model, config, creative, feedback, transitions, interactions)
     averaged = f", weight EMA {report.ema}" if report.ema else ", no weight EMA"
     err.print(
         f"best epoch {report.best_epoch} of {report.epochs_run}{averaged}, {report.seconds:.0f}s: {report.best_valid}"
@@ -691,7 +702,15 @@ def grm_train(
 
 
 def _train_with_progress(
-    out: Path, codes: str, users: int, model: dict, config, creative: bool, feedback=False, transitions=True
+    out: Path,
+    codes: str,
+    users: int,
+    model: dict,
+    config,
+    creative: bool,
+    feedback=False,
+    transitions=True,
+    interactions: Path | None = None,
 ):
     from recgen.feedback import FeedbackStore
     from recgen.sid.recommender import train_recommender
@@ -727,6 +746,7 @@ def _train_with_progress(
                 clicks=clicks,
                 transitions=transitions,
                 on_status=lambda msg: bar.update(task, description=msg),
+                interactions=interactions,
             )
         except RecgenError as e:
             _fail(e)
@@ -775,7 +795,10 @@ def grm_recommend(
         items = rec.recommend(user, k, exclude_seen=not include_seen)
     except RecgenError as e:
         _fail(e)
-    err.print(f"user {user}: {len(hist)} items, latest {hist[-5:].tolist()}")
+    if len(hist):
+        err.print(f"user {user}: {len(hist)} items, latest {hist[-5:].tolist()}")
+    else:
+        err.print(f"user {user} has no history yet: the catalog's most popular items, not a personal ranking")
     for rank, (item, code) in enumerate(items, 1):
         print(f"{rank:>2}. item {item:<6} SID {'.'.join(map(str, code))}")
 

@@ -17,6 +17,10 @@ class SIDError(InputError):
     """A D-SID that does not exist in the fitted code space."""
 
 
+class ConflictError(InputError):
+    """A request that contradicts one made before under the same id (an event id, an idempotency key)."""
+
+
 class MediaError(InputError):
     """An image, audio or video file that is missing or cannot be decoded."""
 

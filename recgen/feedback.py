@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import ValidationError
 
-from recgen.errors import InputError, RunStoreError, SIDError
+from recgen.errors import ConflictError, InputError, RunStoreError, SIDError
 from recgen.schemas import FeedbackEvent
 from recgen.sid.catalog import strict_json
 
@@ -111,11 +111,15 @@ class FeedbackStore:
         return conn
 
     def record(self, events: Iterable[FeedbackEvent]) -> Recorded:
-        """Store the events not stored yet, all in one transaction."""
+        """Store the events not stored yet, all in one transaction. An event sent again (in this batch or
+        before) is a duplicate; one id given to two different events is a conflict."""
         now = time.time()
-        rows = [_row(e, now) for e in events]
-        if len({r[0] for r in rows}) != len(rows):
-            raise InputError("the same event id twice in one batch")
+        sent = [_row(e, now) for e in events]
+        first: dict[str, tuple] = {}
+        for r in sent:
+            if first.setdefault(r[0], r)[:-1] != r[:-1]:
+                raise ConflictError(f"event id {r[0]!r} is given to two different events in one batch")
+        rows = list(first.values())
         conn = self._connect()
         try:
             with conn:
@@ -128,12 +132,12 @@ class FeedbackStore:
                 for r in rows:
                     old = found.get(r[0])
                     if old is not None and old[:-1] != r[:-1]:
-                        raise InputError(f"event {r[0]!r} was recorded before with other contents; use a new id")
+                        raise ConflictError(f"event {r[0]!r} was recorded before with other contents; use a new id")
                 new = [r for r in rows if r[0] not in found]
                 conn.executemany(f"INSERT INTO events VALUES ({','.join('?' * len(_COLUMNS))})", new)
         finally:
             conn.close()
-        return Recorded(len(new), len(rows) - len(new))
+        return Recorded(len(new), len(sent) - len(new))
 
     def events(self, user: str | None = None) -> list[FeedbackEvent]:
         conn = self._connect()

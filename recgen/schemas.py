@@ -573,18 +573,37 @@ class VideoState(BaseModel):
 
 FeedbackKind = Literal["impression", "click", "watch", "like", "purchase"]
 _DSID_TEXT = re.compile(r"[cg]\d+(?:\.\d+)*/s\d+(?:\.\d+)*")
+USER_ID = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$"  # a user id of the interaction data (Beauty's are numbers)
+PRODUCT_ID = r"^(0|[1-9][0-9]{0,8})$"  # a catalog item id
 
 
 class FeedbackEvent(_Frozen):
     """One thing one viewer did with one video. `event_id` makes recording idempotent: the same event sent
     twice is stored once."""
 
+    # watch_seconds with a 'watch' event and only with one (checked in model_post_init), in the schema's words
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        json_schema_extra={
+            "if": {"properties": {"kind": {"const": "watch"}}, "required": ["kind"]},
+            "then": {"required": ["watch_seconds"], "properties": {"watch_seconds": {"type": "number"}}},
+            "else": {"properties": {"watch_seconds": {"type": "null"}}},
+        },
+    )
+
     event_id: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")
-    user: str = Field(min_length=1, max_length=128)
-    dsid: str  # the video's D-SID as text: c<content>/s<creative> (g<content>/... for GRM content codes)
+    user: str = Field(min_length=1, max_length=128, pattern=USER_ID)
+    # the video's D-SID as text: c<content>/s<creative> (g<content>/... for GRM content codes); the pattern is
+    # for the schema (the API's narrows it to its code space), the validator words the error
+    dsid: str = Field(
+        max_length=200,
+        json_schema_extra={"pattern": "^" + _DSID_TEXT.pattern + "$"},
+        description="the video's D-SID: c<content codes>/s<creative codes>, e.g. c12.200.7.0/s3.1",
+    )
     kind: FeedbackKind
     run_id: str | None = Field(None, min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
-    item: int | None = Field(None, ge=0)  # the catalog item the video advertised, when known
+    item: int | None = Field(None, ge=0, description="the catalog item the video advertised, when known")
     watch_seconds: float | None = Field(None, ge=0, le=3600, allow_inf_nan=False)
     at: float | None = Field(None, ge=0, allow_inf_nan=False)  # unix time; the store stamps it when absent
 
@@ -611,8 +630,21 @@ class FeedbackEvent(_Frozen):
 
 
 class VideoRequest(_Frozen):
-    product: str = Field(min_length=1, max_length=200, description="a catalog product id")
-    creative: str = Field(min_length=1, max_length=200, description="a style preset name or a creative D-SID (s3.1)")
+    product: str = Field(min_length=1, max_length=200, pattern=PRODUCT_ID, description="a catalog product id")
+    creative: str = Field(
+        min_length=1,
+        max_length=200,
+        json_schema_extra={"pattern": r"^([a-z][a-z0-9-]{0,63}|s[0-9]{1,4}(\.[0-9]{1,4}){0,7})$"},
+        description="a style preset name or a creative D-SID (s3.1)",
+    )
+
+
+class ErrorBody(_Frozen):
+    """Every refusal: one readable line naming the field or thing at fault; validation errors add the
+    machine-readable detail (location, message, type; never the input sent)."""
+
+    error: str
+    detail: list[dict] | None = None
 
 
 class VideoRef(_Frozen):
@@ -643,6 +675,11 @@ class ServedVideo(_Frozen):
 
     case: Literal["hit", "content", "nearest", "miss"]
     requested: str  # the D-SID asked for (catalog content codes / creative codes)
+    basis: Literal["history", "popular", "request"] = Field(
+        "request",
+        description="why this D-SID: the GRM on the user's history; 'popular': the user has no history yet, so "
+        "the catalog's most popular D-SID (cold start); 'request': the product and creative asked for",
+    )
     product: str
     video: VideoRef | None  # the exact video (hit), the closest variant (content, nearest), none (miss)
     job: JobView | None  # the job making the exact video, when the cache lacks it

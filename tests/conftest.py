@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from PIL import Image
 from recgen.settings import Settings
 
 DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+NEW_USER = "new-user-without-history"  # in rec2video_ckpt's interactions with an empty list
 
 
 @pytest.fixture(scope="session")
@@ -64,7 +66,12 @@ def rec2video_ckpt(tmp_path_factory, cache_dir) -> Path:
     from recgen.sid.grm_train import TrainConfig
     from recgen.sid.recommender import train_recommender
 
-    out = tmp_path_factory.mktemp("grm") / "r2v.pt"
-    train_recommender(DATA_DIR, out, "shared", users=150, model_cfg={"d_model": 32, "n_layer": 1},
-                      train_cfg=TrainConfig(epochs=1, eval_users=50), creative=True, cache_dir=cache_dir)  # fmt: skip
+    folder = tmp_path_factory.mktemp("grm")
+    beauty = json.loads((DATA_DIR / "amazon-beauty" / "Beauty.inter.json").read_text())
+    inter = folder / "inter.json"  # 149 Beauty users and a new one without history (cold start)
+    inter.write_text(json.dumps({**dict(list(beauty.items())[:149]), NEW_USER: []}))
+    out = folder / "r2v.pt"
+    train_recommender(DATA_DIR, out, "shared", model_cfg={"d_model": 32, "n_layer": 1},
+                      train_cfg=TrainConfig(epochs=1, eval_users=50), creative=True, cache_dir=cache_dir,
+                      interactions=inter)  # fmt: skip
     return out

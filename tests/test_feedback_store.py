@@ -10,8 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from recgen.cli import app
-from recgen.errors import InputError
-from recgen.feedback import FeedbackStore, creative_effects, parse_events, read_events_file
+from recgen.errors import ConflictError, InputError
+from recgen.feedback import FeedbackStore, Recorded, creative_effects, parse_events, read_events_file
 
 
 def ev(i, kind="impression", creative="3.1", user="u1", **kw):
@@ -28,8 +28,10 @@ def test_events_are_stored_once_per_id_and_a_changed_event_under_an_old_id_is_re
         store.record(parse_events([ev(5), ev(2, "purchase")]))
     assert len(store.events()) == 4  # the batch with the conflict stored nothing, not even e5
     assert [e.kind for e in store.events("u1")] == ["impression", "click", "watch", "like"]
-    with pytest.raises(InputError, match="same event id twice"):
-        store.record(parse_events([ev(6), ev(6)]))
+    # the same event twice in one batch is stored once; one id for two different events is a conflict
+    assert store.record(parse_events([ev(6), ev(6)])) == Recorded(added=1, duplicates=1)
+    with pytest.raises(ConflictError, match="e7.*two different events"):
+        store.record(parse_events([ev(7), ev(7, "purchase")]))
 
 
 @pytest.mark.parametrize(

@@ -216,3 +216,17 @@ def test_a_fault_no_agent_can_fix_is_reported_at_once_not_sent_back(small, monke
     assert [rep.verdict for rep in r.state.reports] == ["stop"]
     assert "not sent back" in r.state.reports[0].instruction
     assert len(r.state.drafts) == 1 and r.status == "flagged"
+
+
+class MusicOnly(BuiltinPolicy):
+    """An audio agent that plans music and no voice line."""
+
+    def plan_audio(self, ctx):
+        return super().plan_audio(ctx).model_copy(update={"lines": ()})
+
+
+def test_a_run_without_voice_lines_does_not_say_the_voice_is_missing(small):
+    r = generate_video("0", "calm-luxury", settings=small, policy=MusicOnly(), run_id="music-only")
+    assert r.state.tracks is not None and not r.state.tracks.lines
+    assert r.state.tracks.voice_backend != small.tts_backend  # the case the note was once wrongly given for
+    assert not [n for n in r.state.notes if "voice is not installed" in n], r.state.notes

@@ -13,6 +13,8 @@ from recgen.sid.recommender import load_recommender
 from recgen.sid.semantics import load_sid_space
 from recgen.tools.probes import probe
 
+from .conftest import NEW_USER
+
 
 def test_pair_catalog_turns_exposures_into_dsid_entries():
     data = Interactions(("a", "b"), (np.array([0, 1]), np.array([1, 1])), 2)
@@ -53,6 +55,19 @@ def test_user_to_video(rec2video_ckpt, small):
     # the feedback reward scores this user's own history: item ids, not the GRM's (item, creative) entries
     items = rec.item_of_entry[rec.history("0")].tolist()
     assert list(r.state.request.viewer) == items and "feedback" in r.state.reports[-1].rewards
+    assert g["basis"] == "history"
+
+
+def test_a_user_without_history_is_offered_the_popular_dsids_in_generation_mode(rec2video_ckpt):
+    rec = load_recommender(rec2video_ckpt)
+    paths = rec.generate(NEW_USER, k=3)
+    assert [p for p, _, _ in paths] == [tuple(rec.tok.item_codes[e]) for e in rec.popular_entries(3)]
+    assert all(exists for *_, exists in paths) and paths[0][1] >= paths[1][1] >= paths[2][1]
+    # a batch mixing a new user with a known one: each gets what it would get alone
+    mixed = rec.generate_many([rec.history("0"), np.zeros(0, np.int64)], k=2)
+    assert mixed == [rec.generate("0", k=2), rec.generate(NEW_USER, k=2)]
+    only = rec.popular_entries(2, content_items={int(rec.item_of_entry[rec.popular_entries(5)[4]])})
+    assert len({int(rec.item_of_entry[e]) for e in only}) == 1  # limited to the items given
 
 
 def test_generation_needs_creative_levels_and_known_users(rec2video_ckpt, tmp_path):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
@@ -13,6 +14,8 @@ from recgen.serving.api import create_api
 from recgen.serving.guard import Guard
 from recgen.serving.queue import IdempotencyConflict, JobQueue, QueueFull
 from recgen.serving.service import VideoService
+
+from .conftest import NEW_USER
 
 HOST = {"host": "127.0.0.1:8766"}
 
@@ -73,12 +76,17 @@ def test_bad_requests_get_clear_errors(client):
     r = client.post("/v1/users/no-such-user/video")
     assert r.status_code == 404 and "unknown user" in r.json()["error"]
     r = client.post("/v1/videos", json={"product": "no-such-product", "creative": "calm-luxury"})
-    assert r.status_code == 404 and "no product" in r.json()["error"]
+    assert r.status_code == 422 and r.json()["error"].startswith("product:")  # not an id: the schema says so
+    r = client.post("/v1/videos", json={"product": "99999", "creative": "calm-luxury"})
+    assert r.status_code == 404 and "no product" in r.json()["error"]  # an id, of no product
+    r = client.post("/v1/users/0/nope")
+    assert r.status_code in (404, 405) and "error" in r.json()  # Starlette's own refusals in the one shape
     r = client.post("/v1/videos", json={"product": "1", "creative": "s999.999"})
     assert r.status_code == 400
     assert client.post("/v1/videos", json={"product": "1"}).status_code == 422
-    assert client.get("/v1/jobs/nope").status_code == 404
-    assert client.get("/v1/videos/%%%").status_code in (400, 404)
+    assert client.get("/v1/jobs/nope").status_code == 422  # not a job id (the schema's pattern)
+    assert client.get("/v1/jobs/0123456789abcdef").status_code == 404
+    assert client.get("/v1/videos/%%%").status_code == 422  # not a video id (the schema's pattern)
     assert client.get("/v1/videos/" + "QUJD").status_code == 404  # a well-formed id nobody made
     assert client.get("/v1/openapi.json").json()["info"]["version"] == "1"
 
@@ -114,6 +122,21 @@ def test_full_queue_answers_503_with_retry_after(client, held):
     assert client.get("/v1/health").json()["queue"] == {"queued": 2, "running": 1}
 
 
+def test_a_user_without_history_is_offered_the_most_popular_dsid_said_as_such(client, held):
+    rec = held.recommender
+    assert rec.cold(NEW_USER) and not rec.cold("0")
+    counts = np.bincount(np.concatenate([s for s in rec.data.sequences if s.size]))
+    top = rec.popular_entries(1)[0]
+    assert counts[top] == counts.max()
+    r = client.post(f"/v1/users/{NEW_USER}/video")
+    assert r.status_code == 202 and r.json()["basis"] == "popular", r.text
+    assert r.json()["product"] == str(rec.item_of_entry[top])
+    assert r.json()["requested"].endswith("/s" + ".".join(map(str, rec.dsid(rec.tok.item_codes[top]).creative)))
+    assert client.post("/v1/users/0/video").json()["basis"] == "history"
+    popular_items = [int(rec.item_of_entry[e]) for e in rec.popular_entries(3, items=True)]
+    assert [i for i, _ in rec.recommend(NEW_USER, 3)] == popular_items and len(set(popular_items)) == 3
+
+
 def test_feedback_is_recorded_once(client, service):
     codes = ".".join(map(str, service.space.content_codes(service.space.catalog.get("1"))))
     ev = {"event_id": "e1", "user": "0", "dsid": f"c{codes}/s3.1", "kind": "click", "item": 1}
@@ -123,7 +146,16 @@ def test_feedback_is_recorded_once(client, service):
     assert client.post("/v1/feedback", json=ev).json() == {"added": 1, "duplicates": 0}
     assert client.post("/v1/feedback", json=[ev]).json() == {"added": 0, "duplicates": 1}
     bad = client.post("/v1/feedback", json={**ev, "event_id": "e2", "kind": "watch"})
-    assert bad.status_code == 400 and "watch_seconds" in bad.json()["error"]
+    assert bad.status_code == 422 and "watch_seconds" in bad.json()["error"]
+    clash = client.post("/v1/feedback", json={**ev, "kind": "like"})  # e1 again, as another event
+    assert clash.status_code == 409 and "other contents" in clash.json()["error"]
+    body = b'{"event_id": "e3", "event_id": "e4", "user": "0", "dsid": "%s", "kind": "click"}' % ev["dsid"].encode()
+    twice = client.post("/v1/feedback", content=body, headers={"content-type": "application/json"})
+    assert twice.status_code == 400 and "appears twice" in twice.json()["error"]  # strict JSON, as the CLI
+    stranger = client.post("/v1/feedback", json={**ev, "event_id": "e5", "user": "nobody"})
+    assert stranger.status_code == 400 and "unknown user" in stranger.json()["error"]
+    new_user = client.post("/v1/feedback", json={**ev, "event_id": "e6", "user": NEW_USER})  # declared, no history
+    assert new_user.json() == {"added": 1, "duplicates": 0}
 
 
 def test_guard_rules(service):
@@ -246,4 +278,4 @@ def test_large_bodies_are_refused_before_they_are_read_and_errors_never_echo_inp
     assert r.json()["error"].startswith("creative:") and r.json()["detail"][0]["loc"][-1] == "creative"
     many = [{"event_id": f"e{i}", "user": "0", "dsid": "c1.2.3.0/s1.0", "kind": "click"} for i in range(5001)]
     r = client.post("/v1/feedback", json=many)
-    assert r.status_code == 400 and "at most 5,000" in r.json()["error"]
+    assert r.status_code == 422 and "at most 5000" in r.json()["error"] and len(r.content) < 2000

@@ -56,7 +56,8 @@ def test_beauty_loads_with_the_published_statistics():
     "content, match",
     [
         ("{not json", "not valid JSON"),
-        ({"u": []}, "empty or malformed"),
+        ({"u": {}}, "malformed"),
+        ({"u": [], "v": []}, "no user has a history"),
         ({"u": [1, "x"]}, "non-integer"),
         ({"u": [1, -2]}, "negative"),
         ([1, 2], "must map"),
@@ -103,3 +104,10 @@ def test_item_tokens_give_each_colliding_item_its_own_token():
 def test_popularity_ranks_by_training_counts():
     pop = Popularity().fit((np.array([1, 1, 2]), np.array([1, 3])), 5)
     assert pop.recommend((np.array([0]),), 3).tolist() == [[1, 2, 3]]
+
+
+def test_a_user_without_history_is_a_new_user_and_learns_nothing(tmp_path):
+    data = load_interactions(_write(tmp_path, {"a": [0, 1, 2, 3], "new": [], "b": [2, 1]}))
+    assert data.users == ("a", "new", "b") and data.sequences[data.index_of("new")].size == 0
+    split = leave_one_out(data)
+    assert len(split.train) == 2 and split.test_target.tolist() == [3]  # the new user is in no split

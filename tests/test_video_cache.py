@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import threading
 import time
+from pathlib import Path
 
 import pytest
 
 from recgen.errors import InputError
 from recgen.serving.cache import VideoCache, code_distance
+from recgen.serving.db import ThreadConnections
 
 
 def _video(tmp_path, name: str, size: int):
@@ -57,3 +61,16 @@ def test_eviction_drops_the_least_recently_used_to_fit_and_the_old(tmp_path):
 def test_code_distance_prefers_a_longer_shared_prefix():
     assert code_distance((3, 1), (3, 7)) < code_distance((3, 1), (4, 1))
     assert code_distance((3, 1), (3, 1)) == (0, 0)
+
+
+def test_connections_of_ended_threads_are_closed(tmp_path):
+    """A long-running server's stores hold one connection per live thread, not one per thread ever seen."""
+    conns = ThreadConnections(tmp_path / "s.sqlite", "test store")
+    conns.get().execute("CREATE TABLE t (x)")
+    for _ in range(30):  # short-lived threads, as a render's pool or a retired web worker
+        th = threading.Thread(target=lambda: conns.get().execute("SELECT 1").fetchall())
+        th.start()
+        th.join()
+    conns.get()  # the main thread's own, reused
+    files = [p for p in Path(f"/proc/{os.getpid()}/fd").iterdir() if "s.sqlite" in str(p.resolve())]
+    assert conns.open_count() <= 2 and len(files) <= 6  # the main thread's and the last thread's, with WAL files

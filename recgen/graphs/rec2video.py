@@ -40,6 +40,8 @@ def video_for_user(user: str, checkpoint: Path, settings: Settings | None = None
             "log_prob": logp,
             "existing_video": exists,
             "item": item,
+            # a user without history is offered the most popular D-SIDs, not a prediction (cold start)
+            "basis": "popular" if rec.cold(str(user)) else "history",
             "alternatives": [
                 {"dsid": rec.dsid(p).model_dump(mode="json"), "log_prob": lp, "existing_video": e}
                 for p, lp, e in proposals[1:]

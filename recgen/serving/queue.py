@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from recgen.errors import InputError, RecgenError
+from recgen.errors import ConflictError, InputError, RecgenError
 from recgen.serving.db import ThreadConnections
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ class QueueFull(RecgenError):
     """The queue holds as many unfinished jobs as it may; the caller should retry later."""
 
 
-class IdempotencyConflict(InputError):
+class IdempotencyConflict(ConflictError):
     """An idempotency key already used for a different request."""
 
 
@@ -90,6 +90,7 @@ class JobQueue:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._conns = ThreadConnections(self.path, "job store")
+        self._closed = False
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="recgen-job")
         with self._db() as conn:
             conn.executescript(_SCHEMA)
@@ -147,6 +148,8 @@ class JobQueue:
                 return old, False
             if (same := self.active(kind, payload)) is not None:
                 return same, False
+            if self._closed:  # a request that arrives while the server stops: a 503, not a crash
+                raise QueueFull("the server is shutting down; retry in a moment")
             if self.pending() >= self.capacity:
                 raise QueueFull(f"the job queue is full ({self.capacity} unfinished jobs); retry later")
             job_id = uuid.uuid4().hex[:16]
@@ -194,4 +197,6 @@ class JobQueue:
         return job
 
     def close(self, wait: bool = True) -> None:
+        with self._lock:
+            self._closed = True
         self._pool.shutdown(wait=wait, cancel_futures=not wait)

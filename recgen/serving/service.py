@@ -14,7 +14,7 @@ import gc
 import threading
 from collections import Counter
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -138,6 +138,7 @@ class Served:
     entry: Entry | None
     job: Job | None
     job_created: bool = False
+    basis: Literal["history", "popular", "request"] = "request"  # why this D-SID (popular: a user without history)
 
 
 class VideoService:
@@ -180,7 +181,7 @@ class VideoService:
     def for_user(self, user: str, key: str | None = None) -> Served:
         """The online path: propose, look up, and queue the exact video when the cache lacks it."""
         product, dsid, history = self.propose(user)
-        return self._serve(product, dsid, history, key)
+        return replace(self._serve(product, dsid, history, key), basis="history" if history else "popular")
 
     def for_product(self, product: str, creative: str, key: str | None = None) -> Served:
         """A video of a catalog product in a creative (preset name or D-SID's creative half)."""
@@ -194,6 +195,20 @@ class VideoService:
         payload = {"product": product, "creative": list(dsid.creative), "viewer": history[-50:]}
         job, created = self.queue.submit(RENDER, payload, key)
         return Served(found.case, product, dsid, found.entry, job, created)
+
+    def check_users(self, events) -> None:
+        """Feedback comes from users the GRM knows (a new user is one with an empty history in its
+        interactions); without a GRM there is no list of users to check against."""
+        try:
+            users = self.recommender.data
+        except NoGRM:
+            return
+        for i, e in enumerate(events):
+            try:
+                users.index_of(e.user)
+            except CatalogError:
+                raise InputError(f"event {i} ({e.event_id}): unknown user {e.user!r}; a new user is declared with an "
+                                 "empty history in the interactions the GRM was trained on") from None  # fmt: skip
 
     def video(self, vid: str) -> Entry:
         entry = self.cache.get(key_of(vid))

@@ -66,34 +66,40 @@ def _read_json(path: Path) -> object:
 
 
 def load_interactions(path: Path, n_items: int | None = None) -> Interactions:
-    """Read {user: [item, ...]} and check every sequence: non-empty, integer ids within 0..n_items-1."""
+    """Read {user: [item, ...]} and check every sequence: a list of integer ids within 0..n_items-1. An
+    empty list is a new user without history (cold start: they learn nothing into a model and are offered
+    the catalog's most popular D-SIDs, said as such); at least one user needs a history."""
     raw = _read_json(path)
     if not isinstance(raw, dict) or not raw:
         raise CatalogError(f"{path} must map user ids to lists of item ids")
     users, seqs = [], []
     top = -1
     for user, items in raw.items():
-        if not isinstance(items, list) or not items:
-            raise CatalogError(f"{path}: user {user!r} has an empty or malformed sequence")
+        if not isinstance(items, list):
+            raise CatalogError(f"{path}: user {user!r} has a malformed sequence (not a list of item ids)")
         if not all(isinstance(i, int) and not isinstance(i, bool) for i in items):
             raise CatalogError(f"{path}: user {user!r} has a non-integer item id")
         arr = np.asarray(items, dtype=np.int64)
-        if arr.min() < 0:
+        if arr.size and arr.min() < 0:
             raise CatalogError(f"{path}: user {user!r} has a negative item id {int(arr.min())}")
-        top = max(top, int(arr.max()))
+        top = max(top, int(arr.max())) if arr.size else top
         users.append(str(user))
         seqs.append(arr)
+    if top < 0:
+        raise CatalogError(f"{path}: no user has a history (every sequence is empty)")
     n = top + 1 if n_items is None else n_items
     if top >= n:
-        bad = next(u for u, s in zip(users, seqs, strict=True) if s.max() >= n)
+        bad = next(u for u, s in zip(users, seqs, strict=True) if s.size and s.max() >= n)
         raise CatalogError(f"{path}: user {bad!r} has item id {top} outside 0..{n - 1}")
     return Interactions(tuple(users), tuple(seqs), n)
 
 
 def leave_one_out(data: Interactions) -> Split:
-    """Users with fewer than 3 interactions only contribute training history."""
+    """Users with fewer than 3 interactions only contribute training history; users without any, nothing."""
     train, vh, vt, th, tt = [], [], [], [], []
     for s in data.sequences:
+        if not len(s):
+            continue  # a new user: nothing to learn from or to test on
         if len(s) < 3:
             train.append(s)
             continue

@@ -38,13 +38,13 @@ CodeSource = Literal["shared", "ours", "text"]
 CODE_SOURCES: tuple[str, ...] = ("shared", "ours", "text")
 
 
-def dataset_paths(data_dir: Path, codes: CodeSource) -> tuple[Path, Path | None]:
-    """Interactions file and, for precomputed codes, the code table of the same id mapping (the shared
-    codes come from the catalog's D-SID space, not from a file)."""
+def dataset_paths(data_dir: Path, codes: CodeSource, interactions: Path | None = None) -> tuple[Path, Path | None]:
+    """Interactions file (`interactions` when given) and, for precomputed codes, the code table of the same
+    id mapping (the shared codes come from the catalog's D-SID space, not from a file)."""
     base = Path(data_dir) / "amazon-beauty"
     if codes == "text":
-        return base / "tiger-repro" / "inter.json", base / "tiger-repro" / "index_rqkmeans.json"
-    return base / "Beauty.inter.json", None
+        return Path(interactions or base / "tiger-repro" / "inter.json"), base / "tiger-repro" / "index_rqkmeans.json"
+    return Path(interactions or base / "Beauty.inter.json"), None
 
 
 def fit_item_codes(
@@ -117,8 +117,9 @@ class Recommender:
         """Top-k existing items for a user's whole history, each with its semantic ID; by default none of
         the items the user already has (in any creative variant)."""
         hist = self.history(user)
-        if hist.size == 0:
-            raise CatalogError(f"user {user!r} has an empty history")
+        if hist.size == 0:  # a new user: the most popular items (`cold` says so to callers)
+            return [(int(self.item_of_entry[e]), tuple(int(c) for c in self.tok.item_codes[e]))
+                    for e in self.popular_entries(k, items=True)]  # fmt: skip
         exclude = [np.flatnonzero(np.isin(self.item_of_entry, self.item_of_entry[hist]))] if exclude_seen else None
         entries = self.rank([hist], k, beam, exclude)[0]
         return [(int(self.item_of_entry[e]), tuple(int(c) for c in self.tok.item_codes[e])) for e in entries if e >= 0]
@@ -169,6 +170,37 @@ class Recommender:
             cache[content_items] = CodeTrie(codes[rows, : c.content_levels]), CodeTrie(codes[:, c.content_levels :])
         return cache[content_items]
 
+    def cold(self, user: str) -> bool:
+        """A user without history: what they are offered is the catalog's most popular, not theirs."""
+        return self.history(user).size == 0
+
+    @functools.cached_property
+    def _entry_counts(self) -> np.ndarray:
+        seqs = [s for s in self.data.sequences if s.size]
+        return np.bincount(np.concatenate(seqs), minlength=len(self.item_of_entry))
+
+    def popular_entries(self, k: int, content_items: set[int] | None = None, items: bool = False) -> list[int]:
+        """The k catalog entries seen most in the training sequences (ties by id), among `content_items`'
+        entries when given; `items`: one entry per item (its most seen creative variant)."""
+        counts = self._entry_counts
+        out, seen = [], set()
+        for e in np.argsort(-counts, kind="stable"):
+            item = int(self.item_of_entry[e])
+            if (content_items is not None and item not in content_items) or (items and item in seen):
+                continue
+            out.append(int(e))
+            seen.add(item)
+            if len(out) == k:
+                break
+        return out
+
+    def popular_paths(self, k: int, content_items: set[int] | None = None) -> list[tuple[tuple[int, ...], float, bool]]:
+        """Generation mode's answer for a user without history: the most seen D-SIDs, each with the log of
+        its share of the training interactions (not a model probability) and `exists` True."""
+        total = max(1, int(self._entry_counts.sum()))
+        return [(tuple(int(c) for c in self.tok.item_codes[e]), float(np.log(max(1, self._entry_counts[e]) / total)),
+                 True) for e in self.popular_entries(k, content_items)]  # fmt: skip
+
     def generate(
         self, user: str, k: int = 10, beam: int = 20, content_items: set[int] | None = None,
         history: np.ndarray | None = None,
@@ -188,19 +220,20 @@ class Recommender:
         c = self.model.config
         if c.content_levels == c.levels:
             raise SIDError("this GRM has no creative levels; train it with creative codes (--creative)")
+        warm = [b for b, h in enumerate(histories) if len(h)]
+        out: list[list] = [self.popular_paths(k, content_items) if not len(h) else [] for h in histories]
+        if not warm:
+            return out
         content, creative = self.generation_tries(None if content_items is None else frozenset(content_items))
         paths, scores = beam_search(
-            self.model, self.tok, list(histories), max(beam, k), "generation", content_trie=content,
+            self.model, self.tok, [histories[b] for b in warm], max(beam, k), "generation", content_trie=content,
             creative_trie=creative,
         )  # fmt: skip
-        out = []
-        for b in range(len(histories)):
-            row = []
-            for j in np.argsort(-scores[b])[:k]:
-                if np.isfinite(scores[b, j]):
-                    p = tuple(int(x) for x in paths[b, j])
-                    row.append((p, float(scores[b, j]), p in self.trie))
-            out.append(row)
+        for r, b in enumerate(warm):
+            for j in np.argsort(-scores[r])[:k]:
+                if np.isfinite(scores[r, j]):
+                    p = tuple(int(x) for x in paths[r, j])
+                    out[b].append((p, float(scores[r, j]), p in self.trie))
         return out
 
 
@@ -227,16 +260,18 @@ def train_recommender(
     clicks: list[tuple[str, int, tuple[int, ...]]] | None = None,
     transitions: bool = True,
     on_status: Callable[[str], None] | None = None,
+    interactions: Path | None = None,
 ) -> tuple[Recommender, TrainReport]:
     """Train a GRM on Beauty. With `creative`, every interaction also carries creative codes (synthetic
     exposures in the sample D-SID space's creative quantizer) and the GRM predicts [content ; creative];
     `clicks` (user, item, creative codes), from the feedback store, join their users' sequences as their
     latest interactions with the creative that was clicked. With `transitions`, retrieval re-scores the
     beam with the training sequences' item chain, its weight β chosen on the validation users
-    (`sid/transitions.py`; β = 0 when the chain does not help there)."""
+    (`sid/transitions.py`; β = 0 when the chain does not help there). `interactions`: another file of its
+    item ids (e.g. with new users without history)."""
     if codes not in CODE_SOURCES:
         raise SIDError(f"codes is one of {', '.join(CODE_SOURCES)}; got {codes!r}")
-    inter_path, code_path = dataset_paths(data_dir, codes)
+    inter_path, code_path = dataset_paths(data_dir, codes, interactions)
     data = load_interactions(inter_path)
     if users:
         data = data.head(users)
@@ -271,13 +306,7 @@ def train_recommender(
         "feedback_clicks": len(clicks or []),
         "interactions": str(inter_path),
         "sid_report": sid_report,
-        "train": {
-            "epochs": report.epochs_run,
-            "best_epoch": report.best_epoch,
-            "seconds": report.seconds,
-            "best_valid": report.best_valid,
-            "ema": report.ema,
-        },
+        "train": _trained(report),
         "transitions": None
         if scorer is None
         else {"beta": scorer.beta, "weights": list(scorer.weights), "candidates": scorer.candidates},  # fmt: skip
@@ -294,6 +323,11 @@ def train_recommender(
         },
     )
     return Recommender(model, tok, data, info, item_of_entry, scorer), report
+
+
+def _trained(report: TrainReport) -> dict:
+    return {"epochs": report.epochs_run, "best_epoch": report.best_epoch, "seconds": report.seconds,
+            "best_valid": report.best_valid, "ema": report.ema}  # fmt: skip
 
 
 def fit_transitions(model: GRM, tok: Tokenizer, split: Split, n_entries: int) -> TransitionScorer:
