@@ -29,6 +29,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+from readme_tables import replace_block
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
@@ -262,6 +263,30 @@ def report(result: dict, console) -> None:
         console.print(f"[red]undeclared:[/red] {line}")
 
 
+def readme_table(r: dict) -> str:
+    """The README's table, from the results file."""
+    rows = [
+        ("requests, of which hostile", f"{r['requests']:,} in {r['seconds']:.0f} s, "
+         f"{sum(r['statuses'].get('hostile', {}).values()):,} hostile"),
+        ("server up at the end; 5xx other than a full queue's 503",
+         f"{r['server_alive_at_end']}; {r['server_errors']}"),
+        ("answers outside the declared statuses", str(len(r["undeclared"]))),
+        ("resident memory MB: start, after warm-up, end (max)",
+         f"{r['rss_mb']['start']:.0f}, {r['rss_mb']['after_warmup']:.0f}, {r['rss_mb']['end']:.0f} "
+         f"({r['rss_mb']['max']:.0f})"),
+        (f"memory slope after {r['settings']['warmup']:,} requests",
+         f"{r['rss_mb_per_1000_requests']:+.1f} MB per 1,000"),
+        ("open files: start, end (max)", f"{r['fds']['start']}, {r['fds']['end']} ({r['fds']['max']})"),
+        ("open-file slope after warm-up", f"{r['fds_per_1000_requests']:+.1f} per 1,000"),
+        ("videos made by the worker; feedback events recorded",
+         f"{r['videos_made']}; {r['feedback_events_sent']:,}"),
+        ("p50 / p99 ms: user video, range, feedback batch",
+         " · ".join(f"{r['latency_ms'][k]['p50']:.0f} / {r['latency_ms'][k]['p99']:.0f}"
+                    for k in ("user", "range", "feedback") if k in r["latency_ms"])),
+    ]  # fmt: skip
+    return "| measure | value |\n|---|---|\n" + "\n".join(f"| {a} | {b} |" for a, b in rows)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_video_args(ap, 144, 256, 12, 4.0)
@@ -287,6 +312,8 @@ def main() -> None:
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(json.dumps(out, indent=1) + "\n")
     report(out, console)
+    if a.out == OUT:
+        console.print(replace_block("api_soak", "api_soak.py", readme_table(out)))
 
 
 if __name__ == "__main__":

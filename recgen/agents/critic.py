@@ -72,9 +72,8 @@ def measure_draft(state: VideoState, s: Settings, workdir: Path):
     draft = state.drafts[-1]
     facts = state.semantics.content.facts
     p = probe(draft.path)
-    rb = read_back(
-        draft.path, draft.text_boxes, state.visual.duration_s, p.audio, p.audio_rate, s, facts.title, workdir
-    )
+    seen_s = min(state.visual.duration_s, p.duration)  # a file cut short is read as far as it goes
+    rb = read_back(draft.path, draft.text_boxes, seen_s, p.audio, p.audio_rate, s, facts.title, workdir)
     view = DraftView(draft, p, state.visual, state.tracks, state.effects, s.width, s.height, s.target_lufs,
                      state.brief, facts, _reviewed(state), rb)  # fmt: skip
     return p, rb, evaluate(view)

@@ -58,6 +58,7 @@ PEAK_MAX_DB = -0.1  # decoded AAC reaching full scale is clipping
 MIN_CONTRAST = 3.0  # WCAG AA for large text
 SUB_SYNC_TOL = 0.25
 MIN_CTA_SECONDS = 1.5
+MAX_DURATION_ERROR_S = 0.5  # renders match the plan to the frame; an edit that cuts or pads a file does not
 BLACK_LUMA = 12.0
 FROZEN_SECONDS = 1.5
 BEAT_TOL = 0.12  # mean distance of the cuts from the nearest beat
@@ -101,6 +102,13 @@ def streams(d: DraftView) -> Result:
     if not d.probe.has_video or not d.probe.has_audio:
         agent = "visual" if not d.probe.has_video else "audio"
         r.fail("missing_stream", agent, "the draft lacks a video or audio stream", "re-render the draft")
+    if r.measures["duration_error_s"] > MAX_DURATION_ERROR_S:  # cut short (its ending lost) or padded
+        r.fail(
+            "duration_off",
+            "visual",
+            f"the file runs {d.probe.duration:.1f}s, the plan {d.visual.duration_s:.1f}s",
+            "re-render the draft at the planned length",
+        )
     return r
 
 

@@ -1,6 +1,7 @@
 """Defects seeded into a rendered video file — the pixels and the sound, never the plan — so a critic can be
 tested (and benchmarked) on what a viewer would get: quieter or clipped sound, black or frozen stretches, the
-voice gone, the call to action painted over. Each kind is one ffmpeg edit of a copy of the file."""
+voice gone, the call to action painted over, a headline veiled, the ending cut. Each kind is one ffmpeg edit of a
+copy of the file."""
 
 from __future__ import annotations
 
@@ -54,6 +55,24 @@ def _cta_painted(s: Seed) -> list[str]:
     )
 
 
+def _text_faded(s: Seed) -> list[str]:
+    """Contrast lowered in a text region: a grey veil over the first headline while it is shown."""
+    head = next((b for b in s.boxes if b.kind == "headline"), None)
+    if head is None:
+        raise MediaError("the video has no headline to fade")
+    x0, y0, x1, y1 = head.box
+    return _video(
+        f"drawbox=x={x0}:y={y0}:w={x1 - x0}:h={y1 - y0}:color=0x9a9a9a@0.85:t=fill"
+        f":enable='between(t,{head.start},{head.end})'"
+    )
+
+
+def _ends_early(s: Seed) -> list[str]:
+    """The last 2 seconds cut (and the call to action with them), as a careless trim of an export does."""
+    return ["-t", f"{max(1.0, s.duration - 2.0):.3f}", "-c:v", "libx264", "-preset", "veryfast", "-crf", "18",
+            "-pix_fmt", "yuv420p", "-c:a", "aac"]  # fmt: skip
+
+
 def _voice_removed(s: Seed) -> list[str]:
     if s.music is None:
         raise MediaError("removing the voice needs the run's music track")
@@ -68,6 +87,8 @@ DEFECTS: dict[str, tuple[Callable[[Seed], list[str]], str, str]] = {
     "frozen": (_frozen, "frozen", "visual"),
     "voice_removed": (_voice_removed, "voice_unclear", "audio"),
     "cta_painted_over": (_cta_painted, "text_unreadable", "effects"),
+    "text_faded": (_text_faded, "text_unreadable", "visual"),
+    "ends_early": (_ends_early, "duration_off", "visual"),
 }
 
 

@@ -74,7 +74,13 @@ def _read_frame(reader, frame: np.ndarray, t: float, boxes: tuple[TextBox, ...],
 
 def product_times(boxes: tuple[TextBox, ...], duration: float) -> list[float]:
     """The keyframe of each shot that shows the product (where the compositor measured its box)."""
-    return [round(b.start + 0.6 * (b.end - b.start), 3) for b in boxes if b.kind == "product" and b.start < duration]
+    return [t for _, t in product_keyframes(boxes, duration)]
+
+
+def product_keyframes(boxes: tuple[TextBox, ...], duration: float) -> list[tuple[TextBox, float]]:
+    """Each product shot's box with its keyframe, for the shots whose keyframe the file still holds."""
+    keys = [(b, round(b.start + 0.6 * (b.end - b.start), 3)) for b in boxes if b.kind == "product"]
+    return [(b, t) for b, t in keys if t < duration - 0.05]
 
 
 def product_view(frame: np.ndarray, box: tuple[int, int, int, int], t: float, size: tuple[int, int]) -> ProductView:
@@ -98,7 +104,7 @@ def read_back(path: Path, boxes: tuple[TextBox, ...], duration: float, audio: np
     t0 = time.perf_counter()
     out = ReadBack()
     size = (settings.width, settings.height)
-    products = [b for b in boxes if b.kind == "product" and b.start < duration]
+    products = [b for b, _ in product_keyframes(boxes, duration)]
     times = sample_times(boxes, duration) if settings.ocr_backend != "none" else []
     keyframes = product_times(boxes, duration)
     decoded = dict(zip(
