@@ -49,6 +49,7 @@ from recgen.schemas import (
     VisualPlan,
 )
 from recgen.sid.facts import foreign_words
+from recgen.tools.asr import voice_offset
 from recgen.tools.probes import VideoProbe
 from recgen.tools.readback import ReadBack
 
@@ -58,6 +59,7 @@ PEAK_MAX_DB = -0.1  # decoded AAC reaching full scale is clipping
 MIN_CONTRAST = 3.0  # WCAG AA for large text
 SUB_SYNC_TOL = 0.25
 MIN_CTA_SECONDS = 1.5
+MAX_VOICE_OFFSET_S = 0.15  # voice against its subtitles: later than this reads as out of sync
 MAX_DURATION_ERROR_S = 0.5  # renders match the plan to the frame; an edit that cuts or pads a file does not
 BLACK_LUMA = 12.0
 FROZEN_SECONDS = 1.5
@@ -419,6 +421,16 @@ def perceived(d: DraftView) -> Result:
                 "audio",
                 f"{r.measures['voice_wer']:.0%} of the script's words are not heard as written",
                 "speak more slowly or duck the music further under the voice",
+            )
+    offset = voice_offset(d.tracks.lines, rb.heard) if rb.heard else None
+    if offset is not None:
+        r.measures["voice_offset_s"] = round(offset, 3)
+        if abs(offset) > MAX_VOICE_OFFSET_S:
+            r.fail(
+                "av_offset",
+                "audio",
+                f"the voice is heard {offset:+.2f}s off where its words were placed, and their subtitles shown",
+                "mix the voice again against the picture",
             )
     if rb.heard:
         ratio = voice_over_music_db(d.probe.audio, d.probe.audio_rate, rb.heard, d.visual.duration_s)

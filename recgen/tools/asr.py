@@ -207,6 +207,19 @@ def word_error_rate(reference: list[str], hypothesis: list[str]) -> float:
     return prev[-1] / len(reference)
 
 
+def voice_offset(lines: tuple[TimedLine, ...], heard: list[Heard], least: int = 3) -> float | None:
+    """How late (+) or early (−) the voice is heard in a file against where its words were placed — and so
+    against the subtitles drawn at those times: the median over the words recognised in both (None when
+    fewer than `least` are)."""
+    script = [w for ln in lines for w in ln.words]
+    a = [" ".join(norm_words(w.word)) for w in script]
+    b = [" ".join(norm_words(h.word)) for h in heard]
+    shifts = [heard[m.b + n].start - script[m.a + n].start
+              for m in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_matching_blocks()
+              for n in range(m.size) if a[m.a + n]]  # fmt: skip
+    return float(np.median(shifts)) if len(shifts) >= least else None
+
+
 def align_words(lines: tuple[TimedLine, ...], heard: list[Heard]) -> tuple[TimedLine, ...]:
     """The script's words with the times they were actually heard (a word not recognised keeps its estimate)."""
     script = [(i, k, w) for i, ln in enumerate(lines) for k, w in enumerate(ln.words)]

@@ -1,7 +1,7 @@
 """Defects seeded into a rendered video file — the pixels and the sound, never the plan — so a critic can be
 tested (and benchmarked) on what a viewer would get: quieter or clipped sound, black or frozen stretches, the
-voice gone, the call to action painted over, a headline veiled, the ending cut. Each kind is one ffmpeg edit of a
-copy of the file."""
+voice gone, the call to action painted over, a headline veiled, the ending cut, the sound 0.3 s late. Each kind
+is one ffmpeg edit of a copy of the file."""
 
 from __future__ import annotations
 
@@ -88,6 +88,7 @@ DEFECTS: dict[str, tuple[Callable[[Seed], list[str]], str, str]] = {
     "voice_removed": (_voice_removed, "voice_unclear", "audio"),
     "cta_painted_over": (_cta_painted, "text_unreadable", "effects"),
     "text_faded": (_text_faded, "text_unreadable", "visual"),
+    "audio_delayed": (lambda s: [*_audio("adelay=300:all=1"), "-t", f"{s.duration:.3f}"], "av_offset", "audio"),
     "ends_early": (_ends_early, "duration_off", "visual"),
 }
 
