@@ -200,8 +200,15 @@ def main() -> None:
                     "temporary folder)")  # fmt: skip
     ap.add_argument("--reuse", action="store_true", help="with --work: reuse its GRM and measured videos instead "
                     "of training and rendering again (a rerun of the loop only)")  # fmt: skip
+    ap.add_argument("--readme-from", type=Path, help="only write the README's table from this results file "
+                    "(one this script wrote, e.g. with --out elsewhere) and stop")  # fmt: skip
     a = ap.parse_args()
     console = Console()
+    if a.readme_from:
+        console.print(
+            replace_block("closed_loop", "closed_loop.py", readme_table(json.loads(a.readme_from.read_text())))
+        )
+        return
     t_start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         a.work = a.work or Path(tmp)
