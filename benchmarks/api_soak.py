@@ -9,7 +9,9 @@ served, and hostile requests (an unknown user, a body that is not JSON, an id th
 the size limit). `--clients` threads send them at `--rate` requests per second (an arrival schedule; a slow
 answer delays only its own client). Every `--sample` requests the server's resident memory (VmRSS) and its
 open file descriptors are read from /proc; the slopes per 1,000 requests after the first `--warmup` are
-fitted by least squares. Writes benchmarks/results/api_soak.json.
+fitted by least squares, over every sample and over the floor of each 1,000 (the lowest reading: a sample
+taken while the worker renders holds that render's buffers, a few hundred MB). Writes
+benchmarks/results/api_soak.json.
 
     python benchmarks/api_soak.py [--requests 5000 --rate 10 --clients 4] [--grm CKPT]
 """
@@ -58,6 +60,19 @@ def proc_stats(pid: int) -> tuple[float, int]:
     rss = next(int(ln.split()[1]) for ln in Path(f"/proc/{pid}/status").read_text().splitlines()
                if ln.startswith("VmRSS:"))  # fmt: skip
     return rss / 1024, len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def floor_slope(samples: list[dict], warmup: int, window: int = 1000) -> tuple[list[float], float | None]:
+    """The lowest memory in each window of `window` requests after the warm-up (the server between renders:
+    a sample taken mid-render reads the render's own buffers), and its slope per 1,000 requests."""
+    floors: dict[int, float] = {}
+    for sm in samples:
+        if sm["requests"] > warmup:
+            w = (sm["requests"] - warmup - 1) // window
+            floors[w] = min(floors.get(w, float("inf")), sm["rss_mb"])
+    xs = sorted(floors)
+    return [round(floors[w], 1) for w in xs], slope_per_1000([warmup + (w + 0.5) * window for w in xs],
+                                                             [floors[w] for w in xs])  # fmt: skip
 
 
 def slope_per_1000(x: list[int], y: list[float]) -> float | None:
@@ -237,6 +252,8 @@ def soak(a, grm: Path, work: Path, console) -> dict:
         },  # fmt: skip
         "fds": {"start": samples[0]["fds"], "end": samples[-1]["fds"], "max": max(s["fds"] for s in samples)},
         "rss_mb_per_1000_requests": slope_per_1000(x, [s["rss_mb"] for s in late]),
+        "rss_floor_mb_by_1000": (floor := floor_slope(samples, a.warmup))[0],
+        "rss_floor_mb_per_1000_requests": floor[1],
         "fds_per_1000_requests": slope_per_1000(x, [s["fds"] for s in late]),
         "samples": samples,
     }
@@ -252,6 +269,7 @@ def report(result: dict, console) -> None:
         ("answers outside the declared statuses", str(len(result["undeclared"]))),
         ("resident memory MB: start / end / max", "{start} / {end} / {max}".format(**result["rss_mb"])),
         ("memory slope after warm-up, MB per 1,000 requests", f"{result['rss_mb_per_1000_requests']:+.2f}"),
+        ("its floor's slope (lowest of each 1,000)", f"{result['rss_floor_mb_per_1000_requests']:+.2f}"),
         ("open files: start / end / max", "{start} / {end} / {max}".format(**result["fds"])),
         ("open-file slope, per 1,000 requests", f"{result['fds_per_1000_requests']:+.2f}"),
         ("videos made by the worker", str(result["videos_made"])),
@@ -274,8 +292,9 @@ def readme_table(r: dict) -> str:
         ("resident memory MB: start, after warm-up, end (max)",
          f"{r['rss_mb']['start']:.0f}, {r['rss_mb']['after_warmup']:.0f}, {r['rss_mb']['end']:.0f} "
          f"({r['rss_mb']['max']:.0f})"),
-        (f"memory slope after {r['settings']['warmup']:,} requests",
-         f"{r['rss_mb_per_1000_requests']:+.1f} MB per 1,000"),
+        (f"memory slope after {r['settings']['warmup']:,} requests: every sample; the floor of each 1,000",
+         f"{r['rss_mb_per_1000_requests']:+.1f} MB per 1,000; {r['rss_floor_mb_per_1000_requests']:+.1f} MB per 1,000 "
+         f"({', '.join(f'{v:.0f}' for v in r['rss_floor_mb_by_1000'])} MB)"),
         ("open files: start, end (max)", f"{r['fds']['start']}, {r['fds']['end']} ({r['fds']['max']})"),
         ("open-file slope after warm-up", f"{r['fds_per_1000_requests']:+.1f} per 1,000"),
         ("videos made by the worker; feedback events recorded",
