@@ -5,7 +5,8 @@ no cross-site POSTs, and a bearer token when bound beyond loopback.
 
 Status codes: 200 a video is served now (the body says which cache case applied); 202 nothing to serve
 yet, a job is making it; 400/422 bad input; 404 unknown user, product, job or video; 409 an idempotency
-key reused for another request; 503 the queue is full (Retry-After) or the server has no GRM.
+key reused for another request, or an event id for another event; 413 a body over its limit; 503 the queue
+is full (Retry-After) or the server has no GRM. The schema declares each endpoint's statuses and patterns.
 """
 
 from __future__ import annotations
