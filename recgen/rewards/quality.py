@@ -57,6 +57,7 @@ DURATION_TOL = 0.1
 LUFS_TOL = 2.0
 PEAK_MAX_DB = -0.1  # decoded AAC reaching full scale is clipping
 MIN_CONTRAST = 3.0  # WCAG AA for large text
+MIN_SEEN_CONTRAST = 2.0  # in the file: brightest against darkest pixels of the text's place (glyphs vs ground)
 SUB_SYNC_TOL = 0.25
 MIN_CTA_SECONDS = 1.5
 MAX_VOICE_OFFSET_S = 0.15  # voice against its subtitles: later than this reads as out of sync
@@ -206,10 +207,27 @@ def safe_area(d: DraftView) -> Result:
 
 
 def text_contrast(d: DraftView) -> Result:
+    """Text a viewer can tell from what it stands on: measured in the file where it was read back (the
+    frames the OCR read: a veil edited over a headline), and as the compositor measured each element when
+    drawing it (a highlighted word in a subtitle, which the file's whole-box measure does not isolate)."""
     boxes = tuple(b for b in d.draft.text_boxes if b.kind != "product")
     r = Result({"min_text_contrast": min([b.contrast for b in boxes] or [21.0])})
+    seen = d.readback.contrast if d.readback is not None else {}
+    if seen:
+        r.measures["min_seen_contrast"] = round(min(seen.values()), 3)
+    faint = [d.draft.text_boxes[i] for i, ratio in seen.items() if ratio < MIN_SEEN_CONTRAST]
+    for agent in ("visual", "effects"):
+        mine = [b for b in faint if (b.kind == "headline") == (agent == "visual")]
+        if mine:
+            r.fail(
+                "text_contrast",
+                agent,
+                f"{len(mine)} text element(s) barely stand out in the video ({MIN_SEEN_CONTRAST}:1 or less), "
+                f"e.g. {mine[0].kind} '{mine[0].text[:20]}' at {mine[0].start:.1f}s",
+                "draw the text on a backdrop or in a colour that stands out",
+            )
     low = [b for b in boxes if b.contrast < MIN_CONTRAST]
-    if low:
+    if low and not any(v.agent == "effects" for v in r.violations):
         r.fail(
             "text_contrast",
             "effects",

@@ -87,7 +87,7 @@ DEFECTS: dict[str, tuple[Callable[[Seed], list[str]], str, str]] = {
     "frozen": (_frozen, "frozen", "visual"),
     "voice_removed": (_voice_removed, "voice_unclear", "audio"),
     "cta_painted_over": (_cta_painted, "text_unreadable", "effects"),
-    "text_faded": (_text_faded, "text_unreadable", "visual"),
+    "text_faded": (_text_faded, "text_contrast", "visual"),
     "audio_delayed": (lambda s: [*_audio("adelay=300:all=1"), "-t", f"{s.duration:.3f}"], "av_offset", "audio"),
     "ends_early": (_ends_early, "duration_off", "visual"),
 }

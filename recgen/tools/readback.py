@@ -18,6 +18,7 @@ from recgen.tools.probes import frames_at
 
 MAX_FRAMES = 40
 OPENING = (0.5, 1.0)  # always read: is anything on screen in the first second?
+SETTLED = 0.3  # the share of a text's time after which its words have all come in (kinetic type: 0.25)
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class ReadBack:
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
     products: list[ProductView] = field(default_factory=list)  # the product at each product shot's keyframe
+    contrast: dict[int, float] = field(default_factory=dict)  # text box index → lowest contrast seen in the file
 
 
 def sample_times(boxes: tuple[TextBox, ...], duration: float) -> list[float]:
@@ -70,6 +72,24 @@ def _read_frame(reader, frame: np.ndarray, t: float, boxes: tuple[TextBox, ...],
             off_x, off_y = int(x0 / k), int(y0 / k)
             seen.append(Seen(s.text, (bx[0] + off_x, bx[1] + off_y, bx[2] + off_x, bx[3] + off_y), s.score))
     return seen
+
+
+def _luminance(rgb: np.ndarray) -> np.ndarray:
+    c = rgb.astype(np.float32) / 255.0
+    lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    return lin @ np.asarray([0.2126, 0.7152, 0.0722], np.float32)
+
+
+def seen_contrast(frame: np.ndarray, box: tuple[int, int, int, int], size: tuple[int, int]) -> float | None:
+    """The contrast a viewer gets inside a text element's place: the WCAG ratio between its brightest and
+    darkest pixels (2nd and 98th percentiles of relative luminance: glyphs against what they stand on)."""
+    k = frame.shape[1] / size[0]
+    x0, y0, x1, y1 = (int(v * k) for v in box)
+    crop = frame[max(0, y0) : max(0, y1), max(0, x0) : max(0, x1)]
+    if crop.size < 3 * 16:
+        return None
+    lo, hi = np.percentile(_luminance(crop.reshape(-1, 3)), [2, 98])
+    return float((hi + 0.05) / (lo + 0.05))
 
 
 def product_times(boxes: tuple[TextBox, ...], duration: float) -> list[float]:
@@ -120,6 +140,11 @@ def read_back(path: Path, boxes: tuple[TextBox, ...], duration: float, audio: np
             reader = get_ocr(settings.render_threads)
             for t in times:
                 out.frames[t] = _read_frame(reader, decoded[t], t, boxes, size)
+                for i, b in enumerate(boxes):  # contrast where text is shown, from the same frames
+                    if b.kind != "product" and b.start + SETTLED * (b.end - b.start) <= t < b.end:
+                        ratio = seen_contrast(decoded[t], b.box, size)
+                        if ratio is not None:
+                            out.contrast[i] = min(out.contrast.get(i, ratio), ratio)
         except BackendUnavailableError as e:
             out.notes.append(f"critic: could not read the frames ({e})")
     if settings.asr_backend != "none":
