@@ -65,12 +65,13 @@ def test_code_distance_prefers_a_longer_shared_prefix():
 
 def test_connections_of_ended_threads_are_closed(tmp_path):
     """A long-running server's stores hold one connection per live thread, not one per thread ever seen."""
-    conns = ThreadConnections(tmp_path / "s.sqlite", "test store")
+    db = tmp_path / "s.sqlite"
+    conns = ThreadConnections(db, "test store")
     conns.get().execute("CREATE TABLE t (x)")
     for _ in range(30):  # short-lived threads, as a render's pool or a retired web worker
         th = threading.Thread(target=lambda: conns.get().execute("SELECT 1").fetchall())
         th.start()
         th.join()
     conns.get()  # the main thread's own, reused
-    files = [p for p in Path(f"/proc/{os.getpid()}/fd").iterdir() if "s.sqlite" in str(p.resolve())]
+    files = [p for p in Path(f"/proc/{os.getpid()}/fd").iterdir() if str(p.resolve()).startswith(str(db))]
     assert conns.open_count() <= 2 and len(files) <= 6  # the main thread's and the last thread's, with WAL files
