@@ -80,7 +80,25 @@ def totals(rows: list[dict]) -> dict:
         "seconds_per_video_second": round(wall_s / max(1e-9, video_s), 3),
         "product_render_share": round(sum(r["product_render_s"] for r in rows) / max(1e-9, wall_s), 4),
         "families_in_sample": dict(collections.Counter(r["family"] for r in rows).most_common()),
+        **_shot_types(rows),
     }  # fmt: skip
+
+
+SHOWING = ("callout", "ingredient_field", "label_macro")  # shots that show what they say (issue 38, item 3)
+
+
+def _shot_types(rows: list[dict]) -> dict:
+    """How many ads have each shot that shows what it says, and the share of benefit/proof shots that do."""
+    typed = [r for r in rows if r.get("shot_types")]
+    if not typed:
+        return {}
+    shots = collections.Counter(c for r in typed for c in r["shot_types"])
+    middle = sum(n for c, n in shots.items() if c in (*SHOWING, "split_text", "lifestyle_card"))
+    return {
+        "ads_with_shot_type": {c: sum(c in r["shot_types"] for r in typed) for c in SHOWING},
+        "middle_shots_showing": round(sum(shots[c] for c in SHOWING) / max(1, middle), 4),
+        "shot_types": dict(shots.most_common()),
+    }
 
 
 def readme_table(result: dict) -> str:
@@ -102,6 +120,10 @@ def readme_table(result: dict) -> str:
         ("unsupported claims / policy breaches in the final videos (target 0 / 0)",
          f"{q['unsupported_claims']} / {q['policy_breaches']}; {q['items_with_claims_dropped_by_policy']} titles had "
          "claims the ad policy removed"),
+        *([("benefit and proof shots that show what they say (a callout at the part named, the ingredient's "
+            "colour field, the label close up)", f"{t['middle_shots_showing']:.0%}; ads with a callout "
+            f"{t['ads_with_shot_type']['callout']}, an ingredient field {t['ads_with_shot_type']['ingredient_field']}"
+            f", a label close-up {t['ads_with_shot_type']['label_macro']}")] if "middle_shots_showing" in t else []),
         ("drafts per ad", f"{t['drafts_per_ad']:.2f}"),
         ("seconds per video-second (all stages, read-back included)",
          f"{t['seconds_per_video_second']:.2f}; drawing products {t['product_render_share']:.1%} of it"),

@@ -1,7 +1,7 @@
 """What `ad_quality.py` measures of each ad's craft (issue 38), and the contact sheets a reviewer looks at:
 filler lines, warnings sold as claims, the title's colour on screen, truncated text, revisions that changed
-nothing, background plates (to find any shared between products), the product's model family, and what
-drawing products cost. `craft.py` turns the rows into the craft table."""
+nothing, background plates (to find any shared between products), the product's model family, the shot
+types (what each shot shows), and what drawing products cost. `craft.py` turns the rows into the craft table."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image
 
 from recgen import Settings
+from recgen.sid.facts import parted_figure
 from recgen.tools.probes import frames_at
 
 SHEET_FRAMES = 8
@@ -21,15 +22,20 @@ SHEET_WIDTH = 160
 _PAIRS = (("(", ")"), ("[", "]"), ("{", "}"))
 
 
-def truncated(text: str) -> bool:
+def truncated(text: str, title: str = "") -> bool:
     """Text cut or left unbalanced: an ellipsis, a bracket or a double quote without its mate, a dangling
-    joiner at the end ("… with", "… and")."""
+    joiner or symbol at the end ("… with", "… /"), or a number cut from the unit that follows it in the
+    product's title ("… Static 1" of "… Static 1 Inch …")."""
     t = text.strip()
     if "…" in t or "..." in t or t.count('"') % 2:
         return True
     if any(t.count(a) != t.count(b) for a, b in _PAIRS):
         return True
-    return bool(re.search(r"\b(?:and|with|for|of|the|a|&|-)\s*[.!]?$", t, re.I))
+    if re.search(r"\b(?:and|with|for|of|the|a|&|-)\s*[.!]?$|(?:^|\s)[/~*#|+]\s*[.!]?$", t, re.I):
+        return True
+    at = title.find(t.rstrip(".!"))
+    after = title[at + len(t.rstrip(".!")) :].split() if at >= 0 and t else []
+    return bool(after) and parted_figure(t.rstrip(".!").split(), after[0])
 
 
 def _digest(path: Path) -> str:
@@ -57,7 +63,8 @@ def craft_measures(r, m: dict, seconds: float, render_s: float) -> dict:
         "text_shown_twice": m.get("text_shown_twice"),
         "colour": facts.colour.phrase if facts.colour else None,
         "colour_agreement": m.get("colour_agreement"),
-        "truncations": sorted({t for t in shown if truncated(t)}),
+        "truncations": sorted({t for t in shown if truncated(t, facts.title)}),
+        "shot_types": [s.composition for s in st.visual.shots],
         "noop_revisions": sum(a == b for a, b in zip(digests, digests[1:], strict=False)),  # rendered anyway
         "revisions_skipped": sum(d.unchanged_from is not None for d in st.drafts),  # seen as no-ops before render
         "bg_plates": sorted(set(plates)),

@@ -251,6 +251,8 @@ class ShotBrief(_Frozen):
     role: ShotRole
     message: str  # what this shot must say
     visual_idea: str
+    claim: str = ""  # the product's own claim the message carries, as its text has it ("" for none)
+    claim_type: ClaimType | None = None  # and that claim's type
 
 
 class Brief(_Frozen):
@@ -277,6 +279,8 @@ class ShotPlan(_Frozen):
     asset: Literal["packshot", "user_image", "none"]
     headline: str  # kinetic type on the shot ("" for none)
     prompt: str  # the t2v/i2v prompt (used by generative backends, kept for the trace)
+    points_at: str = ""  # callout: the model role of the part the headline names (a line points there)
+    field_colour: str = ""  # ingredient_field: the ingredient's colour (hex) the shot is a field of
 
 
 class VisualPlan(_Frozen):

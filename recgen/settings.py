@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     max_shots: int = Field(8, ge=2, le=12)
 
     max_revisions: int = Field(2, ge=0, le=5, description="Critic revision rounds after the first draft.")
+    compare_frames: bool = Field(
+        True,
+        description="Check each draft's frames against the videos of other products made with this cache "
+        "folder (a frame index in it): an ad must not look like another product's.",
+    )
     revise_on_reward: bool = Field(
         True,
         description="Also send back a clean draft whose combined reward falls short on a constraint the agent "

@@ -30,7 +30,17 @@ STYLE_DIMS: tuple[str, ...] = (
 )
 ShotRole = Literal["hook", "product", "benefit", "proof", "cta"]
 Typeface = Literal["serif", "sans", "sans-bold", "mono", "rounded"]
-Composition = Literal["hero_center", "closeup", "split_text", "lifestyle_card", "grid", "cta_card"]
+Composition = Literal[
+    "hero_center",
+    "closeup",
+    "split_text",
+    "lifestyle_card",
+    "grid",
+    "cta_card",
+    "callout",
+    "label_macro",
+    "ingredient_field",
+]
 Camera = Literal["static", "push_in", "pull_out", "pan_left", "pan_right", "tilt_up", "tilt_down"]
 Background = Literal["gradient", "shapes", "particles", "stripes", "spotlight"]
 TransitionKind = Literal["cut", "crossfade", "flash", "slide"]

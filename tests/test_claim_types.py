@@ -11,7 +11,7 @@ from recgen.rewards.grounding import check_plan, fine_print_sold, words_of
 from recgen.schemas import Brief, Product, ShotBrief
 from recgen.sid.catalog import load_catalog
 from recgen.sid.claim_types import claim_type, split_size
-from recgen.sid.facts import JOINERS, fact_sheet, without_brand
+from recgen.sid.facts import JOINERS, fact_sheet, parted_figure, without_brand
 
 from .conftest import DATA_DIR
 
@@ -77,6 +77,12 @@ TITLES = [
     ("839", "Effortless Beauty Wide Stretch Basic Neutral Headwraps", set(), {"Colors may vary"}),
     # the brand "Its a 10" opens the title as "It's A 10": taken off all the same, not left as the name "It's"
     ("9457", "Miracle Five Minute Hair Repair Conditioner", {("for Blondes", "use"), ("5 Ounce", "size")}, set()),
+    # a name cut at its length keeps a number with its unit: not 'S5500 Digital Anti Static 1' + 'Inch Ceramic …'
+    ("98", "S5500 Digital Anti Static", {("1 Inch", "size"), ("Ceramic Hair Straightener", "benefit")}, set()),
+    ("7311", "Vidal Sassoon Pro Series", {("1 Inch", "size"), ("Touch Control Digital Curling Iron", "benefit")},
+     set()),
+    # the serum's strength stays with the serum: the use is 'for Face', not 'for Face 20%'
+    ("8", "Vitamin C Serum", {("for Face", "use")}, set()),
 ]  # fmt: skip
 
 
@@ -106,7 +112,17 @@ def test_names_are_parsed_not_cut(catalog):
             bad.append((p.id, name, "joiner"))
         if name.count('"') % 2 or name.count("(") != name.count(")") or name.count("[") != name.count("]"):
             bad.append((p.id, name, "open quote or bracket"))
+        after = p.title[p.title.find(name) + len(name) :].split()
+        if name in p.title and after and parted_figure(name.split(), after[0]):
+            bad.append((p.id, name, f"number parted from its unit {after[0]!r}"))
     assert not bad, bad[:10]
+
+
+def test_a_number_is_parted_from_its_unit_only_where_it_measures_the_next_word():
+    assert parted_figure(["Anti", "Static", "1"], "Inch")
+    assert not parted_figure(["Broad", "Spectrum", "SPF", "30"], "Lotion")  # SPF takes the number
+    assert not parted_figure(["Static", "1"], "-")
+    assert not parted_figure(["Hair", "Dryer"], "Pink")
 
 
 @pytest.mark.parametrize(

@@ -4,12 +4,14 @@ fix; at most `max_revisions` rounds, and the best-scoring draft becomes final.""
 from __future__ import annotations
 
 import shutil
+import sqlite3
 from typing import TYPE_CHECKING
 
 from recgen.errors import InputError
 from recgen.rewards.combine import VIOLATION_PENALTY, components, scores_of, total
 from recgen.rewards.draft import reward_draft
 from recgen.rewards.quality import DraftView, evaluate
+from recgen.rewards.shared_frames import FrameIndex, frame_hashes, product_key
 from recgen.schemas import CriticDecision, CriticReport, Revision, VideoState, Violation
 from recgen.tools.probes import probe
 from recgen.tools.readback import read_back
@@ -66,9 +68,10 @@ def ranking(r: CriticReport) -> float:
     return r.total if r.reward is None else r.reward - VIOLATION_PENALTY * len(r.violations)
 
 
-def measure_draft(state: VideoState, s: Settings, workdir: Path):
+def measure_draft(state: VideoState, s: Settings, workdir: Path, record_as: str | None = None):
     """The last draft as rendered: its probe, what a viewer reads and hears, and every check on it (also
-    `recgen critique`, on any file made from the run's plans)."""
+    `recgen critique`, on any file made from the run's plans). `record_as`: the run whose frames the draft's
+    are, kept in the frame index so later ads of other products are checked against them."""
     draft = state.drafts[-1]
     facts = state.semantics.content.facts
     p = probe(draft.path)
@@ -76,7 +79,38 @@ def measure_draft(state: VideoState, s: Settings, workdir: Path):
     rb = read_back(draft.path, draft.text_boxes, seen_s, p.audio, p.audio_rate, s, facts.title, workdir)
     view = DraftView(draft, p, state.visual, state.tracks, state.effects, s.width, s.height, s.target_lufs,
                      state.brief, facts, _reviewed(state), rb)  # fmt: skip
-    return p, rb, evaluate(view)
+    result = evaluate(view)
+    if s.compare_frames:
+        _compare_frames(state, s, seen_s, result, record_as)
+    return p, rb, result
+
+
+def _compare_frames(state: VideoState, s: Settings, seen_s: float, result, record_as: str | None) -> None:
+    """The draft's frames against other products' videos (rewards/shared_frames.py)."""
+    draft, facts = state.drafts[-1], state.semantics.content.facts
+    key = product_key(facts.title, facts.brand)
+    hashes = frame_hashes(draft.path, seen_s, s.fps, (s.width, s.height))
+    try:
+        index = FrameIndex(s.cache_dir / "frames.sqlite")
+        shared = index.shared(key, hashes)
+        if record_as is not None:
+            index.record(key, facts.title, record_as, hashes)
+    except sqlite3.DatabaseError as e:  # the index is a check's memory, not the run's: the run goes on
+        result.notes.append(f"critic: the frame index {s.cache_dir / 'frames.sqlite'} is unreadable ({e}); "
+                            "frames not compared with other products' videos")  # fmt: skip
+        return
+    result.measures["frames_shared"] = float(len(shared))
+    if shared:
+        first = shared[0]
+        result.violations.append(
+            Violation(
+                code="frame_shared",
+                agent="visual",
+                message=f"{len(shared)} frame(s) the same as another product's video, e.g. at {first.t:.1f}s as "
+                f"{first.product[:60]!r} at {first.other_t:.1f}s (run {first.run})",
+                fix="draw the backgrounds anew: another background",
+            )
+        )
 
 
 def _soft_revision(state: VideoState, rc: RunContext, dr, round_: int) -> Violation | None:
@@ -154,7 +188,7 @@ def critic_node(state: VideoState, rc: RunContext) -> dict:
     draft = state.drafts[-1]
     if draft.unchanged_from is not None and state.reports:
         return _stop_unchanged(state, rc)
-    p, rb, result = measure_draft(state, s, rc.folder.path)
+    p, rb, result = measure_draft(state, s, rc.folder.path, record_as=rc.folder.path.name)
     measures, violations = result.measures, tuple(result.violations)
     parts = components(measures, s.target_lufs)
     sc = scores_of(parts)

@@ -64,6 +64,7 @@ class _Copy:
         # strongest type first; within a type, short claims first (a line that fits its shot is spoken)
         selling.sort(key=lambda c: (-strength(c.type), len(c.text.split()) > SHORT_CLAIM_WORDS))
         self.claims = [(c.text, c.type) for c in selling]
+        self.types = {c.text.lower(): c.type for c in selling}
         self.attributes = [a.text for a in facts.attributes if not foreign_words(a.text)]
         self.used: set[str] = {facts.name.lower()}
         self.kind = facts.kind if facts.kind != "unknown" and not is_generic_kind(facts.kind) else ""
@@ -131,10 +132,10 @@ def _things_to_say(facts: FactSheet) -> int:
     return len(facts.claims) + len(facts.attributes) + bool(facts.brand) + kind
 
 
-def _message(role: str, ctx: AgentContext, fill: dict, lines: _Copy, offer: str | None) -> tuple[str, str]:
-    """One shot's line and visual idea. The hook leads with the product's strongest claim; benefits and
-    proofs say only what the product's own text says; only the CTA (or, for a product with no claim, the
-    hook) may carry nothing of the product."""
+def _message(role: str, ctx: AgentContext, fill: dict, lines: _Copy, offer: str | None) -> tuple[str, str, str | None]:
+    """One shot's line, visual idea and the product's claim it carries (None: no claim). The hook leads
+    with the product's strongest claim; benefits and proofs say only what the product's own text says; only
+    the CTA (or, for a product with no claim, the hook) may carry nothing of the product."""
     copy, mood = VOCAB.copy_, VOCAB.moods[ctx.semantics.creative.mood]
     kind = ctx.semantics.content.product_type.replace("_", " ")  # the model's family, in words: "hair brush"
     if role == "hook":
@@ -143,29 +144,31 @@ def _message(role: str, ctx: AgentContext, fill: dict, lines: _Copy, offer: str 
             hook = mood.claim_hooks[ctx.seed % len(mood.claim_hooks)]
             text = hook.format(**{**fill, "Claim": _sentence(claim), "claim": claim.lower()})
             text = text if lines.fits(text, "hook") else f"{_sentence(claim)}."  # the claim alone, if that fits
-            return text, f"opener: the {kind} with '{claim}' in type"
+            return text, f"opener: the {kind} with '{claim}' in type", claim
         if lines.kind:  # no benefit to lead with: the hook says what it is (the kind line is then spent)
             text = copy.kind_line.format(**{**fill, "Kind": _sentence(lines.kind)})
             lines.used.add(text.lower())
-            return text, f"opener: the {kind} revealed"
-        return copy.kind_hook.format(**fill), f"opener: the {kind} revealed"
+            return text, f"opener: the {kind} revealed", None
+        return copy.kind_hook.format(**fill), f"opener: the {kind} revealed", None
     if role == "product":
         if not fill["name"]:
-            return copy.unsaid_name, f"hero packshot of the {kind}, its name in type"
+            return copy.unsaid_name, f"hero packshot of the {kind}, its name in type", None
         template = copy.product[0 if fill["brand"] is None else (ctx.seed % 2) * 2]
-        return template.format(**fill), f"hero packshot of the {kind}"
+        return template.format(**fill), f"hero packshot of the {kind}", None
     if role == "benefit":
         claim = lines.claim(sizes=False)  # a size is a detail (proof), not a benefit
         if claim is None:
-            return lines.about(fill), f"the {kind} up close"
-        return lines.said(claim, fill), f"the product with '{claim}' in type"
+            return lines.about(fill), f"the {kind} up close", None
+        return lines.said(claim, fill), f"the product with '{claim}' in type", claim
     if role == "proof":
         fact = lines.fact()
         if fact is None:
-            return lines.about(fill), "close-up of the details"
-        return copy.proof[0].format(fact=_sentence(fact)), f"product detail that shows: {fact}"
+            return lines.about(fill), "close-up of the details", None
+        line = copy.proof[0].format(fact=_sentence(fact))
+        return line, f"product detail that shows: {fact}", fact
     offer_line = copy.offer_line["discount" if ctx.product.discount_pct else "price"].format(offer=offer)
-    return f"{mood.cta}." + (f" {offer_line}" if offer else ""), "product with the call-to-action button"
+    cta = f"{mood.cta}." + (f" {offer_line}" if offer else "")
+    return cta, "product with the call-to-action button", None
 
 
 def builtin_brief(ctx: AgentContext) -> Brief:
@@ -191,8 +194,18 @@ def builtin_brief(ctx: AgentContext) -> Brief:
     lines = _Copy(facts, windows, sem.creative.speaking_rate)
     shots = []
     for i, role in enumerate(VOCAB.structures[n]):
-        msg, idea = _message(role, ctx, fill, lines, offer)
-        shots.append(ShotBrief(index=i, role=role, message=msg, visual_idea=f"{sem.creative.preset} {idea}"))
+        msg, idea, claim = _message(role, ctx, fill, lines, offer)
+        kind = lines.types.get((claim or "").lower())  # an attribute ('Vegan') is said, but is not a claim
+        shots.append(
+            ShotBrief(
+                index=i,
+                role=role,
+                message=msg,
+                visual_idea=f"{sem.creative.preset} {idea}",
+                claim=claim if kind else "",
+                claim_type=kind,
+            )  # fmt: skip
+        )
     c = sem.creative
     lead = f"lead with '{facts.claims[0].text}'" if facts.claims else "make no claim beyond its name"
     return Brief(

@@ -6,8 +6,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from recgen.agents.context import AgentContext
-from recgen.schemas import ShotPlan, ShotRole, VideoState, VisualPlan
-from recgen.vocabulary import VOCAB
+from recgen.color import rgb_hex
+from recgen.schemas import ShotBrief, ShotPlan, ShotRole, VideoState, VisualPlan
+from recgen.sid.claim_visuals import ingredient_colour, named_part
+from recgen.tools.product_render import part_anchor
+from recgen.vocabulary import VOCAB, Composition
 
 if TYPE_CHECKING:
     from recgen.runtime import RunContext
@@ -30,6 +33,24 @@ def fit_durations(roles: list[ShotRole], total: float, beat: float, min_shot: fl
     return [round(b - a, 4) for a, b in zip(edges, edges[1:], strict=False)]
 
 
+def shot_type(sb: ShotBrief, asset: str, family: str) -> tuple[Composition, str, str]:
+    """What a shot shows, from what it says: an ingredient claim as a field of the ingredient's colour, a
+    feature that names a part as a callout pointing at that part, a proof as a close-up of the label; the
+    role's own composition otherwise (and always on the user's photo, whose parts are unknown). Returns the
+    composition, the part's model role (callout) and the field's colour (hex)."""
+    base = VOCAB.roles[sb.role].composition
+    if asset != "packshot" or sb.role not in ("benefit", "proof"):
+        return base, "", ""
+    if sb.claim_type == "ingredient" and (ingredient := ingredient_colour(sb.claim)):
+        return "ingredient_field", "", rgb_hex(ingredient[1])
+    part = named_part(sb.claim, family) if sb.claim_type in ("feature", "benefit", "use") else None
+    if part is not None and part_anchor(family, part[1]) is not None:
+        return "callout", part[1], ""
+    if sb.role == "proof" and part_anchor(family, "label") is not None:
+        return "label_macro", "label", ""
+    return base, "", ""
+
+
 def builtin_visual_plan(ctx: AgentContext) -> VisualPlan:
     brief, c = ctx.brief, ctx.semantics.creative
     assert brief is not None
@@ -44,6 +65,9 @@ def builtin_visual_plan(ctx: AgentContext) -> VisualPlan:
     background = VOCAB.moods[c.mood].background
     if "black_frames" in fixes:
         background = "gradient"
+    if "frame_shared" in fixes:  # another product's video has these frames: another backdrop
+        kinds = ("shapes", "stripes", "spotlight", "gradient")
+        background = kinds[(kinds.index(background) + 1) % len(kinds) if background in kinds else 0]
     dense = c.style.text_density > 0.45
     shots, t = [], 0.0
     for i, (sb, dur) in enumerate(zip(brief.shots, durations, strict=True)):
@@ -61,6 +85,7 @@ def builtin_visual_plan(ctx: AgentContext) -> VisualPlan:
             headline = ctx.semantics.content.facts.brand or brief.headline
         if "safe_area" in fixes and len(headline.split()) > 4:
             headline = " ".join(headline.split(".")[0].split()[:4])
+        composition, points_at, field = shot_type(sb, asset, ctx.semantics.content.product_type)
         prompt = (
             f"{sb.visual_idea}; {c.preset.replace('-', ' ')} look, palette {', '.join(c.palette[:3])}; "
             f"{camera.replace('_', ' ')} camera; {background} background; vertical 9:16 ad shot"
@@ -71,13 +96,15 @@ def builtin_visual_plan(ctx: AgentContext) -> VisualPlan:
                 role=sb.role,
                 start=round(t, 4),
                 duration=dur,
-                composition=VOCAB.roles[sb.role].composition,
+                composition=composition,
                 camera=camera,
                 motion=motion,
                 background=background,
                 asset=asset,
                 headline=headline,
                 prompt=prompt,
+                points_at=points_at,
+                field_colour=field,
             )
         )
         t += dur

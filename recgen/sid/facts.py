@@ -314,10 +314,15 @@ def short_name(title: str, brand: str | None, max_words: int = NAME_MAX_WORDS, k
         words.pop(0)  # a leading "New" is a flag, "New York" a name
     while len(words) > 1 and words[0].lower() in JOINERS - {"the", "a"}:
         words.pop(0)  # 'Rogaine for Men Hair …' without its brand starts on a joiner
+    whole = list(words)
     if len(words) > max_words:
         words = _to_noun(words, max_words, kind_phrases)
-    while len(words) > 1 and words[-1].lower().strip(".,") in JOINERS:
-        words.pop()
+    while len(words) > 1 and (
+        words[-1].lower().strip(".,") in JOINERS
+        or (len(words) < len(whole) and parted_figure(words, whole[len(words)]))
+        or not re.search(r"\w", words[-1])
+    ):
+        words.pop()  # never ends on a joiner, a lone symbol, or a number whose unit is cut off ('Static 1' Inch)
     return " ".join(words).strip(" -,.")
 
 
@@ -337,7 +342,27 @@ def _to_noun(words: list[str], max_words: int, kind_phrases: tuple = ()) -> list
     joins = [i for i in range(1, min(reach, len(words))) if low[i] in JOINERS]
     if joins:
         return words[: joins[-1]]
-    return words if len(words) <= NAME_MAX_WHOLE else words[:max_words]  # a phrase kept whole if it fits
+    if len(words) <= NAME_MAX_WHOLE:
+        return words  # a phrase kept whole if it fits
+    return words[:max_words]  # short_name then takes off a number whose unit was cut off
+
+
+_NUMBER = re.compile(r"\d+(?:[.,/]\d+)?")
+_TAKES_FIGURE = {"spf", "no", "no.", "#", "size", "level", "step", "vol", "vol.", "number", "type", "grade", "pa"}
+_COUNTED = {"in", "speed", "day", "days", "minute", "minutes", "step", "steps", "tier", "item", "items", "way"}
+_LONE_PERCENT = re.compile(r"\s+\d+(?:\.\d+)?%$")
+
+
+def parted_figure(words: list[str], following: str) -> bool:
+    """Whether `words` end on a bare number whose unit is the `following` word: the two make a size ('Static
+    1' + 'Inch', 'Holds 12' + 'Colors') or a count ('2' + 'in 1', '4' + 'Speed'). A number that is part of a
+    name ('Perfect 10 Box Color') or follows a word that takes one ('SPF 30') stays."""
+    if not words or not _NUMBER.fullmatch(words[-1]) or not following[:1].isalpha():
+        return False
+    if len(words) >= 2 and words[-2].lower() in _TAKES_FIGURE:
+        return False
+    unit = following.lower().strip(".,")
+    return unit in _COUNTED or claim_type(f"{words[-1]} {following}") == "size"
 
 
 def fact_sheet(product: Product, encode: Callable[[list[str]], np.ndarray] | None = None) -> FactSheet:
@@ -358,10 +383,7 @@ def fact_sheet(product: Product, encode: Callable[[list[str]], np.ndarray] | Non
     claims = [c for c in segments if c.text.lower() != name.lower()]
     claims = [c for c in claims if not (brand and c.text.lower() == brand.lower())]
     if claims and name and name.lower() in claims[0].text.lower():  # the name's segment: what follows the name
-        first = claims.pop(0)
-        at = first.source.start + first.text.lower().index(name.lower()) + len(name)
-        rest = _segments(title[at : first.source.end], "title")
-        claims[:0] = [_shifted(c, at) for c in rest if len(c.text.split()) >= 2]
+        claims[:0] = _round_name(title, claims.pop(0), name)
     allowed, dropped = allowed_claims(
         [*claims, *_sentences(description)], {"title": title, "description": description}, name
     )
@@ -383,6 +405,18 @@ def fact_sheet(product: Product, encode: Callable[[list[str]], np.ndarray] | Non
         warnings=tuple(warnings),
         colour=None if placeholder else colour_of(title, brand, kind.name if kind else "", kind.family if kind else ""),
     )
+
+
+def _round_name(title: str, segment: Claim, name: str) -> list[Claim]:
+    """The statements that follow the name in its own segment ('… Serum for Face'); a percentage that ends a
+    use ('for Face 20%') is the name's strength, not the use's, and is left with the name."""
+    lo = segment.source.start + segment.text.lower().index(name.lower()) + len(name)
+    hi = segment.source.end
+    piece = title[lo:hi].strip()
+    m = _LONE_PERCENT.search(piece.rstrip(" .,-"))
+    if m and piece.split()[0].lower() in JOINERS and len(piece[: m.start()].split()) >= 2:
+        hi = lo + title[lo:hi].index(piece) + m.start()
+    return [_shifted(c, lo) for c in _segments(title[lo:hi], "title") if len(c.text.split()) >= 2]
 
 
 def _shifted(c: Claim, by: int) -> Claim:

@@ -12,6 +12,7 @@ and tone-mapped back to sRGB.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import tempfile
 import threading
@@ -24,7 +25,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from recgen.tools.label import draw_label
-from recgen.tools.product_models import Look, Model, Part
+from recgen.tools.product_models import Look, Model, Part, model_for
 
 VERSION = 1  # bump when the look of a render changes: the disk cache keys carry it
 MAX_STEPS = 72
@@ -377,3 +378,34 @@ def _load_or_draw(model: Model, look: Look, label: tuple[str, str], height_px: i
             Image.fromarray(img).save(f, format="PNG")
         Path(f.name).replace(path)  # whole files only: a reader never sees half a PNG
     return img
+
+
+@functools.cache
+def part_anchor(family: str, role: str) -> tuple[float, float] | None:
+    """Where the parts of `role` ("label": the part carrying the label) show in the family's front render,
+    as fractions of the plate's width and height: the middle of their visible points. A callout points
+    there and a label close-up centres on it. None when the model has no such part."""
+    model = model_for(family)
+    parts = [p for p in model.parts if (p.label is not None if role == "label" else p.role == role)]
+    if not parts:
+        return None
+    scene = _Scene(model)
+    lo, hi = _bounds(scene)
+    cam = _Camera(lo, hi, model.elevation, 0.0, 240)
+    t, closest = _march(scene, cam.rays(), cam.fwd, cam.px)
+    hit = closest <= HIT * cam.px
+    pts = cam.rays()[hit] + t[hit, None] * cam.fwd
+    q = scene._untilt(pts)
+    nearest = np.argmin(scene.each(pts), axis=0)  # each seen point belongs to the part it lies on
+    mine = np.isin(nearest, [i for i, p in enumerate(model.parts) if any(p is x for x in parts)])
+    if role == "label":  # the printed area only, not the whole part that carries it
+        lab = parts[0].label
+        local = parts[0].local(q)
+        along = local[:, 2] if lab.kind == "top" else local[:, 1]
+        mine &= (along >= lab.lo) & (along <= lab.hi)
+    if not mine.any():
+        return None  # hidden behind other parts from this side
+    idx = np.flatnonzero(hit)[mine]
+    ys, xs = np.divmod(idx, cam.w)
+    k = np.argmin((xs - xs.mean()) ** 2 + (ys - ys.mean()) ** 2)  # the part's pixel nearest its middle: on it
+    return float((xs[k] + 0.5) / cam.w), float((ys[k] + 0.5) / cam.h)

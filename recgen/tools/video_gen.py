@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,12 +19,13 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from recgen.color import hex_rgb
+from recgen.color import hex_rgb, subtitle_backdrop
 from recgen.errors import BackendUnavailableError, MediaError
 from recgen.layout import headline_top, text_width
 from recgen.schemas import Product, ShotClip, ShotPlan
 from recgen.sid.facts import without_brand
 from recgen.tools.packshot import draw_packshot, load_user_image, look_for
+from recgen.tools.product_render import part_anchor
 from recgen.tools.typography import text_block
 
 OVERSCAN = 1.18  # background plate is larger than the frame so the camera can move over it
@@ -37,7 +39,15 @@ LAYOUTS: dict[str, tuple[float, float, float, float]] = {  # product centre x, y
     "lifestyle_card": (0.5, 0.43, 0.32, 0.18),
     "grid": (0.5, 0.30, 0.26, 0.53),
     "cta_card": (0.5, 0.40, 0.30, 0.18),
+    # a feature callout: the product left of centre, a line from the part the headline names to the headline
+    "callout": (0.42, 0.5, 0.36, 0.16),
+    # a close-up of the label: the product large, its label's middle at (x, y); the headline on a band
+    "label_macro": (0.5, 0.5, 0.7, 0.13),
+    # the ingredient as a field of its colour, drops of it round the product; the headline on a band
+    "ingredient_field": (0.5, 0.48, 0.34, 0.16),
 }
+BANDED = frozenset({"label_macro", "ingredient_field"})  # compositions whose headline sits on its own band
+STILL_PRODUCT = frozenset({"callout", "label_macro"})  # the product does not turn: the line and the crop hold
 
 
 def plan_hash(shot: ShotPlan, palette: tuple[str, ...], product: Product, size: tuple[int, int, int]) -> str:
@@ -146,6 +156,37 @@ def _background(
     return np.asarray(canvas.convert("RGB"))
 
 
+def _colour_field(rgb: tuple[int, int, int], w: int, h: int, rng: np.random.Generator) -> np.ndarray:
+    """An ingredient as a colour field: its colour from a light wash at the top to full at the bottom, with
+    drops of it (shaded spheres, a highlight up-left) scattered by the product's seed."""
+    col = np.array(rgb, dtype=np.float32)
+    light = col * 0.45 + 255 * 0.55
+    t = np.linspace(0, 1, h, dtype=np.float32)[:, None, None] ** 1.3
+    img = np.broadcast_to(light * (1 - t) + col * t, (h, w, 3)).copy()
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    for _ in range(9):
+        r = rng.uniform(0.04, 0.13) * w
+        cx = rng.choice([rng.uniform(0.02, 0.3), rng.uniform(0.7, 0.98)]) * w  # at the sides: the product is central
+        cy = rng.uniform(0.1, 0.95) * h
+        d = np.sqrt((xx - cx) ** 2 + (yy - cy) ** 2) / r
+        inside = np.clip((1.0 - d) * r / 1.5, 0, 1)[..., None]  # antialiased edge
+        hx, hy = cx - 0.35 * r, cy - 0.35 * r
+        spec = np.exp(-(((xx - hx) ** 2 + (yy - hy) ** 2) / (0.18 * r) ** 2))[..., None]
+        body = col * (0.75 + 0.25 * np.clip(1 - d, 0, 1)[..., None]) + (255 - col) * 0.6 * spec
+        img = img * (1 - inside) + body * inside
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def _band(w: int, h: int, text_color: str) -> np.ndarray:
+    """The band a headline sits on where the picture behind it is the product or a strong colour."""
+    from PIL import ImageDraw
+
+    img = Image.new("RGBA", (w, h), (0, 0, 0, 0))
+    fill = (*hex_rgb(subtitle_backdrop(text_color)), 232)
+    ImageDraw.Draw(img).rounded_rectangle((0, 0, w - 1, h - 1), radius=max(4, h // 5), fill=fill)
+    return np.asarray(img)
+
+
 def _card(w: int, h: int, color: str) -> np.ndarray:
     from PIL import ImageDraw
 
@@ -175,12 +216,17 @@ MAX_PRODUCT_WIDTH = 0.86  # of the frame: wide products (combs, palettes) are dr
 
 
 def product_plates(
-    kind: str, label: tuple[str | None, str], colour: tuple[int, int, int] | None, ctx: RenderContext, turn: bool
+    kind: str,
+    label: tuple[str | None, str],
+    colour: tuple[int, int, int] | None,
+    ctx: RenderContext,
+    turn: bool,
+    height: float = PLATE_HEIGHT,
 ) -> list[np.ndarray]:
     """The product at each camera angle of `TURN` (only the front one for a still shot), padded to one width
-    so the frames can blend from one angle to the next."""
+    so the frames can blend from one angle to the next; drawn `height` of the frame tall."""
     yaws = TURN if turn else (0.0,)
-    h = int(ctx.height * PLATE_HEIGHT)
+    h = int(ctx.height * height)
     plates = [draw_packshot(kind, label[0], label[1], h, colour, yaw, ctx.packshots) for yaw in yaws]
     w = max(p.shape[1] for p in plates)
     out = []
@@ -213,22 +259,23 @@ def render_procedural_shot(
     its title names. A moving shot gets the product at several angles: the camera turns round it."""
     out_dir.mkdir(parents=True, exist_ok=True)
     own = int(hashlib.sha1(f"{product.id}|{product.title}".encode()).hexdigest()[:8], 16)  # the product's seed
-    rng = np.random.default_rng([seed, own, shot.index])
+    # the backdrop's kind is part of its seed: a revision to another kind redraws every plate, fields included
+    rng = np.random.default_rng([seed, own, shot.index, zlib.crc32(shot.background.encode())])
     brand, name = label if label[1] else (product.brand, _label_name(product))
     tint = colour or look_for(product_kind, brand, name).body
     W, H = ctx.width, ctx.height
     bw, bh = int(W * OVERSCAN) // 2 * 2, int(H * OVERSCAN) // 2 * 2
     stem = f"shot_{shot.index:02d}"
-    Image.fromarray(_background(shot.background, palette, bw, bh, rng, tint)).save(out_dir / f"{stem}_bg.png")
+    if shot.composition == "ingredient_field" and shot.field_colour:
+        bg = _colour_field(hex_rgb(shot.field_colour), bw, bh, rng)
+    else:
+        bg = _background(shot.background, palette, bw, bh, rng, tint)
+    Image.fromarray(bg).save(out_dir / f"{stem}_bg.png")
     cx, cy, ph, head_y = LAYOUTS[shot.composition]
-    prod_path, turn_paths = None, []
+    prod_path, turn_paths, anchor = None, [], None
     if shot.asset != "none":
-        height = int(H * ph)
-        if shot.asset == "user_image" and product.image_path:
-            sprites = [load_user_image(product.image_path, int(height * 0.85))]
-        else:
-            plates = product_plates(product_kind, (brand, name), colour, ctx, turn=shot.camera != "static")
-            sprites = [_fit(p, height, int(W * MAX_PRODUCT_WIDTH)) for p in plates]
+        sprites = _product_sprites(shot, product, product_kind, (brand, name), colour, ctx)
+        anchor = part_anchor(product_kind, shot.points_at) if shot.points_at and shot.asset == "packshot" else None
         prod_path = out_dir / f"{stem}_product.png"
         Image.fromarray(sprites[len(sprites) // 2]).save(prod_path)
         if len(sprites) > 1:
@@ -236,6 +283,7 @@ def render_procedural_shot(
             for path, sprite in zip(turn_paths, sprites, strict=True):
                 Image.fromarray(sprite).save(path)
     head_path, head_words = _headline_plate(shot, ctx, out_dir / f"{stem}_headline.png", head_y)
+    band_path = _band_plate(shot, head_path, ctx, out_dir / f"{stem}_band.png")
     card_path = None
     if shot.composition in ("lifestyle_card", "cta_card"):
         card_path = out_dir / f"{stem}_card.png"
@@ -250,7 +298,8 @@ def render_procedural_shot(
         "width": W,
         "height": H,
         "accent": palette[2],
-        "particles": shot.background == "particles" or shot.motion > 0.75,
+        "particles": (shot.background == "particles" or shot.motion > 0.75) and shot.composition != "label_macro",
+        "anchor": anchor,  # (x, y) of the sprite the callout points at, or the macro centres on
         "seed": (seed * 1009 + shot.index + own) % 2**31,
         "plates": {
             "bg": f"{stem}_bg.png",
@@ -259,6 +308,7 @@ def render_procedural_shot(
             "headline": head_path and head_path.name,
             "headline_words": head_words,
             "card": card_path and card_path.name,
+            "band": band_path and band_path.name,
         },
     }
     scene_path = out_dir / f"{stem}.scene.json"
@@ -266,6 +316,38 @@ def render_procedural_shot(
     key = out_dir / f"{stem}_key.png"
     Image.fromarray(ShotRenderer.load(scene_path).frame(shot.duration * 0.6)).save(key)
     return ShotClip.of(shot, "procedural", scene_path, key)
+
+
+def _product_sprites(
+    shot: ShotPlan,
+    product: Product,
+    kind: str,
+    label: tuple[str | None, str],
+    colour: tuple[int, int, int] | None,
+    ctx: RenderContext,
+) -> list[np.ndarray]:
+    """The product as the shot shows it: the user's photo, or the model at each angle of the camera's turn
+    (one angle where a callout or a close-up must hold still), drawn sharp at a close-up's size."""
+    height = int(ctx.height * LAYOUTS[shot.composition][2])
+    if shot.asset == "user_image" and product.image_path:
+        return [load_user_image(product.image_path, int(height * 0.85))]
+    macro = shot.composition == "label_macro"
+    turn = shot.camera != "static" and shot.composition not in STILL_PRODUCT
+    plates = product_plates(
+        kind, label, colour, ctx, turn=turn, height=max(PLATE_HEIGHT, height / ctx.height) if macro else PLATE_HEIGHT
+    )
+    return [_fit(p, height, int(ctx.width * (1.6 if macro else MAX_PRODUCT_WIDTH))) for p in plates]
+
+
+def _band_plate(shot: ShotPlan, head_path: Path | None, ctx: RenderContext, path: Path) -> Path | None:
+    """The band a banded composition's headline sits on, a little larger than the headline."""
+    if head_path is None or shot.composition not in BANDED:
+        return None
+    with Image.open(head_path) as im:
+        hw, hh = im.size
+    pad = max(4, int(ctx.height * 0.014))
+    Image.fromarray(_band(hw + 2 * pad, hh + 2 * pad, ctx.text_color)).save(path)
+    return path
 
 
 def _headline_plate(
@@ -312,6 +394,9 @@ class ShotRenderer:
         self.words = [tuple(b) for b in plates.get("headline_words", [])] if self.headline is not None else []
         self.word_pieces = [self.headline[y0:y1, x0:x1].copy() for x0, y0, x1, y1 in self.words]
         self.card = np.asarray(Image.open(folder / plates["card"])) if plates.get("card") else None
+        self.band = np.asarray(Image.open(folder / plates["band"])) if plates.get("band") else None
+        self.anchor = scene.get("anchor")
+        self.head_h = self.headline.shape[0] if self.headline is not None else 0
         self._scaled: dict[tuple[int, int], np.ndarray] = {}
         rng = np.random.default_rng(scene["seed"])
         n = 36 if scene["particles"] else 0
@@ -376,13 +461,20 @@ class ShotRenderer:
             if sprite is None:  # sizes repeat (pans hold a zoom, pushes move in 2-px steps): resize once each
                 sprite = self._scaled[size] = cv2.resize(self.product, size, interpolation=cv2.INTER_LINEAR)
             sh, sw = sprite.shape[:2]
-            x = int(W * cx - sw / 2 - dx * mx * 1.4)
-            y = int(H * cy - sh / 2 - dy * my * 1.4 + bob + (1 - appear) * H * 0.05)
+            ax, ay = self.anchor if self.anchor and self.s["composition"] == "label_macro" else (0.5, 0.5)
+            x = int(W * cx - sw * ax - dx * mx * 1.4)
+            y = int(H * cy - sh * ay - dy * my * 1.4 + bob + (1 - appear) * H * 0.05)
             blend(frame, sprite, x, y, opacity=appear, static=not self.turn)
+            if self.anchor and self.s["composition"] == "callout":
+                self._callout(frame, t, (x + sw * self.anchor[0], y + sh * self.anchor[1]))
         if self.p_pos.size:
             pos = (self.p_pos + self.p_vel * t) % 1.0
             for (px, py), r in zip(pos, self.p_size, strict=True):
                 cv2.circle(frame, (int(px * W), int(py * H)), int(r * W / 720) + 1, self.accent, -1, cv2.LINE_AA)
+        if self.band is not None:  # drawn with or without the headline: it is what the headline is read against
+            bh_, bw_ = self.band.shape[:2]
+            top = headline_top(head_y, self.head_h, H) - (bh_ - self.head_h) // 2
+            blend(frame, self.band, (W - bw_) // 2, top, opacity=ease(t / 0.2), static=False)
         if self.headline is not None:
             hh, hw = self.headline.shape[:2]
             if self.words:
@@ -391,6 +483,32 @@ class ShotRenderer:
                 k = ease((t - 0.1) / 0.45)
                 blend(frame, self.headline, int((W - hw) / 2 + (1 - k) * W * 0.08), headline_top(head_y, hh, H), k)
         return frame
+
+    def _callout(self, frame: np.ndarray, t: float, at: tuple[float, float]) -> None:
+        """A line drawn from the part the headline names, out to the side and up to the headline, with a
+        dot on the part: it grows over the shot's first half, as in a product explainer."""
+        W, H = self.W, self.H
+        px, py = at
+        head_y = self.s["layout"][3]
+        hh = self.headline.shape[0] if self.headline is not None else 0
+        top = headline_top(head_y, hh, H) + hh if hh else H * 0.2
+        side = min(W * 0.94, max(W * 0.8, px + W * 0.08))
+        path = [(px, py), (side, py), (side, top + H * 0.02)]
+        lengths = [math.dist(a, b) for a, b in zip(path, path[1:], strict=False)]
+        k = ease((t - 0.12) / max(0.2, 0.45 * self.s["duration"])) * sum(lengths)
+        thick = max(2, W // 240)
+        for (a, b), n in zip(zip(path, path[1:], strict=False), lengths, strict=True):
+            if k <= 0 or n <= 0:
+                break
+            f = min(1.0, k / n)
+            end = (a[0] + (b[0] - a[0]) * f, a[1] + (b[1] - a[1]) * f)
+            cv2.line(frame, (int(a[0]), int(a[1])), (int(end[0]), int(end[1])), self.accent, thick, cv2.LINE_AA)
+            k -= n
+        r = max(3, W // 90)
+        pop = ease(t / 0.3)
+        if pop > 0:
+            cv2.circle(frame, (int(px), int(py)), int(r * 1.8 * pop), (255, 255, 255), thick, cv2.LINE_AA)
+            cv2.circle(frame, (int(px), int(py)), int(r * pop), self.accent, -1, cv2.LINE_AA)
 
     def _reveal(self, frame: np.ndarray, t: float, x: int, y: int) -> None:
         """Kinetic type: the headline's words rise one after another out of a mask at their line's baseline,
