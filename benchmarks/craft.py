@@ -71,6 +71,7 @@ def totals(rows: list[dict]) -> dict:
         "colour_agreement": round(sum(r["colour_agreement"] for r in judged) / len(judged), 4) if judged else None,
         "own_model_share_in_sample": round(sum(r["own_model"] for r in rows) / max(1, n), 4),
         "shared_backgrounds": shared,
+        "ads_sharing_a_frame": sum(bool(r.get("frames_shared")) for r in rows),
         "truncated_ads": sum(bool(r["truncations"]) for r in rows),
         "ads_with_text_shown_twice": sum(bool(r.get("text_shown_twice")) for r in rows),
         "truncation_examples": sorted({t for r in rows for t in r["truncations"]})[:8],
@@ -113,6 +114,8 @@ def readme_table(result: dict) -> str:
         ("items drawn with their own product model", f"{c['own_model_share']:.1%} of the catalog's {c['items']:,}; "
          f"{t['own_model_share_in_sample']:.0%} of the sample"),
         ("background plates shared between products (target 0)", str(t["shared_backgrounds"])),
+        ("ads whose final video shares a frame with another product's, as the critic sees it (target 0)",
+         str(t.get("ads_sharing_a_frame", "–"))),
         ("ads with truncated text (target 0)", str(t["truncated_ads"])),
         ("ads with a text shown twice at once (target 0)", str(t.get("ads_with_text_shown_twice", "–"))),
         ("revisions rendered that changed nothing (target 0)",

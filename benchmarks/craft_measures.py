@@ -68,6 +68,7 @@ def craft_measures(r, m: dict, seconds: float, render_s: float) -> dict:
         "noop_revisions": sum(a == b for a, b in zip(digests, digests[1:], strict=False)),  # rendered anyway
         "revisions_skipped": sum(d.unchanged_from is not None for d in st.drafts),  # seen as no-ops before render
         "bg_plates": sorted(set(plates)),
+        "frames_shared": m.get("frames_shared"),  # the critic's: frames another product's video in this run has
         "video_seconds": st.visual.duration_s,
         "product_render_s": round(render_s, 2),
     }

@@ -107,3 +107,14 @@ def test_an_ad_shows_the_ingredient_the_part_and_the_label(small):
     product = np.asarray(Image.open(clips[macro.index].scene_path.with_name(scene["plates"]["product"])))
     assert product.shape[0] > 0.6 * settings.height  # close up: the product fills most of the frame's height
     assert scene["plates"]["band"]  # and its headline sits on a band
+
+
+def test_a_label_seen_close_up_at_full_size_is_printed():
+    """A close-up draws the product 0.7 of a 1280-px frame tall: its label is sampled in pieces (one remap
+    of more than 32,767 points failed)."""
+    plate = draw_packshot("jar", "Lumen", "Whipped Body Butter", 900)
+    assert plate.shape[0] == 900
+    ax, ay = part_anchor("jar", "label")
+    h, w = plate.shape[:2]
+    label = plate[int(ay * h) - 20 : int(ay * h) + 20, int(ax * w) - 60 : int(ax * w) + 60, :3].astype(int)
+    assert label.std() > 10  # printed: ink on paper, not a blank band

@@ -277,7 +277,10 @@ def _apply_label(scene, cam, part, p, m, look, label, albedo, f0, rough, diffuse
     tex = _label_texture(label[0], label[1], look.label, look.ink, tw, th)
     mx = (u[inside] * (tw - 1)).astype(np.float32).reshape(-1, 1)
     my = (v[inside] * (th - 1)).astype(np.float32).reshape(-1, 1)
-    texel = cv2.remap(tex, mx, my, cv2.INTER_LINEAR).reshape(-1, 3)
+    # remap takes maps under 32767 rows: a label seen large (a close-up) is sampled in pieces
+    texel = np.concatenate(
+        [cv2.remap(tex, mx[k : k + 30000], my[k : k + 30000], cv2.INTER_LINEAR) for k in range(0, len(mx), 30000)]
+    ).reshape(-1, 3)
     idx = np.flatnonzero(m)[inside]
     albedo[idx] = _lin(texel)  # type: ignore[arg-type]
     f0[idx], rough[idx], diffuse[idx] = 0.035, 0.45, 1.0
