@@ -41,11 +41,13 @@ def test_a_defect_in_the_file_is_caught_and_sent_to_its_agent(run, tmp_path, kin
     r, s = run
     st = r.state
     draft = st.drafts[-1]
-    seed = Seed(duration=st.visual.duration_s, fps=s.fps, boxes=draft.text_boxes, music=st.tracks.bgm_path)
+    seed = Seed(duration=st.visual.duration_s, fps=s.fps, boxes=draft.text_boxes, music=st.tracks.bgm_path,
+                size=(s.width, s.height))
     bad = seed_defect(r.final_path, kind, seed, tmp_path / f"{kind}.mp4")
     c = critique("judged", s, video=bad)
     _, code, agent = DEFECTS[kind]
-    assert (code, agent) in {(v.code, v.agent) for v in c.violations}, (kind, c.violations, c.measures)
+    seen = [(x.text, x.label) for x in c.claims if x.where == "seen"] if hasattr(c, "claims") else None
+    assert (code, agent) in {(v.code, v.agent) for v in c.violations}, (kind, c.violations, c.measures, seen)
 
 
 def test_the_command_exits_1_on_a_failed_check_and_prints_json(run, tmp_path):

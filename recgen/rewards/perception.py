@@ -54,6 +54,59 @@ def read_share(box: TextBox, frames: dict[float, list[Seen]], width: int, height
     return sum(any(_same(p, w) for w in seen) for p in planned) / len(planned)
 
 
+MIN_TEXT_HEIGHT = 0.025  # of the frame: text this tall is the ad's copy; smaller is a label's print
+MIN_SCORE = 0.8
+
+
+def unplanned_text(
+    rb: ReadBack, boxes: tuple[TextBox, ...], width: int, height: int, label_words: set[str], quiet: list[tuple]
+) -> list[tuple[float, Seen]]:
+    """Text read on the whole frames that no planned text element accounts for: burned into the export, or
+    drawn where the plan did not put it. Not counted: anything on the product (its label's print; the
+    product's place is the compositor's measure of where it showed), the words of the label (its brand and
+    name, also misread), print smaller than the ad's copy, uncertain reads, and the `quiet` (start, end)
+    spans where text moves by design (a slide transition carries each shot's text across the frame)."""
+    out = []
+    for t in sorted(rb.whole):
+        if any(a <= t <= b for a, b in quiet):
+            continue
+        shown = [b for b in boxes if b.kind != "product" and b.start - 0.05 <= t < b.end + 0.2]
+        products = [b for b in boxes if b.kind == "product" and b.start <= t < b.end]
+        for s in rb.frames.get(t, []):
+            if any(_inside(s, b.box, 0, 0) for b in products):
+                continue  # on the product: its label's print (text burned over it is not told from that yet)
+            words = norm_words(s.text)
+            letters = sum(ch.isalpha() for ch in s.text)
+            if s.score < MIN_SCORE or letters < 3 or s.box[3] - s.box[1] < MIN_TEXT_HEIGHT * height:
+                continue
+            if all(any(_same(w, x) for x in label_words) for w in words):  # the label, read or misread
+                continue
+            if any(_inside(s, b.box, 0.06 * width, 0.04 * height) for b in shown):
+                continue
+            out.append((t, s))
+    return out
+
+
+def copy_read(rb: ReadBack, boxes: tuple[TextBox, ...], width: int, height: int) -> list[Seen]:
+    """What a viewer reads as the ad's copy: every read in the planned text's places, and on the whole
+    frames what is as tall as copy and read with confidence (a packshot label's small print is not copy)."""
+    out = []
+    for t, seen in rb.frames.items():
+        shown = [b for b in boxes if b.kind != "product" and b.start - 0.05 <= t < b.end + 0.2]
+        for s in seen:
+            planned = any(_inside(s, b.box, 0.06 * width, 0.04 * height) for b in shown)
+            tall = s.score >= MIN_SCORE and s.box[3] - s.box[1] >= MIN_TEXT_HEIGHT * height
+            if t not in rb.whole or planned or tall:
+                out.append(s)
+    return out
+
+
+def off_frame(seen: Seen, width: int, height: int) -> bool:
+    """Text cut by the frame's edge: it touches the left or right edge, or the top or bottom."""
+    x0, y0, x1, y1 = seen.box
+    return x0 <= 0.01 * width or x1 >= 0.99 * width or y0 <= 0.005 * height or y1 >= 0.995 * height
+
+
 def markup_seen(frames: dict[float, list[Seen]]) -> list[str]:
     return sorted({s.text for seen in frames.values() for s in seen if MARKUP.search(s.text)})
 

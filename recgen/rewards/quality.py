@@ -30,10 +30,13 @@ from recgen.rewards.perception import (
     READ_WORDS,
     SILENT_OPENING_S,
     UNREADABLE,
+    copy_read,
     markup_seen,
     ocr_can_read,
+    off_frame,
     opening_s,
     read_share,
+    unplanned_text,
     voice_over_music_db,
     voice_wer,
 )
@@ -45,11 +48,12 @@ from recgen.schemas import (
     Draft,
     EffectsPlan,
     FactSheet,
+    TextBox,
     Violation,
     VisualPlan,
 )
 from recgen.sid.facts import foreign_words
-from recgen.tools.asr import voice_offset
+from recgen.tools.asr import norm_words, voice_offset
 from recgen.tools.probes import VideoProbe
 from recgen.tools.readback import ReadBack
 
@@ -393,6 +397,44 @@ def layout(d: DraftView) -> Result:
     return r
 
 
+def unplanned(d: DraftView) -> Result:
+    """Text found on the whole frames where no plan put it (rewards/perception.unplanned_text): cut by the
+    frame's edge, or under the platform's UI. No plan drew it, so the agent that lays text over the picture
+    (effects) is sent to clear it; what it says is grounded with the rest of what is read (`perceived`)."""
+    rb = d.readback
+    if rb is None or not rb.whole:
+        return Result()
+    label = set(norm_words(" ".join(x for x in (d.facts and d.facts.brand, d.facts and d.facts.name) if x)))
+    starts = {s.index: s.start for s in d.visual.shots}
+    quiet = [(starts[tr.after_shot + 1] - tr.duration / 2 - 0.05, starts[tr.after_shot + 1] + tr.duration / 2 + 0.05)
+             for tr in d.effects.transitions if tr.kind == "slide" and tr.after_shot + 1 in starts]  # fmt: skip
+    found = unplanned_text(rb, d.draft.text_boxes, d.width, d.height, label, quiet)
+    cut = [(t, s) for t, s in found if off_frame(s, d.width, d.height)]
+    boxes = tuple(TextBox(kind="sticker", text=s.text, start=t, end=t, box=s.box, color="", contrast=21.0)
+                  for t, s in found)  # fmt: skip
+    zoned = in_ui_zones(boxes, d.width, d.height)
+    claims = ([] if d.facts is None else [
+        (t, s, label_line(s.text, d.facts, d.brief.offer if d.brief else None)) for t, s in found])  # fmt: skip
+    unsupported = [(t, s, why) for t, s, (lab, _, why) in claims if lab == "unsupported"]
+    r = Result({"unplanned_text": float(len(found)), "text_off_frame": float(len(cut)),
+                "unplanned_unsupported": float(len(unsupported))})  # fmt: skip
+    if unsupported:  # what no plan said is grounded too: another product's name burned in is a claim
+        t, s, why = unsupported[0]
+        r.fail("unsupported_claim", "effects", f"{len(unsupported)} text(s) no plan drew say what the product's "
+               f"text does not, e.g. {s.text[:30]!r} at {t:.1f}s ({why})",
+               "show only the planned text: remove what was added over the picture")  # fmt: skip
+    if cut:
+        t, s = cut[0]
+        r.fail("text_off_frame", "effects", f"{len(cut)} text(s) cut by the frame's edge, e.g. {s.text[:30]!r} at "
+               f"{t:.1f}s", "keep every text inside the frame's safe area")  # fmt: skip
+    if zoned:
+        b, zone = zoned[0]
+        r.fail("ui_zone", "effects", f"{len(zoned)} text(s) no plan drew under the platform's {zone}, e.g. "
+               f"{b.text[:30]!r} at {b.start:.1f}s",
+               "keep text out of the action column and the caption bar")  # fmt: skip
+    return r
+
+
 def perceived(d: DraftView) -> Result:
     """The rendered file as a viewer gets it: planned text readable where it was drawn, no markup on screen,
     the voice understood, and something seen or heard in the first second."""
@@ -428,7 +470,7 @@ def perceived(d: DraftView) -> Result:
         if d.facts is not None:
             r.claims += [
                 ClaimCheck(text=s.text, where="seen", agent="visual", label=lab, source=src, reason=why)
-                for s in dict.fromkeys(x for seen in rb.frames.values() for x in seen)
+                for s in dict.fromkeys(copy_read(rb, d.draft.text_boxes, d.width, d.height))
                 for lab, src, why in [label_line(s.text, d.facts, d.brief.offer if d.brief else None)]
             ]
     if rb.heard is not None and d.tracks.lines:
@@ -520,6 +562,7 @@ CHECKS: tuple[Check, ...] = (
     layout,
     text_twice,
     perceived,
+    unplanned,
     product_colour,
 )
 

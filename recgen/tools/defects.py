@@ -1,11 +1,13 @@
 """Defects seeded into a rendered video file — the pixels and the sound, never the plan — so a critic can be
 tested (and benchmarked) on what a viewer would get: quieter or clipped sound, black or frozen stretches, the
-voice gone, the call to action painted over, a headline veiled, the ending cut, the sound 0.3 s late. Each kind
-is one ffmpeg edit of a copy of the file."""
+voice gone, the call to action painted over, a headline veiled, the ending cut, the sound 0.3 s late, text
+burned in where no plan put it (under the platform's UI, off the frame's edge, another product's name). Each
+kind is one ffmpeg edit of a copy of the file."""
 
 from __future__ import annotations
 
 import subprocess
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,34 @@ class Seed:
     fps: float
     boxes: tuple[TextBox, ...] = ()
     music: Path | None = None  # the run's music alone (for "voice_removed")
+    size: tuple[int, int] = (0, 0)  # the frame (for text burned in)
+    phrase: str = "Shop the look"  # burned where no plan put it: words that claim nothing
+    wrong_name: str = "Ocean Breeze Shaving Foam"  # another product's name, burned in
+
+
+def _burn(
+    s: Seed, text: str, where: Callable[[int, int, int, int], tuple[int, int]], name: str, fit: bool = False
+) -> list[str]:
+    """Text burned into the picture for two seconds from a third of the way in, as a careless edit adds a
+    caption: white bold type on a dark band (readable anywhere), placed by `where(W, H, w, h)`."""
+    from PIL import Image
+
+    from recgen.tools.typography import text_block
+
+    W, H = s.size
+    if not W or not H:
+        raise MediaError("burning text in needs the frame size")
+    width, lines = (int(W * 0.8), 2) if fit else (W * 2, 1)  # `fit`: inside the frame, on up to two lines
+    sprite, _ = text_block(text, "sans-bold", max(10, int(H * 0.045)), "#ffffff", width, max_lines=lines,
+                           backdrop="#101014")  # fmt: skip
+    h, w = sprite.shape[:2]
+    x, y = where(W, H, w, h)
+    png = Path(tempfile.gettempdir()) / f"recgen-burn-{name}-{W}x{H}-{abs(hash(text)) % 10**8}.png"
+    Image.fromarray(sprite).save(png)
+    a = round(s.duration * 0.3, 3)
+    return ["-i", str(png), "-filter_complex", f"[0:v][1:v]overlay=x={x}:y={y}:enable='between(t,{a},{a + 2.0})'[v]",
+            "-map", "[v]", "-map", "0:a", "-c:v", "libx264", "-preset", "veryfast", "-crf", "18",
+            "-pix_fmt", "yuv420p", "-c:a", "copy"]  # fmt: skip
 
 
 def _video(vf: str) -> list[str]:
@@ -90,7 +120,15 @@ DEFECTS: dict[str, tuple[Callable[[Seed], list[str]], str, str]] = {
     "text_faded": (_text_faded, "text_contrast", "visual"),
     "audio_delayed": (lambda s: [*_audio("adelay=300:all=1"), "-t", f"{s.duration:.3f}"], "av_offset", "audio"),
     "ends_early": (_ends_early, "duration_off", "visual"),
-}
+    # text no plan drew, found on the whole frames: under the action column, cut by the frame's left edge,
+    # and another product's name (grounded with the rest of what is read)
+    "text_in_ui_zone": (lambda s: _burn(s, s.phrase, lambda W, H, w, h: (int(W * 0.97) - w, int(H * 0.55)), "ui"),
+                        "ui_zone", "effects"),
+    "text_off_frame": (lambda s: _burn(s, s.phrase, lambda W, H, w, h: (-w // 3, int(H * 0.45)), "off"),
+                       "text_off_frame", "effects"),
+    "wrong_name": (lambda s: _burn(s, s.wrong_name, lambda W, H, w, h: ((W - w) // 2, int(H * 0.62)), "name", True),
+                   "unsupported_claim", "effects"),
+}  # fmt: skip
 
 
 def seed_defect(video: Path, kind: str, seed: Seed, out: Path) -> Path:

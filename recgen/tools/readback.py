@@ -18,6 +18,9 @@ from recgen.tools.probes import frames_at
 
 MAX_FRAMES = 40
 OPENING = (0.5, 1.0)  # always read: is anything on screen in the first second?
+SCAN_EVERY_S = 1.0  # … and a whole frame every second: text drawn where no plan put it is found there. Text
+# burned into an export stays up for a second or more (a caption, a sticker, a name); a second between
+# whole-frame reads catches it and costs one read of the frame per video-second.
 SETTLED = 0.3  # the share of a text's time after which its words have all come in (kinetic type: 0.25)
 
 
@@ -39,6 +42,12 @@ class ReadBack:
     notes: list[str] = field(default_factory=list)
     products: list[ProductView] = field(default_factory=list)  # the product at each product shot's keyframe
     contrast: dict[int, float] = field(default_factory=dict)  # text box index → lowest contrast seen in the file
+    whole: set[float] = field(default_factory=set)  # the sample times whose frames were read whole
+
+
+def scan_times(duration: float) -> list[float]:
+    """Whole-frame reads: the opening, then every SCAN_EVERY_S."""
+    return sorted({*OPENING, *(round(t, 3) for t in np.arange(1.5, duration - 0.05, SCAN_EVERY_S))})
 
 
 def sample_times(boxes: tuple[TextBox, ...], duration: float) -> list[float]:
@@ -51,10 +60,11 @@ def sample_times(boxes: tuple[TextBox, ...], duration: float) -> list[float]:
     return merged[:MAX_FRAMES]
 
 
-def _read_frame(reader, frame: np.ndarray, t: float, boxes: tuple[TextBox, ...], size: tuple[int, int]):
-    """The opening frames whole (is anything readable?); elsewhere only the places where text was drawn,
-    each with a margin — the same pixels, a fraction of the work."""
-    if t in OPENING:
+def _read_frame(reader, frame: np.ndarray, t: float, boxes: tuple[TextBox, ...], size: tuple[int, int],
+                whole: bool = False):  # fmt: skip
+    """Whole frames at the scan's times (anything readable, wherever it is); elsewhere only the places where
+    the plan drew text, each with a margin — the same pixels, a fraction of the work."""
+    if whole:
         return reader.read(frame, size[0])
     k = frame.shape[1] / size[0]
     seen: list[Seen] = []
@@ -125,7 +135,8 @@ def read_back(path: Path, boxes: tuple[TextBox, ...], duration: float, audio: np
     out = ReadBack()
     size = (settings.width, settings.height)
     products = [b for b, _ in product_keyframes(boxes, duration)]
-    times = sample_times(boxes, duration) if settings.ocr_backend != "none" else []
+    scans = scan_times(duration) if settings.ocr_backend != "none" else []
+    times = sorted({*sample_times(boxes, duration), *scans}) if scans else []
     keyframes = product_times(boxes, duration)
     decoded = dict(zip(
         all_times := sorted({*times, *keyframes}),
@@ -139,12 +150,13 @@ def read_back(path: Path, boxes: tuple[TextBox, ...], duration: float, audio: np
 
             reader = get_ocr(settings.render_threads)
             for t in times:
-                out.frames[t] = _read_frame(reader, decoded[t], t, boxes, size)
+                out.frames[t] = _read_frame(reader, decoded[t], t, boxes, size, whole=t in scans)
                 for i, b in enumerate(boxes):  # contrast where text is shown, from the same frames
                     if b.kind != "product" and b.start + SETTLED * (b.end - b.start) <= t < b.end:
                         ratio = seen_contrast(decoded[t], b.box, size)
                         if ratio is not None:
                             out.contrast[i] = min(out.contrast.get(i, ratio), ratio)
+            out.whole = set(scans)
         except BackendUnavailableError as e:
             out.notes.append(f"critic: could not read the frames ({e})")
     if settings.asr_backend != "none":
