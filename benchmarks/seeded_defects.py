@@ -44,8 +44,13 @@ def judge_one(brief: dict, s: Settings, work: Path) -> dict | None:
     if r.status != "done":
         return None
     st = r.state
-    seed = Seed(duration=st.visual.duration_s, fps=s.fps, boxes=st.drafts[-1].text_boxes, music=st.tracks.bgm_path,
-                size=(s.width, s.height))
+    seed = Seed(
+        duration=st.visual.duration_s,
+        fps=s.fps,
+        boxes=st.drafts[-1].text_boxes,
+        music=st.tracks.bgm_path,
+        size=(s.width, s.height),
+    )
     row = {**brief, "run_id": r.run_id, "kinds": {}}
     t = time.perf_counter()
     clean = critique(r.run_id, s)

@@ -41,8 +41,13 @@ def test_a_defect_in_the_file_is_caught_and_sent_to_its_agent(run, tmp_path, kin
     r, s = run
     st = r.state
     draft = st.drafts[-1]
-    seed = Seed(duration=st.visual.duration_s, fps=s.fps, boxes=draft.text_boxes, music=st.tracks.bgm_path,
-                size=(s.width, s.height))
+    seed = Seed(
+        duration=st.visual.duration_s,
+        fps=s.fps,
+        boxes=draft.text_boxes,
+        music=st.tracks.bgm_path,
+        size=(s.width, s.height),
+    )
     bad = seed_defect(r.final_path, kind, seed, tmp_path / f"{kind}.mp4")
     c = critique("judged", s, video=bad)
     _, code, agent = DEFECTS[kind]
