@@ -41,12 +41,13 @@ def test_the_part_a_claim_names(claim, family, part):
         ("with Vitamin-C", "vitamin c", (20, 45)),
         ("Pomegranate Rosemary", "pomegranate", (330, 360)),
         ("5% Minoxidil Topical Aerosol", None, None),
+        ("Cheeky Brown Tanning Lotion Australian Gold", None, None),  # the brand's gold is no ingredient
     ],
 )
 def test_the_colour_of_the_ingredient_a_claim_names(claim, word, hue):
     import colorsys
 
-    got = ingredient_colour(claim)
+    got = ingredient_colour(claim, brand="Australian Gold")
     if word is None:
         assert got is None
         return

@@ -33,7 +33,7 @@ def fit_durations(roles: list[ShotRole], total: float, beat: float, min_shot: fl
     return [round(b - a, 4) for a, b in zip(edges, edges[1:], strict=False)]
 
 
-def shot_type(sb: ShotBrief, asset: str, family: str) -> tuple[Composition, str, str]:
+def shot_type(sb: ShotBrief, asset: str, family: str, brand: str | None = None) -> tuple[Composition, str, str]:
     """What a shot shows, from what it says: an ingredient claim as a field of the ingredient's colour, a
     feature that names a part as a callout pointing at that part, a proof as a close-up of the label; the
     role's own composition otherwise (and always on the user's photo, whose parts are unknown). Returns the
@@ -41,7 +41,7 @@ def shot_type(sb: ShotBrief, asset: str, family: str) -> tuple[Composition, str,
     base = VOCAB.roles[sb.role].composition
     if asset != "packshot" or sb.role not in ("benefit", "proof"):
         return base, "", ""
-    if sb.claim_type == "ingredient" and (ingredient := ingredient_colour(sb.claim)):
+    if sb.claim_type == "ingredient" and (ingredient := ingredient_colour(sb.claim, brand)):
         return "ingredient_field", "", rgb_hex(ingredient[1])
     part = named_part(sb.claim, family) if sb.claim_type in ("feature", "benefit", "use") else None
     if part is not None and part_anchor(family, part[1]) is not None:
@@ -85,7 +85,8 @@ def builtin_visual_plan(ctx: AgentContext) -> VisualPlan:
             headline = ctx.semantics.content.facts.brand or brief.headline
         if "safe_area" in fixes and len(headline.split()) > 4:
             headline = " ".join(headline.split(".")[0].split()[:4])
-        composition, points_at, field = shot_type(sb, asset, ctx.semantics.content.product_type)
+        content = ctx.semantics.content
+        composition, points_at, field = shot_type(sb, asset, content.product_type, content.facts.brand)
         prompt = (
             f"{sb.visual_idea}; {c.preset.replace('-', ' ')} look, palette {', '.join(c.palette[:3])}; "
             f"{camera.replace('_', ' ')} camera; {background} background; vertical 9:16 ad shot"

@@ -35,8 +35,11 @@ def named_part(claim: str, family: str) -> tuple[str, str] | None:
     return None
 
 
-def ingredient_colour(claim: str) -> tuple[str, tuple[int, int, int]] | None:
-    """The first ingredient the claim names that has a colour a viewer pictures, and that colour (sRGB)."""
+def ingredient_colour(claim: str, brand: str | None = None) -> tuple[str, tuple[int, int, int]] | None:
+    """The first ingredient the claim names that has a colour a viewer pictures, and that colour (sRGB). The
+    brand's own words are not an ingredient ('Cheeky Brown Tanning Lotion Australian Gold' names no gold)."""
+    if brand:
+        claim = re.sub(re.escape(brand), " ", claim, flags=re.I)
     m = _pattern("ingredient_colours.json", "colours").search(claim.replace("-", " "))
     if m is None:
         return None
