@@ -34,6 +34,7 @@ import json
 import shutil
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -50,7 +51,8 @@ from recgen.agents.critic import ranking
 from recgen.feedback import FeedbackStore, creative_effects, parse_events
 from recgen.rewards.combine import load_constraints
 from recgen.rewards.constraints import Constraints
-from recgen.rewards.feedback import FeedbackScorer, train_feedback
+from recgen.rewards.feedback import scorer_of, train_feedback
+from recgen.rewards.feedback_scorer import FeedbackScorer
 from recgen.rewards.gdpo import Batch, group_advantages, ppo_update
 from recgen.sid.beam import CodeTrie, score_paths
 from recgen.sid.creative import PRESETS
@@ -137,7 +139,7 @@ def grm_and_data(s: Settings, a, console) -> tuple:
 def system_feedback(system: Interactions, s: Settings) -> FeedbackScorer:
     codes = load_code_table(s.data_dir / "amazon-beauty" / "Beauty.index.json", system.n_items)
     model, _ = train_feedback(leave_one_out(system), codes, epochs=4)
-    return FeedbackScorer(model)
+    return scorer_of(model)
 
 
 def proposals(rec, users: list[str], with_text: set[int]) -> dict[str, dict]:
@@ -463,7 +465,7 @@ def gdpo_rounds(a, policy, start, prop, panel, train_viewers, ab_viewers, inv, c
                            "item": item, "watch_seconds": resp.watch_seconds})  # fmt: skip
             event += 1
         store.record(parse_events(events))
-        scorer.model.creative_bias = creative_effects(store)
+        scorer = replace(scorer, creative_bias=creative_effects(store))
         ctx, act, old, adv, rewards = [], [], [], [], []
         for item in items:
             choices = policy.sample(content_of[item], a.group, gen)

@@ -77,6 +77,7 @@ def totals(rows: list[dict]) -> dict:
         "truncation_examples": sorted({t for r in rows for t in r["truncations"]})[:8],
         "noop_revisions": sum(r["noop_revisions"] for r in rows),
         "revisions_skipped": sum(r.get("revisions_skipped", 0) for r in rows),
+        "noop_stopped": sum(r.get("noop_stopped", 0) for r in rows),
         "drafts_per_ad": round(sum(r["rounds"] for r in rows) / max(1, n), 3),
         "seconds_per_video_second": round(wall_s / max(1e-9, video_s), 3),
         "product_render_share": round(sum(r["product_render_s"] for r in rows) / max(1e-9, wall_s), 4),
@@ -119,7 +120,8 @@ def readme_table(result: dict) -> str:
         ("ads with truncated text (target 0)", str(t["truncated_ads"])),
         ("ads with a text shown twice at once (target 0)", str(t.get("ads_with_text_shown_twice", "–"))),
         ("revisions rendered that changed nothing (target 0)",
-         f"{t['noop_revisions']}; {t.get('revisions_skipped', 0)} seen to change nothing before rendering, stopped"),
+         f"{t['noop_revisions']} (of which the critic stopped on {t.get('noop_stopped', 0)} without measuring); "
+         f"{t.get('revisions_skipped', 0)} seen to change nothing before rendering, stopped"),
         ("unsupported claims / policy breaches in the final videos (target 0 / 0)",
          f"{q['unsupported_claims']} / {q['policy_breaches']}; {q['items_with_claims_dropped_by_policy']} titles had "
          "claims the ad policy removed"),

@@ -47,7 +47,7 @@ def craft_measures(r, m: dict, seconds: float, render_s: float) -> dict:
     st = r.state
     facts = st.semantics.content.facts
     shown = [b.text for b in st.drafts[-1].text_boxes if b.text] if st.drafts else []
-    drafts = [d.path for d in st.drafts if Path(d.path).is_file() and d.unchanged_from is None]
+    drafts = [d.path for d in st.drafts if Path(d.path).is_file() and d.render_seconds > 0]  # every one composed
     digests = [_digest(Path(p)) for p in drafts]
     plates = []
     for clip in st.clips:
@@ -65,8 +65,10 @@ def craft_measures(r, m: dict, seconds: float, render_s: float) -> dict:
         "colour_agreement": m.get("colour_agreement"),
         "truncations": sorted({t for t in shown if truncated(t, facts.title)}),
         "shot_types": [s.composition for s in st.visual.shots],
-        "noop_revisions": sum(a == b for a, b in zip(digests, digests[1:], strict=False)),  # rendered anyway
-        "revisions_skipped": sum(d.unchanged_from is not None for d in st.drafts),  # seen as no-ops before render
+        "noop_revisions": sum(a == b for a, b in zip(digests, digests[1:], strict=False)),  # composed anyway
+        # of those, the ones the critic then stopped on without measuring; and the ones not composed at all
+        "noop_stopped": sum(d.unchanged_from is not None and d.render_seconds > 0 for d in st.drafts),
+        "revisions_skipped": sum(d.unchanged_from is not None and not d.render_seconds for d in st.drafts),
         "bg_plates": sorted(set(plates)),
         "frames_shared": m.get("frames_shared"),  # the critic's: frames another product's video in this run has
         "video_seconds": st.visual.duration_s,

@@ -893,7 +893,8 @@ def rewards_train_feedback(
     print its held-out AUC beside popularity's; the creative side comes from the feedback events logged in the
     runs folder (`recgen feedback record`), neutral when there are none."""
     from recgen.feedback import FeedbackStore, creative_effects
-    from recgen.rewards.feedback import held_out_auc, model_path, train_from_data
+    from recgen.rewards.feedback import held_out_auc, train_from_data
+    from recgen.rewards.feedback_scorer import model_path
 
     s = _settings()
     out = out or model_path(s.cache_dir)

@@ -135,11 +135,11 @@ def generate_video(
 
 def load_for_render(settings: Settings) -> None:
     """Load now, once per process, what rendering a run loads on first use: the media backends and models
-    (renderer, voice, OCR, speech recognition), the critic's feedback model (torch) and the audio measures
+    (renderer, voice, OCR, speech recognition), the critic's feedback model and the audio measures
     (scipy.signal). A batch's rendering worker does it while the first plan is made; planning needs none of it."""
     import importlib
 
-    from recgen.rewards.feedback import load_scorer
+    from recgen.rewards.feedback_scorer import load_scorer
     from recgen.tools.backends import load_backends
 
     load_backends(settings)

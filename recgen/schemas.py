@@ -440,7 +440,8 @@ class Draft(_Frozen):
     text_boxes: tuple[TextBox, ...]
     render_seconds: float
     plan_digest: str = ""  # of every plan and clip the draft was composed from: equal digests, equal videos
-    unchanged_from: int | None = None  # a revision whose plans equal this round's: not composed, not measured
+    # a revision that changed nothing of this round's: its plans (not composed) or its file (not measured)
+    unchanged_from: int | None = None
 
 
 class Violation(_Frozen):

@@ -110,9 +110,10 @@ class Copy(_Entry):
     proof: tuple[str, str]  # [with a fact, without one]
     neutral: tuple[str, ...] = Field(min_length=2)  # for a shot when the product's text has no claim left
     unsaid_name: str = Field(min_length=1)  # the product shot's line when the voice cannot say the name
-    kind_hook: str  # the opening line of a product whose text has no benefit: it names what it is for
+    kind_hook: str  # the opening line of a product with no claim, kind or brand: what it is for
     kind_line: str  # a shot's line when no claim is left: the kind and what it is for
     brand_line: str  # … or who makes it
+    brand_hook: str  # the opening line of a product with no claim and no kind, but a brand
     one_word: str  # a one-word claim ('Hydrating') said with the kind, not as a fragment
     name_line: str  # the last line of the product's own before a neutral one: its name, shown close
     offer_line: dict[Literal["discount", "price"], str]
@@ -150,7 +151,7 @@ def _template_problems(v: Vocabulary) -> list[str]:
     texts += [(f"copy.{k}", t) for k in ("product", "benefit", "proof", "neutral") for t in getattr(c, k)]
     texts += [
         (f"copy.{k}", getattr(c, k))
-        for k in ("unsaid_name", "kind_hook", "kind_line", "brand_line", "one_word", "name_line")
+        for k in ("unsaid_name", "kind_hook", "kind_line", "brand_line", "brand_hook", "one_word", "name_line")
     ]
     texts += [(f"copy.offer_line.{k}", t) for k, t in c.offer_line.items()]
     out = []

@@ -53,7 +53,8 @@ def product_image(tmp_path) -> Path:
 def feedback_model(cache_dir):
     """A run trains the feedback model on first use (and says so); trained once here, so no test's notes
     depend on which test ran first (test_reward_modules tests the first use itself)."""
-    from recgen.rewards.feedback import model_path, train_from_data
+    from recgen.rewards.feedback import train_from_data
+    from recgen.rewards.feedback_scorer import model_path
 
     if not model_path(cache_dir).is_file():
         train_from_data(DATA_DIR, model_path(cache_dir))

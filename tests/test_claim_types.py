@@ -183,6 +183,32 @@ def test_builtin_copy_sells_with_the_facts(small, catalog):
     assert not problems, problems[:5]
 
 
+def test_a_line_spoken_as_a_cut_of_the_shown_one_is_one_filler_line():
+    from recgen.rewards.grounding import filler_lines
+    from recgen.schemas import ClaimCheck
+
+    facts = fact_sheet(Product(id="c", title="Nose up Beauty Clip", brand="Generic"))
+    said = [("voice", "Your day."), ("headline", "Made for your day."), ("voice", "Take a look."),
+            ("cta", "Get yours"), ("voice", "Get yours.")]  # fmt: skip
+    checks = [ClaimCheck(text=t, where=w, agent="instruct", label="neutral") for w, t in said]
+    assert filler_lines(checks, facts, None, ("Get yours",)) == ["Made for your day.", "Take a look."]
+
+
+@pytest.mark.parametrize(
+    ("title", "brand", "opens_with"),
+    [
+        ("Zq-7 Clip", "Kovalen", "Kovalen"),  # no claim, no kind: the brand opens
+        ("Zq-7 Clip, Paraben Free", "Kovalen", "Paraben Free"),  # no benefit: a feature opens
+    ],
+)
+def test_a_hook_without_a_benefit_still_carries_the_product(small, title, brand, opens_with):
+    from recgen import generate_video
+
+    r = generate_video({"id": "h", "title": title, "brand": brand}, "calm-luxury", settings=small,
+                       stop_after="instruct", duration_s=15.0)  # fmt: skip
+    assert r.state.brief.shots[0].message.lower().startswith(opens_with.lower()), r.state.brief.shots[0].message
+
+
 @pytest.mark.parametrize(
     ("line", "per_chunk", "chunks"),
     [

@@ -208,7 +208,7 @@ def test_rewards_calibrate_writes_thresholds_that_runs_then_use(tmp_path, cache_
 
 
 def test_rewards_train_feedback_reports_auc_against_popularity(tmp_path, cache_dir):
-    out = tmp_path / "fb.pt"
+    out = tmp_path / "fb.npz"
     r = runner.invoke(app, ["rewards", "train-feedback", "--epochs", "1", "--out", str(out)],
                       env=_env(tmp_path, cache_dir))  # fmt: skip
     assert r.exit_code == 0, r.output

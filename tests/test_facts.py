@@ -57,8 +57,8 @@ def test_markup_entities_and_symbols_are_cleaned(encode):
     assert f.brand is None and any("not a name" in w for w in f.warnings)
 
 
-@pytest.mark.parametrize("brand", ["SPF", "Nail", "2024", "✨✨", "Wireless"])
-def test_type_words_numbers_and_symbols_are_never_a_brand(encode, brand):
+@pytest.mark.parametrize("brand", ["SPF", "Nail", "2024", "✨✨", "Wireless", "Generic", "UNBRANDED", "N/A"])
+def test_type_words_numbers_symbols_and_no_brand_words_are_never_a_brand(encode, brand):
     assert _facts(encode, title="Daily Sunscreen SPF 30", brand=brand).brand is None
 
 

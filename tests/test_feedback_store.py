@@ -90,11 +90,11 @@ def test_creative_effects_follow_click_rates_and_shrink_small_samples(tmp_path):
 def test_the_feedback_reward_reads_the_creative_effects(tmp_path):
     import numpy as np
 
-    from recgen.rewards.feedback import FeedbackModel, FeedbackScorer
+    from recgen.rewards.feedback import FeedbackModel, scorer_of
 
     model = FeedbackModel(np.zeros((4, 2), dtype=int))
     model.creative_bias = {(1, 0): 0.8}
-    scorer = FeedbackScorer(model)
+    scorer = scorer_of(model)
     assert scorer.engagement(0, (1, 0)) > scorer.engagement(0, (2, 0))
 
 

@@ -179,6 +179,32 @@ def test_a_revision_that_changes_nothing_stops_before_rendering_and_the_run_is_n
     assert record["status"] == "flagged" and "unsupported_claim" in record["open_checks"]
 
 
+class StubbornInWords(Stubborn):
+    """Keeps the false claim, and on the revision rewrites what no viewer sees: the shots' prompts for a
+    generative renderer (the procedural one draws the same frames)."""
+
+    visual_plans = 0
+
+    def plan_visual(self, ctx):
+        plan, self.visual_plans = super().plan_visual(ctx), self.visual_plans + 1
+        shots = tuple(s.model_copy(update={"prompt": s.prompt + " Really."}) for s in plan.shots)
+        return plan.model_copy(update={"shots": shots}) if self.visual_plans > 1 else plan
+
+
+def test_a_revision_whose_file_is_the_last_one_again_is_not_measured_and_the_run_is_flagged(small):
+    r = generate_video(
+        {"id": "m", "title": "Hydrating Rose Face Mist, Alcohol-Free, 4 fl oz"},
+        "fresh-botanical",
+        settings=small.model_copy(update={"max_revisions": 2}),
+        policy=StubbornInWords(),
+    )
+    assert [rep.verdict for rep in r.state.reports] == ["revise", "stop"]
+    last = r.state.drafts[-1]
+    assert last.unchanged_from == 0 and last.render_seconds > 0 and last.plan_digest != r.state.drafts[0].plan_digest
+    assert "changed no frame or sound" in r.state.reports[-1].instruction
+    assert r.status == "flagged"
+
+
 class StubbornButBusy(Stubborn):
     """Changes something it was not asked to (the call to action) and keeps the false claim it was."""
 

@@ -7,13 +7,15 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from recgen.errors import InputError
 from recgen.rewards.alignment import instruction_alignment, rank_score, representation_alignment
 from recgen.rewards.calibration import LAMBDA0, constraints_from
 from recgen.rewards.combine import constrained, load_constraints, representation_owner, soft_violation
 from recgen.rewards.constraints import K_AGENT, K_INSTRUCTION, Constraints, PIDMultiplier, Threshold
-from recgen.rewards.feedback import FeedbackScorer, _scorer, held_out_auc, save_model, train_feedback
+from recgen.rewards.feedback import held_out_auc, pad_histories, save_model, scorer_of, train_feedback
+from recgen.rewards.feedback_scorer import _scorer
 from recgen.rewards.reencode import Reencoded, content_codes
 from recgen.schemas import StyleVector
 from recgen.sid.creative import preset_style
@@ -116,13 +118,16 @@ def test_the_feedback_model_learns_content_preference_beyond_popularity(tmp_path
     model, info = train_feedback(split, codes, epochs=8, batch=256)
     auc = held_out_auc(model, split, negatives=40)
     assert auc["auc"] > 0.85 and auc["auc"] > auc["auc_popularity"] + 0.2, auc
-    scorer = FeedbackScorer(model)
+    scorer = scorer_of(model)
     history = list(split.test_history[0])  # a group-0 user
     in_group, out_group = int(np.flatnonzero(codes[:, 0] == 0)[0]), int(np.flatnonzero(codes[:, 0] == 2)[0])
     assert scorer.engagement(in_group, (0, 0), history) > scorer.engagement(out_group, (0, 0), history)
+    with torch.no_grad():  # the arrays a run scores with give what the trained torch model gives
+        logit = model.logits(model.user_vec(pad_histories([history])), torch.as_tensor([[in_group]]))[0, 0]
+    assert scorer.engagement(in_group, (0, 0), history) == pytest.approx(float(torch.sigmoid(logit)), abs=2e-4)
     # the creative side starts neutral: any creative code scores the same until feedback is logged
     assert scorer.engagement(in_group, (0, 0), history) == scorer.engagement(in_group, (5, 1), history)
-    path = save_model(model, tmp_path / "fb.pt")
+    path = save_model(model, tmp_path / "fb.npz")
     again = _scorer(path, path.stat().st_mtime)
     assert again.engagement(in_group, (0, 0), history) == scorer.engagement(in_group, (0, 0), history)
     assert 0.0 < again.engagement(in_group, (0, 0)) < 1.0  # no history: the population
@@ -297,7 +302,7 @@ def test_the_multipliers_step_once_per_batch_of_finished_runs_and_keep_their_sta
 
 
 def test_the_first_use_trains_the_feedback_model_into_the_cache_and_says_so(tmp_path):
-    from recgen.rewards.feedback import load_scorer, model_path
+    from recgen.rewards.feedback_scorer import load_scorer, model_path
 
     scorer, note = load_scorer(tmp_path / "cache", DATA_DIR)
     assert scorer is not None and "trained the feedback model once" in note

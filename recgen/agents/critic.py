@@ -154,11 +154,17 @@ def _unchanged_revision(state: VideoState, violations: tuple[Violation, ...] = (
 
 
 def _stop_unchanged(state: VideoState, rc: RunContext) -> dict:
-    """The revision changed no plan, so the video would be the last one again: no render, no measuring; the
-    last round's findings stand and the run ends with them (flagged if any check failed)."""
+    """The revision changed no plan, so the video would be the last one again (not rendered), or it changed
+    plans but the rendered file is the last one again: no measuring; the last round's findings stand and the
+    run ends with them (flagged if any check failed)."""
     draft, before = state.drafts[-1], state.reports[-1]
     agent = state.revision.agent if state.revision else before.revise_agent
-    why = f"the revision of {agent} would change nothing (its plans equal round {draft.unchanged_from}'s); not rendered"
+    was = draft.unchanged_from
+    why = (
+        f"the revision of {agent} changed no frame or sound (its draft is round {was}'s file again)"
+        if draft.render_seconds
+        else f"the revision of {agent} would change nothing (its plans equal round {was}'s); not rendered"
+    )
     n = len(before.violations)
     report = before.model_copy(
         update={

@@ -78,11 +78,12 @@ class _Copy:
         low = text.lower()
         return low not in self.used and not any(low in u for u in self.used)
 
-    def hook_claim(self) -> str | None:
-        """The strongest benefit that fits a shot, kept for the hook (a feature may be any leftover of a
-        title: a benefit is what a viewer stops for)."""
+    def hook_claim(self, benefit: bool = True) -> str | None:
+        """The strongest benefit that fits the hook's shot (what a viewer stops for); with `benefit` False, a
+        feature or ingredient that fits (a use, variant or size makes a weak opener)."""
         for text, kind in self.claims:
-            if kind == "benefit" and self._free(text) and self.fits(text, "hook"):
+            wanted = kind == "benefit" if benefit else kind in ("feature", "ingredient")
+            if wanted and self._free(text) and self.fits(text, "hook"):
                 self.used.add(text.lower())
                 return text
         return None
@@ -139,17 +140,21 @@ def _message(role: str, ctx: AgentContext, fill: dict, lines: _Copy, offer: str 
     copy, mood = VOCAB.copy_, VOCAB.moods[ctx.semantics.creative.mood]
     kind = ctx.semantics.content.product_type.replace("_", " ")  # the model's family, in words: "hair brush"
     if role == "hook":
-        claim = lines.hook_claim()
+        # what it does; else what it is (its kind); else a feature; else who makes it
+        claim = lines.hook_claim() or (None if lines.kind else lines.hook_claim(benefit=False))
         if claim is not None:
             hook = mood.claim_hooks[ctx.seed % len(mood.claim_hooks)]
             text = hook.format(**{**fill, "Claim": _sentence(claim), "claim": claim.lower()})
             text = text if lines.fits(text, "hook") else f"{_sentence(claim)}."  # the claim alone, if that fits
             return text, f"opener: the {kind} with '{claim}' in type", claim
-        if lines.kind:  # no benefit to lead with: the hook says what it is (the kind line is then spent)
+        if lines.kind:  # no claim to lead with: the hook says what it is (the kind line is then spent)
             text = copy.kind_line.format(**{**fill, "Kind": _sentence(lines.kind)})
             lines.used.add(text.lower())
             return text, f"opener: the {kind} revealed", None
-        return copy.kind_hook.format(**fill), f"opener: the {kind} revealed", None
+        if fill["brand"]:  # or who makes it (the brand line is then spent)
+            lines.used.add(copy.brand_line.format(**fill).lower())
+            return copy.brand_hook.format(**fill), f"opener: the {kind} revealed", None
+        return copy.kind_hook.format(**fill), f"opener: the {kind} revealed", None  # the one line of no product
     if role == "product":
         if not fill["name"]:
             return copy.unsaid_name, f"hero packshot of the {kind}, its name in type", None

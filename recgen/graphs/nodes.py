@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 from langgraph.runtime import Runtime
 from langgraph.types import Send
@@ -103,5 +104,16 @@ def compose_node(state: VideoState, rc: RunContext) -> dict:
         }
     out = rc.folder.draft_path(round_)
     draft = compose(state.visual, state.clips, state.effects, state.tracks, rc.settings, out, round_)
+    draft = draft.model_copy(update={"plan_digest": digest})
+    if last is not None and _same_file(out, Path(last.path)):  # plans changed, but not what is seen or heard
+        rc.emit("compose", f"draft {round_}: the revision changed no frame or sound of draft {last.round}")
+        return {"drafts": [draft.model_copy(update={"unchanged_from": last.round})]}
     rc.emit("compose", f"draft {round_} written in {draft.render_seconds:.1f}s")
-    return {"drafts": [draft.model_copy(update={"plan_digest": digest})]}
+    return {"drafts": [draft]}
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.stat().st_size == b.stat().st_size and a.read_bytes() == b.read_bytes()
+    except OSError:
+        return False

@@ -88,13 +88,13 @@ def reward_draft(space: SIDSpace, state: VideoState, p: VideoProbe, rb: ReadBack
             rep_owner = representation_owner(align.content_part, align.creative_part, measured, sem.creative.style)
         except MediaError as e:
             out.notes.append(f"rewards: the draft could not be re-encoded ({e})")
-    from recgen.rewards.feedback import load_scorer  # torch: imported where a draft is scored, not by every importer
+    from recgen.rewards.feedback_scorer import load_scorer
 
     scorer, note = load_scorer(settings.cache_dir, settings.data_dir)
     out.notes += [note] if note else []
     feedback = None
     if scorer is not None:
-        item, note = feedback_item(space, state.request.product, len(scorer.model.codes))
+        item, note = feedback_item(space, state.request.product, len(scorer.codes))
         history = list(state.request.viewer) or None
         feedback = scorer.engagement(item, sem.dsid.creative, history)
         out.notes += [note] if note else []

@@ -13,24 +13,20 @@ A viewer with no known history (a product run without a user) is the population:
 the training users.
 
 No weights ship with recgen: the first run that needs the model trains it from the interaction data (about
-ten seconds on 2 cores, seed 0) into the cache; `recgen rewards train-feedback` retrains it there.
+ten seconds on 2 cores, seed 0) into the cache as plain arrays (`feedback_scorer`: scoring needs no torch);
+`recgen rewards train-feedback` retrains it there.
 """
 
 from __future__ import annotations
 
-import functools
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from recgen.errors import RecgenError
+from recgen.rewards.feedback_scorer import HISTORY, FeedbackScorer
 from recgen.sid.data import Split
-
-HISTORY = 20
-MODEL_NAME = "feedback_model.pt"  # in <cache>/rewards/: trained there on first use (seconds), or by the CLI
 
 
 class FeedbackModel(torch.nn.Module):
@@ -143,38 +139,17 @@ def held_out_auc(model: FeedbackModel, split: Split, negatives: int = 100, seed:
             "users": len(items), "negatives": negatives}  # fmt: skip
 
 
-@dataclass
-class FeedbackScorer:
-    """Engagement in 0..1 for a catalog item shown with a creative code path to a viewer."""
-
-    model: FeedbackModel
-
-    def engagement(self, item: int, creative: tuple[int, ...], history: list[int] | None = None) -> float:
-        """`history`: item ids of the interaction data (others are left out); none: the population."""
-        history = [i for i in history or [] if 0 <= i < len(self.model.codes)]
-        with torch.no_grad():
-            u = self.model.population[None] if not history else self.model.user_vec(pad_histories([history]))
-            logit = float(self.model.logits(u, torch.as_tensor([[item]]))[0, 0])
-        logit += self.model.creative_bias.get(tuple(creative), 0.0)
-        return round(float(1.0 / (1.0 + np.exp(-logit))), 4)
+def scorer_of(model: FeedbackModel) -> FeedbackScorer:
+    """The trained model as the plain arrays a run scores with (no torch there)."""
+    st = {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
+    return FeedbackScorer(
+        model.codes.numpy().astype(np.int64), st["code_emb.weight"], st["code_bias.weight"][:, 0], st["recency"],
+        st["user_map.weight"], st["user_map.bias"], st["population"], dict(model.creative_bias),
+    )  # fmt: skip
 
 
 def save_model(model: FeedbackModel, path: Path) -> Path:
-    tmp = Path(path).with_name(Path(path).name + ".partial")
-    torch.save(
-        {
-            "codes": model.codes.to(torch.int16),
-            "state": model.state_dict(),
-            "creative_bias": [[list(k), v] for k, v in model.creative_bias.items()],
-        },
-        tmp,
-    )
-    tmp.replace(path)
-    return Path(path)
-
-
-def model_path(cache_dir: Path) -> Path:
-    return Path(cache_dir) / "rewards" / MODEL_NAME
+    return scorer_of(model).save(path)
 
 
 def train_from_data(data_dir: Path, out: Path, epochs: int = 4, seed: int = 0, progress=None,
@@ -192,26 +167,3 @@ def train_from_data(data_dir: Path, out: Path, epochs: int = 4, seed: int = 0, p
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     save_model(model, out)
     return model, info, split
-
-
-def load_scorer(cache_dir: Path, data_dir: Path) -> tuple[FeedbackScorer | None, str | None]:
-    """The cached model, trained first if there is none; (None, why) when it cannot be had."""
-    path = model_path(cache_dir)
-    note = None
-    if not path.is_file():
-        try:
-            _, info, _ = train_from_data(data_dir, path)
-        except (RecgenError, OSError) as e:
-            return None, f"rewards: no feedback model ({e}); the feedback reward is left out"
-        note = f"rewards: trained the feedback model once ({info['seconds']:.0f} s), kept in {path.parent}"
-    return _scorer(path, path.stat().st_mtime), note
-
-
-@functools.cache
-def _scorer(path: Path, mtime: float) -> FeedbackScorer:
-    data = torch.load(path, weights_only=True)
-    model = FeedbackModel(data["codes"].long().numpy())
-    model.load_state_dict(data["state"])
-    model.creative_bias = {tuple(k): float(v) for k, v in data["creative_bias"]}
-    model.eval()
-    return FeedbackScorer(model)

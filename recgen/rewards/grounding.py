@@ -188,12 +188,18 @@ def filler_lines(
     claims: list[ClaimCheck], facts: FactSheet, offer: str | None = None, ctas: tuple[str, ...] = ()
 ) -> list[str]:
     """The distinct lines a viewer sees or hears that carry nothing of the product (the call to action
-    aside, shown or spoken: it may be the one line that only sells)."""
+    aside, shown or spoken: it may be the one line that only sells). A line spoken as a cut of one shown
+    ('Your day.' under 'Made for your day.') is that line, counted once."""
     cta_words = [set(words_of(c)) for c in ctas if c]
     texts = dict.fromkeys(" ".join(c.text.split()) for c in claims if c.where != "cta" and c.text.strip())
-    return [
+    empty = [
         t for t in texts if not carries_product(t, facts, offer) and not any(set(words_of(t)) <= w for w in cta_words)
     ]
+    words = [set(words_of(t)) for t in empty]
+    return [
+        t for i, t in enumerate(empty)
+        if not any(words[i] < w or (words[i] == w and j < i) for j, w in enumerate(words) if j != i)
+    ]  # fmt: skip
 
 
 def unsaid_facts(claims: list[ClaimCheck], facts: FactSheet) -> list[str]:

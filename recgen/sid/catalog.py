@@ -228,10 +228,20 @@ class Catalog:
         parts = [product.title, path or (product.category or ""), f"Brand: {product.brand}" if product.brand else ""]
         return clean_markup(". ".join(p for p in parts if p))
 
+    def texts_digest(self) -> str:
+        """A hash of every item's id and code-space text: what a fitted space depends on. Computed once (a
+        second on the whole catalog) and kept with the catalog's on-disk cache."""
+        if "texts" not in self.memo:
+            h = hashlib.sha1()
+            for p in self.products:
+                h.update(f"{p.id}\0{self.text_of(p)}\n".encode())
+            self.memo["texts"] = h.hexdigest()
+        return self.memo["texts"]
+
 
 BEAUTY_ITEMS = "amazon-beauty/Beauty.item.json"
 SAMPLE_TEXT = "amazon-beauty/sample_items.json"
-_CACHE_FORMAT = 3  # bump when a cached catalog's fields change
+_CACHE_FORMAT = 4  # bump when a cached catalog's fields change
 
 
 def _file_key(path: Path) -> str:
@@ -266,6 +276,7 @@ def _load_catalog(key: str, sample_key: str, path: Path, sample: Path, cache_dir
             pass  # a damaged cache is rebuilt, never trusted
     catalog = parse_beauty_items(path.read_text(encoding="utf-8"), str(path), _sample_descriptions(sample))
     if cached is not None:
+        catalog.texts_digest()  # pickled with it: a new process does not rehash 12,101 texts
         cached.parent.mkdir(parents=True, exist_ok=True)
         tmp = cached.with_suffix(f".{os.getpid()}.tmp")
         with tmp.open("wb") as f:

@@ -52,6 +52,9 @@ _NOT_BRAND = {
     "large", "small", "long", "short", "big", "black", "white", "red", "pink", "blue", "green", "gold",
     "silver", "clear", "soft", "hard", "silk", "cotton", "bamboo", "wooden", "metal", "glass", "plastic",
     "hot", "cold", "daily", "deluxe", "ultra", "super", "extra", "classic", "handmade", "unisex",
+    # what a marketplace writes where a product has no brand
+    "generic", "unbranded", "unknown", "none", "n/a", "na", "no brand", "nobrand", "oem", "does not apply",
+    "other", "various", "misc", "no name",
 }  # fmt: skip
 
 
@@ -129,7 +132,8 @@ def sayable(text: str) -> str:
 
 
 def valid_brand(brand: str | None, kind_words: frozenset[str]) -> str | None:
-    """A brand is a name: it has letters, is not a number or a symbol, and is not a type or property word."""
+    """A brand is a name: it has letters, is not a number or a symbol, is not a type or property word, and is
+    not a marketplace's word for no brand ('Generic')."""
     if not brand:
         return None
     b = strip_symbols(clean_markup(brand)).strip(" ,.-")
@@ -371,7 +375,9 @@ def fact_sheet(product: Product, encode: Callable[[list[str]], np.ndarray] | Non
     warnings: list[str] = []
     brand = valid_brand(product.brand, _kind_words())
     if product.brand and brand is None:
-        warnings.append(f"brand {product.brand!r} is not a name (a type word, number or symbol); no brand is shown")
+        warnings.append(
+            f"brand {product.brand!r} is not a name (a type word, number, symbol or 'no brand'); none is shown"
+        )
     kind, score = classify_kind(title, product.category, encode, product.categories)
     placeholder = bool(_PLACEHOLDER.fullmatch(title))
     name = "" if placeholder else short_name(title, brand, kind_phrases=tuple(kind.phrases) if kind else ())

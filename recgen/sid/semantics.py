@@ -165,10 +165,9 @@ def _fingerprint(catalog: Catalog, encoder_name: str, seed: int) -> str:
     key = ("fingerprint", encoder_name, seed)
     if key not in catalog.memo:
         h = hashlib.sha1(
-            f"{_FORMAT}|{CONTENT_LEVELS}|{CREATIVE_LEVELS}|{VARIANTS_PER_PRESET}|{seed}|{encoder_name}".encode()
+            f"{_FORMAT}|{CONTENT_LEVELS}|{CREATIVE_LEVELS}|{VARIANTS_PER_PRESET}|{seed}|{encoder_name}|".encode()
         )
-        for p in catalog.products:
-            h.update(f"{p.id}\0{catalog.text_of(p)}\n".encode())
+        h.update(catalog.texts_digest().encode())
         catalog.memo[key] = h.hexdigest()[:16]
     return catalog.memo[key]
 
