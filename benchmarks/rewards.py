@@ -41,7 +41,7 @@ from recgen.rewards.calibration import CONSTRAINED, baseline_rewards, constraint
 from recgen.rewards.combine import CONSTRAINTS_FILE, VIOLATION_PENALTY
 from recgen.rewards.constraints import Constraints
 from recgen.rewards.feedback import held_out_auc, train_from_data
-from recgen.rewards.feedback_scorer import model_path
+from recgen.rewards.feedback_cache import model_path
 from recgen.sid.creative import PRESETS
 from recgen.sid.semantics import load_sid_space
 

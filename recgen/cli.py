@@ -894,7 +894,7 @@ def rewards_train_feedback(
     runs folder (`recgen feedback record`), neutral when there are none."""
     from recgen.feedback import FeedbackStore, creative_effects
     from recgen.rewards.feedback import held_out_auc, train_from_data
-    from recgen.rewards.feedback_scorer import model_path
+    from recgen.rewards.feedback_cache import model_path
 
     s = _settings()
     out = out or model_path(s.cache_dir)

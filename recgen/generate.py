@@ -139,7 +139,7 @@ def load_for_render(settings: Settings) -> None:
     (scipy.signal). A batch's rendering worker does it while the first plan is made; planning needs none of it."""
     import importlib
 
-    from recgen.rewards.feedback_scorer import load_scorer
+    from recgen.rewards.feedback_cache import load_scorer
     from recgen.tools.backends import load_backends
 
     load_backends(settings)

@@ -54,7 +54,7 @@ def feedback_model(cache_dir):
     """A run trains the feedback model on first use (and says so); trained once here, so no test's notes
     depend on which test ran first (test_reward_modules tests the first use itself)."""
     from recgen.rewards.feedback import train_from_data
-    from recgen.rewards.feedback_scorer import model_path
+    from recgen.rewards.feedback_cache import model_path
 
     if not model_path(cache_dir).is_file():
         train_from_data(DATA_DIR, model_path(cache_dir))

@@ -45,7 +45,7 @@ def test_a_rendering_worker_loads_its_models_once_when_it_starts(small_read_back
     """What a render loads on first use (voice, OCR, speech recognition, the feedback model) is loaded by the
     stage's constructor, so a Ray worker does it while the first plan is made; a missing voice is left for the
     run to report, not a worker that fails to start."""
-    from recgen.rewards import feedback_scorer as feedback
+    from recgen.rewards import feedback_cache as feedback
     from recgen.tools import asr, ocr, tts
 
     loaded = (tts.get_tts, ocr.get_ocr, asr.get_asr, feedback._scorer)

@@ -15,7 +15,7 @@ from recgen.rewards.calibration import LAMBDA0, constraints_from
 from recgen.rewards.combine import constrained, load_constraints, representation_owner, soft_violation
 from recgen.rewards.constraints import K_AGENT, K_INSTRUCTION, Constraints, PIDMultiplier, Threshold
 from recgen.rewards.feedback import held_out_auc, pad_histories, save_model, scorer_of, train_feedback
-from recgen.rewards.feedback_scorer import _scorer
+from recgen.rewards.feedback_cache import _scorer
 from recgen.rewards.reencode import Reencoded, content_codes
 from recgen.schemas import StyleVector
 from recgen.sid.creative import preset_style
@@ -302,7 +302,7 @@ def test_the_multipliers_step_once_per_batch_of_finished_runs_and_keep_their_sta
 
 
 def test_the_first_use_trains_the_feedback_model_into_the_cache_and_says_so(tmp_path):
-    from recgen.rewards.feedback_scorer import load_scorer, model_path
+    from recgen.rewards.feedback_cache import load_scorer, model_path
 
     scorer, note = load_scorer(tmp_path / "cache", DATA_DIR)
     assert scorer is not None and "trained the feedback model once" in note

@@ -185,7 +185,7 @@ def test_a_warmed_server_has_loaded_what_its_first_render_needs(small_read_back)
     speech recognition or the feedback model inside itself."""
     import gc
 
-    from recgen.rewards import feedback_scorer as feedback
+    from recgen.rewards import feedback_cache as feedback
     from recgen.tools import asr, ocr, tts
 
     loaded = (tts.get_tts, ocr.get_ocr, asr.get_asr, feedback._scorer)

@@ -29,12 +29,24 @@ def test_text_where_no_plan_put_it_is_unplanned_and_the_planned_and_the_label_ar
     unsure = Seen("Shap tho", (20, 450, 120, 480), 0.55)
     rb = _rb(1.5, burned, planned, label, small, unsure)
     got = unplanned_text(rb, (HEADLINE,), W, H, {"lumen"}, quiet=[])
-    assert [s.text for _, s in got] == ["Shop the look"]
+    assert [(s.text, where) for _, s, where in got] == [("Shop the look", "free")]
     assert unplanned_text(rb, (HEADLINE,), W, H, {"lumen"}, quiet=[(1.2, 1.8)]) == []  # a slide moves text
     product = TextBox(kind="product", text="", start=1.0, end=3.0, box=(0, 380, 240, 460), color="", contrast=21)
-    assert unplanned_text(rb, (HEADLINE, product), W, H, {"lumen"}, quiet=[]) == []  # on the product: its print
+    # over the drawn product: a caption of its own words is burned in (the label's print is not)
+    got = unplanned_text(rb, (HEADLINE, product), W, H, {"lumen"}, quiet=[])
+    assert [(s.text, where) for _, s, where in got] == [("Shop the look", "product")]
+    photo = unplanned_text(rb, (HEADLINE, product), W, H, {"lumen"}, quiet=[], photos=[(0.0, 3.0)])
+    assert photo == []  # the user's own photo: its print is not known, so not judged
     # the copy a viewer reads (grounded): planned text and tall confident reads, not the label's small print
     assert {s.text for s in copy_read(rb, (HEADLINE,), W, H)} == {"Shop the look", "Rose Mist", "LUMEN"}
+
+
+def test_text_over_planned_text_counts_only_with_words_of_its_own():
+    over = Seen("Rose Shop the look", (95, 84, 265, 116), 0.93)  # a caption burned over the headline
+    misread = Seen("Rose Mlst", (100, 82, 260, 118), 0.9)
+    half = Seen("Rose Mi", (100, 82, 200, 118), 0.9)  # a word-by-word reveal caught mid-word
+    got = unplanned_text(_rb(1.0, over, misread, half), (HEADLINE,), W, H, set(), quiet=[])
+    assert [(s.text, where) for _, s, where in got] == [("Rose Shop the look", "text")]
 
 
 def test_text_cut_by_the_frames_edge():

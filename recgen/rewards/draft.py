@@ -88,7 +88,7 @@ def reward_draft(space: SIDSpace, state: VideoState, p: VideoProbe, rb: ReadBack
             rep_owner = representation_owner(align.content_part, align.creative_part, measured, sem.creative.style)
         except MediaError as e:
             out.notes.append(f"rewards: the draft could not be re-encoded ({e})")
-    from recgen.rewards.feedback_scorer import load_scorer
+    from recgen.rewards.feedback_cache import load_scorer
 
     scorer, note = load_scorer(settings.cache_dir, settings.data_dir)
     out.notes += [note] if note else []

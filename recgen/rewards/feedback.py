@@ -13,7 +13,7 @@ A viewer with no known history (a product run without a user) is the population:
 the training users.
 
 No weights ship with recgen: the first run that needs the model trains it from the interaction data (about
-ten seconds on 2 cores, seed 0) into the cache as plain arrays (`feedback_scorer`: scoring needs no torch);
+ten seconds on 2 cores, seed 0) into the cache as plain arrays (`feedback_cache`, `feedback_scorer`: no torch);
 `recgen rewards train-feedback` retrains it there.
 """
 

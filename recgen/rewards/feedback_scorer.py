@@ -4,18 +4,13 @@ as plain arrays in the cache; see there for what it is."""
 
 from __future__ import annotations
 
-import functools
 import json
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from recgen.errors import RecgenError
-
 HISTORY = 20
-MODEL_NAME = "feedback_model.npz"  # in <cache>/rewards/: trained there on first use (seconds), or by the CLI
 
 
 @dataclass(frozen=True)
@@ -69,31 +64,3 @@ class FeedbackScorer:
                 z["codes"].astype(np.int64), z["code_emb"], z["code_bias"], z["recency"], z["map_w"], z["map_b"],
                 z["population"], bias,
             )  # fmt: skip
-
-
-def model_path(cache_dir: Path) -> Path:
-    return Path(cache_dir) / "rewards" / MODEL_NAME
-
-
-def load_scorer(cache_dir: Path, data_dir: Path) -> tuple[FeedbackScorer | None, str | None]:
-    """The cached model, trained first if there is none (or it is unreadable); (None, why) when it cannot be
-    had."""
-    path = model_path(cache_dir)
-    if path.is_file():
-        try:
-            return _scorer(path, path.stat().st_mtime), None
-        except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile):
-            pass  # a damaged model is retrained, never trusted
-    from recgen.rewards.feedback import train_from_data  # torch: only to train
-
-    try:
-        _, info, _ = train_from_data(data_dir, path)
-    except (RecgenError, OSError) as e:
-        return None, f"rewards: no feedback model ({e}); the feedback reward is left out"
-    note = f"rewards: trained the feedback model once ({info['seconds']:.0f} s), kept in {path.parent}"
-    return _scorer(path, path.stat().st_mtime), note
-
-
-@functools.cache
-def _scorer(path: Path, mtime: float) -> FeedbackScorer:
-    return FeedbackScorer.load(path)

@@ -58,32 +58,55 @@ MIN_TEXT_HEIGHT = 0.025  # of the frame: text this tall is the ad's copy; smalle
 MIN_SCORE = 0.8
 
 
+def _foreign(words: list[str], known: set[str]) -> list[str]:
+    """The words of a read that none of the `known` words accounts for, even misread (3+ letters: a stray
+    letter or a half-revealed word is not text of its own)."""
+    return [w for w in words if sum(ch.isalpha() for ch in w) >= 3 and not any(_same(w, k) for k in known)]
+
+
 def unplanned_text(
-    rb: ReadBack, boxes: tuple[TextBox, ...], width: int, height: int, label_words: set[str], quiet: list[tuple]
-) -> list[tuple[float, Seen]]:
-    """Text read on the whole frames that no planned text element accounts for: burned into the export, or
-    drawn where the plan did not put it. Not counted: anything on the product (its label's print; the
-    product's place is the compositor's measure of where it showed), the words of the label (its brand and
-    name, also misread), print smaller than the ad's copy, uncertain reads, and the `quiet` (start, end)
-    spans where text moves by design (a slide transition carries each shot's text across the frame)."""
+    rb: ReadBack,
+    boxes: tuple[TextBox, ...],
+    width: int,
+    height: int,
+    label_words: set[str],
+    quiet: list[tuple],
+    photos: list[tuple[float, float]] = (),
+) -> list[tuple[float, Seen, str]]:
+    """Text read on the whole frames that no planned text element accounts for, with where it is: "free"
+    (where no plan put text), "product" (over the product) or "text" (over planned text). Burned into the
+    export, or drawn where the plan did not put it. Not counted: the words of the label (its brand and name,
+    also misread) and of the text shown at that moment, print smaller than the ad's copy, uncertain reads,
+    the `quiet` (start, end) spans where text moves by design (a slide transition carries each shot's text
+    across the frame), and anything on a product that is the user's own photo (`photos` spans: its print is
+    unknown). Over the product or planned text, a read counts only with two words of its own that are at
+    least half of it (a misread is one word, a burned caption several). The product's place is the
+    compositor's measure of where it showed."""
     out = []
     for t in sorted(rb.whole):
         if any(a <= t <= b for a, b in quiet):
             continue
         shown = [b for b in boxes if b.kind != "product" and b.start - 0.05 <= t < b.end + 0.2]
         products = [b for b in boxes if b.kind == "product" and b.start <= t < b.end]
+        photo = any(a <= t < b for a, b in photos)
+        known = label_words | {w for b in shown for w in norm_words(b.text)}
         for s in rb.frames.get(t, []):
-            if any(_inside(s, b.box, 0, 0) for b in products):
-                continue  # on the product: its label's print (text burned over it is not told from that yet)
             words = norm_words(s.text)
             letters = sum(ch.isalpha() for ch in s.text)
             if s.score < MIN_SCORE or letters < 3 or s.box[3] - s.box[1] < MIN_TEXT_HEIGHT * height:
                 continue
             if all(any(_same(w, x) for x in label_words) for w in words):  # the label, read or misread
                 continue
-            if any(_inside(s, b.box, 0.06 * width, 0.04 * height) for b in shown):
+            over_text = any(_inside(s, b.box, 0.06 * width, 0.04 * height) for b in shown)
+            over_product = any(_inside(s, b.box, 0, 0) for b in products)
+            if over_product and photo:
+                continue  # the user's photo: its own print
+            if over_text or over_product:
+                own = _foreign(words, known)
+                if len(own) >= 2 and 2 * len(own) >= len(words):
+                    out.append((t, s, "text" if over_text else "product"))
                 continue
-            out.append((t, s))
+            out.append((t, s, "free"))
     return out
 
 

@@ -398,9 +398,10 @@ def layout(d: DraftView) -> Result:
 
 
 def unplanned(d: DraftView) -> Result:
-    """Text found on the whole frames where no plan put it (rewards/perception.unplanned_text): cut by the
-    frame's edge, or under the platform's UI. No plan drew it, so the agent that lays text over the picture
-    (effects) is sent to clear it; what it says is grounded with the rest of what is read (`perceived`)."""
+    """Text found on the whole frames where no plan put it (rewards/perception.unplanned_text): over the
+    product or other text, cut by the frame's edge, or under the platform's UI. No plan drew it, so the agent
+    that lays text over the picture (effects) is sent to clear it; what it says is grounded with the rest of
+    what is read (`perceived`)."""
     rb = d.readback
     if rb is None or not rb.whole:
         return Result()
@@ -408,7 +409,10 @@ def unplanned(d: DraftView) -> Result:
     starts = {s.index: s.start for s in d.visual.shots}
     quiet = [(starts[tr.after_shot + 1] - tr.duration / 2 - 0.05, starts[tr.after_shot + 1] + tr.duration / 2 + 0.05)
              for tr in d.effects.transitions if tr.kind == "slide" and tr.after_shot + 1 in starts]  # fmt: skip
-    found = unplanned_text(rb, d.draft.text_boxes, d.width, d.height, label, quiet)
+    photos = [(s.start, s.start + s.duration) for s in d.visual.shots if s.asset == "user_image"]
+    placed = unplanned_text(rb, d.draft.text_boxes, d.width, d.height, label, quiet, photos)
+    over = [(t, s, where) for t, s, where in placed if where != "free"]
+    found = [(t, s) for t, s, _ in placed]
     cut = [(t, s) for t, s in found if off_frame(s, d.width, d.height)]
     boxes = tuple(TextBox(kind="sticker", text=s.text, start=t, end=t, box=s.box, color="", contrast=21.0)
                   for t, s in found)  # fmt: skip
@@ -417,11 +421,16 @@ def unplanned(d: DraftView) -> Result:
         (t, s, label_line(s.text, d.facts, d.brief.offer if d.brief else None)) for t, s in found])  # fmt: skip
     unsupported = [(t, s, why) for t, s, (lab, _, why) in claims if lab == "unsupported"]
     r = Result({"unplanned_text": float(len(found)), "text_off_frame": float(len(cut)),
-                "unplanned_unsupported": float(len(unsupported))})  # fmt: skip
+                "unplanned_over": float(len(over)), "unplanned_unsupported": float(len(unsupported))})  # fmt: skip
     if unsupported:  # what no plan said is grounded too: another product's name burned in is a claim
         t, s, why = unsupported[0]
         r.fail("unsupported_claim", "effects", f"{len(unsupported)} text(s) no plan drew say what the product's "
                f"text does not, e.g. {s.text[:30]!r} at {t:.1f}s ({why})",
+               "show only the planned text: remove what was added over the picture")  # fmt: skip
+    if over:
+        t, s, where = over[0]
+        r.fail("collision", "effects", f"{len(over)} text(s) no plan drew over the "
+               f"{'product' if where == 'product' else 'planned text'}, e.g. {s.text[:30]!r} at {t:.1f}s",
                "show only the planned text: remove what was added over the picture")  # fmt: skip
     if cut:
         t, s = cut[0]

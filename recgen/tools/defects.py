@@ -1,7 +1,8 @@
 """Defects seeded into a rendered video file — the pixels and the sound, never the plan — so a critic can be
 tested (and benchmarked) on what a viewer would get: quieter or clipped sound, black or frozen stretches, the
 voice gone, the call to action painted over, a headline veiled, the ending cut, the sound 0.3 s late, text
-burned in where no plan put it (under the platform's UI, off the frame's edge, another product's name). Each
+burned in where no plan put it (under the platform's UI, off the frame's edge, over the product or other
+text, another product's name). Each
 kind is one ffmpeg edit of a copy of the file."""
 
 from __future__ import annotations
@@ -53,6 +54,25 @@ def _burn(
     return ["-i", str(png), "-filter_complex", f"[0:v][1:v]overlay=x={x}:y={y}:enable='between(t,{a},{a + 2.0})'[v]",
             "-map", "[v]", "-map", "0:a", "-c:v", "libx264", "-preset", "veryfast", "-crf", "18",
             "-pix_fmt", "yuv420p", "-c:a", "copy"]  # fmt: skip
+
+
+def _over(s: Seed, product: bool) -> Callable[[int, int, int, int], tuple[int, int]]:
+    """Where a caption lands over the product (or over the planned text) shown longest while it is burned
+    in: centred on it, inside the frame."""
+    a = s.duration * 0.3
+    boxes = [b for b in s.boxes if (b.kind == "product") == product]
+    overlap = {b: min(b.end, a + 2.0) - max(b.start, a) for b in boxes}
+    best = max(overlap, key=lambda b: (overlap[b], (b.box[2] - b.box[0]) * (b.box[3] - b.box[1])), default=None)
+    if best is None or overlap[best] < 1.0:
+        raise MediaError(
+            f"no {'product' if product else 'planned text'} on screen at {a:.1f}–{a + 2:.1f}s to burn over"
+        )
+    cx, cy = (best.box[0] + best.box[2]) / 2, (best.box[1] + best.box[3]) / 2
+
+    def where(W: int, H: int, w: int, h: int) -> tuple[int, int]:
+        return int(min(max(cx - w / 2, 0.06 * W), 0.94 * W - w)), int(min(max(cy - h / 2, 0.06 * H), 0.9 * H - h))
+
+    return where
 
 
 def _video(vf: str) -> list[str]:
@@ -128,6 +148,9 @@ DEFECTS: dict[str, tuple[Callable[[Seed], list[str]], str, str]] = {
                        "text_off_frame", "effects"),
     "wrong_name": (lambda s: _burn(s, s.wrong_name, lambda W, H, w, h: ((W - w) // 2, int(H * 0.62)), "name", True),
                    "unsupported_claim", "effects"),
+    # the same words burned over the product, and over the planned text on screen
+    "text_over_product": (lambda s: _burn(s, s.phrase, _over(s, True), "over-product", True), "collision", "effects"),
+    "text_over_text": (lambda s: _burn(s, s.phrase, _over(s, False), "over-text", True), "collision", "effects"),
 }  # fmt: skip
 
 
