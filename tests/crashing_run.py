@@ -1,7 +1,7 @@
 """A run that the operating system kills (SIGKILL) right after the checkpoint that follows a given node, or
 that runs under a file-size limit: the fault-injection tests start it as a separate process.
 
-    python tests/crashing_run.py kill NODE SETTINGS_JSON PRODUCT_JSON RUN_ID
+    python tests/crashing_run.py kill NODE SETTINGS_JSON PRODUCT_JSON RUN_ID   (PRODUCT_JSON "-": resume RUN_ID)
     python tests/crashing_run.py fsize BYTES SETTINGS_JSON PRODUCT_JSON RUN_ID
     python tests/crashing_run.py resume - SETTINGS_JSON - RUN_ID
 """
@@ -52,7 +52,7 @@ def main() -> int:
     if mode == "fsize":
         resource.setrlimit(resource.RLIMIT_FSIZE, (int(arg), int(arg)))
     try:
-        if mode == "resume":
+        if mode == "resume" or product_json == "-":
             r = generate_video(resume=run_id, settings=settings)
         else:
             r = generate_video(json.loads(product_json), "fresh-botanical", settings=settings, run_id=run_id, seed=3)

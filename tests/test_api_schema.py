@@ -21,7 +21,7 @@ from recgen.serving.queue import JobQueue
 from recgen.serving.service import VideoService
 
 BASE = "http://127.0.0.1:8766"
-EXAMPLES = 300  # per generation mode, over all operations (about 40 s; a fixed derandomized draw)
+EXAMPLES = 150  # per generation mode, over all operations (about 20 s; a fixed derandomized draw)
 SCHEMA_CANNOT_SAY = (
     "unknown user",
     "not in the catalog",

@@ -87,6 +87,8 @@ class WhisperASR:
             language="en",
             word_timestamps=True,
             beam_size=1,
+            temperature=0.0,  # greedy only: a voice the greedy pass cannot follow is not clear (and music
+            # alone, decoded again at each fallback temperature, took 5 s instead of 1)
             vad_filter=False,
             initial_prompt=prompt[:MAX_PROMPT_CHARS] if prompt else None,
         )
