@@ -302,12 +302,24 @@ def test_the_multipliers_step_once_per_batch_of_finished_runs_and_keep_their_sta
 
 
 def test_the_first_use_trains_the_feedback_model_into_the_cache_and_says_so(tmp_path):
+    """On a data folder of the first 1,000 Beauty users (and every item's codes): the first use trains, the
+    second loads what the first kept."""
+    import json
+    import shutil
+
     from recgen.rewards.feedback_cache import load_scorer, model_path
 
-    scorer, note = load_scorer(tmp_path / "cache", DATA_DIR)
+    data = tmp_path / "data" / "amazon-beauty"
+    data.mkdir(parents=True)
+    users = json.loads((DATA_DIR / "amazon-beauty" / "Beauty.inter.json").read_text())
+    last = max(max(v) for v in users.values() if v)  # and a user of the last item: the catalog's size is kept
+    kept = dict(list(users.items())[:1000]) | {u: v for u, v in users.items() if last in v}
+    (data / "Beauty.inter.json").write_text(json.dumps(kept))
+    shutil.copyfile(DATA_DIR / "amazon-beauty" / "Beauty.index.json", data / "Beauty.index.json")
+    scorer, note = load_scorer(tmp_path / "cache", data.parent)
     assert scorer is not None and "trained the feedback model once" in note
     assert model_path(tmp_path / "cache").is_file()
-    again, note = load_scorer(tmp_path / "cache", DATA_DIR)
+    again, note = load_scorer(tmp_path / "cache", data.parent)
     assert again is scorer and note is None
     missing, why = load_scorer(tmp_path / "other", tmp_path / "no-data")
     assert missing is None and "left out" in why and "not found" in why
