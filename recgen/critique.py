@@ -22,7 +22,16 @@ from recgen.tools.probes import probe
 
 # the checks whose verdict comes from the decoded file (pixels, sound, OCR and ASR of it)
 SEEN_IN_FILE = frozenset(
-    {"streams", "loudness", "black_frames", "frozen", "perceived", "product_colour", "text_contrast"}
+    {
+        "streams",
+        "loudness",
+        "black_frames",
+        "frozen",
+        "perceived",
+        "product_colour",
+        "text_contrast",
+        "unplanned",
+    }
 )
 
 
