@@ -33,7 +33,8 @@ def test_text_where_no_plan_put_it_is_unplanned_and_the_planned_and_the_label_ar
     assert unplanned_text(rb, (HEADLINE,), W, H, {"lumen"}, quiet=[(1.2, 1.8)]) == []  # a slide moves text
     product = TextBox(kind="product", text="", start=1.0, end=3.0, box=(0, 380, 240, 460), color="", contrast=21)
     # over the drawn product: a caption of its own words is burned in (the label's print is not)
-    got = unplanned_text(rb, (HEADLINE, product), W, H, {"lumen"}, quiet=[])
+    garble = Seen("Preles crals", (40, 400, 200, 440), 0.9)  # a curved label's 'Professionals', misread
+    got = unplanned_text(_rb(1.5, *rb.frames[1.5], garble), (HEADLINE, product), W, H, {"lumen"}, quiet=[])
     assert [(s.text, where) for _, s, where in got] == [("Shop the look", "product")]
     photo = unplanned_text(rb, (HEADLINE, product), W, H, {"lumen"}, quiet=[], photos=[(0.0, 3.0)])
     assert photo == []  # the user's own photo: its print is not known, so not judged

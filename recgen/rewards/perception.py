@@ -10,6 +10,7 @@ import unicodedata
 import numpy as np
 
 from recgen.schemas import TextBox
+from recgen.sid.encoders import common_words
 from recgen.tools.asr import norm_words, spoken_wer
 from recgen.tools.ocr import Seen
 from recgen.tools.readback import ReadBack
@@ -59,9 +60,11 @@ MIN_SCORE = 0.8
 
 
 def _foreign(words: list[str], known: set[str]) -> list[str]:
-    """The words of a read that none of the `known` words accounts for, even misread (3+ letters: a stray
-    letter or a half-revealed word is not text of its own)."""
-    return [w for w in words if sum(ch.isalpha() for ch in w) >= 3 and not any(_same(w, k) for k in known)]
+    """The words of a read that none of the `known` words accounts for, even misread, and that are words a
+    reader knows (sid.encoders.common_words): a caption burned in is written in words, while the OCR's
+    garble of a curved label ('Professionals' read as 'Preles crals') or a half-revealed word is not."""
+    vocab = common_words()
+    return [w for w in words if len(w) >= 3 and (not vocab or w in vocab) and not any(_same(w, k) for k in known)]
 
 
 def unplanned_text(
@@ -80,7 +83,7 @@ def unplanned_text(
     the `quiet` (start, end) spans where text moves by design (a slide transition carries each shot's text
     across the frame), and anything on a product that is the user's own photo (`photos` spans: its print is
     unknown). Over the product or planned text, a read counts only with two words of its own that are at
-    least half of it (a misread is one word, a burned caption several). The product's place is the
+    least half of it (a misread is one word or garble, a burned caption several words). The product's place is the
     compositor's measure of where it showed."""
     out = []
     for t in sorted(rb.whole):

